@@ -1,0 +1,50 @@
+# axon: `make demo` runs the main job on the local stack; `make test` runs every check CI runs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: install test lint typecheck unit demo synth bench-serving bench-autoscaler schema clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "axon needs Python 3.11+"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check uv
+	$(VENV)/bin/uv pip install -q --python $(PY) -e '.[dev]'
+	touch $(STAMP)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+typecheck: install
+	$(VENV)/bin/mypy axon model_images/axon_serving lambdas cdk_app bench
+
+unit: install
+	$(PY) -m pytest -q -n 2 --timeout 600
+
+test: lint typecheck unit
+
+demo: install
+	$(PY) -m axon.demo
+
+synth: install
+	$(PY) -m cdk_app.app
+
+schema: install
+	$(PY) -m axon.spec.schema > docs/axon.schema.json
+
+bench-serving: install
+	$(PY) -m bench.serving --json
+
+bench-autoscaler: install
+	$(PY) -m bench.autoscaler --all --json
+
+clean:
+	rm -rf $(VENV) cdk.out .mypy_cache .ruff_cache .pytest_cache

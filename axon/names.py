@@ -1,0 +1,91 @@
+"""Every resource name axon uses, as pure functions: CDK, Lambdas, CLI and local mode all call these."""
+
+from __future__ import annotations
+
+import re
+
+API_NAME_PATTERN = r"^[a-z0-9-]{1,40}$"
+_API_NAME_RE = re.compile(API_NAME_PATTERN)
+
+PROJECT = "axon"
+CORE_STACK = "AxonCore"
+ECS_STACK = "AxonEcs"
+LOCAL_MODELS_BUCKET = "axon-models"
+LOCAL_PORT = 4566
+DEFAULT_REGION = "us-east-1"
+BUNDLE_PREFIX = "apis/"
+BUNDLE_SUFFIX = ".tar.gz"
+REGISTRY_TABLE = "axon-registry"
+STATE_MACHINE = "axon-rollout"
+ECR_REPOSITORY = "axon-serving"
+CODEBUILD_PROJECT = "axon-image-build"
+AUTOSCALER_SCHEDULE = "axon-autoscaler"
+AUTOSCALER_SCHEDULE_EXPRESSION = "rate(1 minute)"
+UPLOAD_RULE = "axon-bundle-uploaded"
+NOTIFICATION_SOURCE = "axon.rollout"
+SAGEMAKER_EXECUTION_ROLE = "axon-sagemaker-execution"
+
+METRIC_NAMESPACE = "Axon"
+IN_FLIGHT_METRIC = "InFlight"
+METRIC_DIMENSIONS = ("Api", "Variant")
+IN_FLIGHT_PERIOD_SECONDS = 10
+
+
+def is_valid_api_name(api: str) -> bool:
+    return bool(_API_NAME_RE.match(api))
+
+
+def endpoint_name(api: str) -> str:
+    """SageMaker endpoint (and ECS service family) of an API: ``axon-<api>``."""
+    return f"{PROJECT}-{api}"
+
+
+def model_name(api: str, version_label: str) -> str:
+    """One SageMaker model per version; 63-char limit, so labels stay short."""
+    return f"{PROJECT}-{api}-{version_label}"[:63]
+
+
+def endpoint_config_name(api: str, version_label: str) -> str:
+    return f"{PROJECT}-{api}-{version_label}"[:63]
+
+
+def variant_name(version_label: str) -> str:
+    """Production variant of a version: the label, so traffic is attributable per version."""
+    return f"v-{version_label}"[:63]
+
+
+def alarm_name(api: str, kind: str) -> str:
+    """Per-API CloudWatch alarm used for automatic rollback (``kind``: ``5xx`` or ``latency``)."""
+    return f"{PROJECT}-{api}-{kind}"
+
+
+def bundle_key(api: str, filename: str = "bundle.tar.gz") -> str:
+    return f"{BUNDLE_PREFIX}{api}/{filename}"
+
+
+def api_from_key(key: str) -> str | None:
+    """``apis/<api>/<anything>.tar.gz`` -> ``<api>``; ``None`` when the key is not a bundle key."""
+    if not key.startswith(BUNDLE_PREFIX) or not key.endswith(BUNDLE_SUFFIX):
+        return None
+    parts = key[len(BUNDLE_PREFIX) :].split("/", 1)
+    if len(parts) != 2 or not parts[1]:
+        return None
+    return parts[0]
+
+
+def image_tag(image_key: str) -> str:
+    """ECR tag of a content-addressed serving image."""
+    return f"rt-{image_key}"
+
+
+def execution_name(bucket: str, key: str, version_id: str) -> str:
+    """Deterministic Step Functions execution name for an upload (80 chars, [A-Za-z0-9-_]).
+
+    The same bucket/key/VersionId always yields the same name, so a duplicated event is refused by
+    StartExecution with ExecutionAlreadyExists instead of starting a second rollout.
+    """
+    import hashlib
+
+    digest = hashlib.sha256(f"{bucket}\0{key}\0{version_id}".encode()).hexdigest()[:32]
+    api = api_from_key(key) or "unknown"
+    return f"{api[:40]}-{digest}"[:80]

@@ -1,0 +1,29 @@
+"""The ``axon.yaml`` spec: user config model, derived identities, errors."""
+
+from axon.spec.errors import SpecError, SpecNameMismatchError, SpecYamlError
+from axon.spec.user_config import (
+    ApiSpec,
+    AutoscalingSpec,
+    ComputeSpec,
+    PredictorSpec,
+    RolloutSpec,
+    ServingSpec,
+    SmokeTestSpec,
+    load_spec_text,
+    parse_spec,
+)
+
+__all__ = [
+    "ApiSpec",
+    "AutoscalingSpec",
+    "ComputeSpec",
+    "PredictorSpec",
+    "RolloutSpec",
+    "ServingSpec",
+    "SmokeTestSpec",
+    "SpecError",
+    "SpecNameMismatchError",
+    "SpecYamlError",
+    "load_spec_text",
+    "parse_spec",
+]

@@ -1,0 +1,19 @@
+"""Spec errors: each carries the dotted field path and the reason, and a stable code."""
+
+from __future__ import annotations
+
+from axon.errors import AxonError
+
+
+class SpecError(AxonError):
+    """``axon.yaml`` is not valid YAML or does not satisfy the spec."""
+
+    code = "spec.invalid"
+
+
+class SpecYamlError(SpecError):
+    code = "spec.invalid_yaml"
+
+
+class SpecNameMismatchError(SpecError):
+    code = "spec.name_mismatch"

@@ -1,0 +1,152 @@
+"""The user's ``axon.yaml``: every field optional, defaults as in the brief (and Cortex for autoscaling)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from axon.names import API_NAME_PATTERN
+from axon.spec.errors import SpecError, SpecYamlError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PredictorSpec(_Section):
+    """Where the user's code is and what it is given."""
+
+    type: Literal["python", "sagemaker"] = Field(
+        "python",
+        description="`python`: class Predictor in `path`; `sagemaker`: `code/inference.py` with model_fn & co.",
+    )
+    path: str = Field("predictor.py", description="Predictor file, relative to the bundle root.")
+    config: dict[str, Any] = Field(default_factory=dict, description="Passed to Predictor(config, model_dir).")
+
+    @model_validator(mode="after")
+    def _sagemaker_path(self) -> Self:
+        if self.type == "sagemaker" and "path" not in self.model_fields_set:
+            object.__setattr__(self, "path", "code/inference.py")
+        if self.path.startswith("/") or ".." in self.path.split("/"):
+            raise ValueError("predictor.path must be relative to the bundle root")
+        return self
+
+
+class ComputeSpec(_Section):
+    platform: Literal["sagemaker", "ecs"] = "sagemaker"
+    instance_type: str = Field("ml.m5.large", min_length=1)
+    gpu: Annotated[int, Field(ge=0, le=16, description="GPUs per replica; > 0 selects the GPU image.")] = 0
+
+    @model_validator(mode="after")
+    def _instance_type_matches_platform(self) -> Self:
+        if self.platform == "sagemaker" and not self.instance_type.startswith("ml."):
+            raise ValueError("SageMaker instance types start with 'ml.' (e.g. ml.g5.xlarge)")
+        if self.platform == "ecs" and self.instance_type.startswith("ml."):
+            raise ValueError("ECS instance types are EC2 types without 'ml.' (e.g. g5.xlarge)")
+        return self
+
+
+class ServingSpec(_Section):
+    max_concurrency: Annotated[int, Field(ge=1, le=1024, description="Requests in the predictor at once.")] = 1
+    max_queue_length: Annotated[int, Field(ge=0, le=100_000, description="Queued beyond that; then 503.")] = 100
+    max_batch_size: Annotated[int, Field(ge=1, le=4096, description="> 1 with predict_batch: batching.")] = 1
+    batch_timeout_ms: Annotated[int, Field(ge=0, le=60_000, description="Longest wait to fill a batch.")] = 0
+    workers: Annotated[int, Field(ge=1, le=64, description="Server processes per replica (CPU predictors).")] = 1
+    request_timeout_seconds: Annotated[float, Field(gt=0, le=3600, description="Past it: 504.")] = 60.0
+    max_request_bytes: Annotated[int, Field(ge=1, description="Larger bodies: 413.")] = 6 * 1024 * 1024
+
+
+class AutoscalingSpec(_Section):
+    """Cortex's autoscaling fields and defaults (docs/workloads/realtime/autoscaling.md)."""
+
+    min_replicas: Annotated[int, Field(ge=0, le=1000)] = 1
+    max_replicas: Annotated[int, Field(ge=1, le=1000)] = 10
+    init_replicas: Annotated[int | None, Field(ge=0, le=1000, description="Default: min_replicas.")] = None
+    target_in_flight: Annotated[
+        float | None, Field(gt=0, description="In-flight per replica; default serving.max_concurrency.")
+    ] = None
+    window_seconds: Annotated[int, Field(ge=10, le=3600)] = 60
+    downscale_stabilization_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
+    upscale_stabilization_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
+    max_downscale_factor: Annotated[float, Field(ge=0, lt=1)] = 0.75
+    max_upscale_factor: Annotated[float, Field(gt=1)] = 1.5
+    downscale_tolerance: Annotated[float, Field(ge=0, lt=1)] = 0.05
+    upscale_tolerance: Annotated[float, Field(ge=0)] = 0.05
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("min_replicas must not be greater than max_replicas")
+        init = self.init_replicas
+        if init is not None and not self.min_replicas <= init <= self.max_replicas:
+            raise ValueError("init_replicas must lie between min_replicas and max_replicas")
+        return self
+
+
+class RolloutSpec(_Section):
+    strategy: Literal["all_at_once", "canary", "linear"] = "all_at_once"
+    canary_percent: Annotated[int, Field(ge=1, le=99)] = 10
+    linear_step_percent: Annotated[int, Field(ge=1, le=99)] = 25
+    bake_seconds: Annotated[int, Field(ge=0, le=3600)] = 0
+
+
+class SmokeTestSpec(_Section):
+    payload: Any = Field(None, description="Sent to the new version before (or while) it takes traffic.")
+    content_type: str = "application/json"
+
+
+class ApiSpec(_Section):
+    """The whole ``axon.yaml``."""
+
+    name: Annotated[str | None, Field(pattern=API_NAME_PATTERN, description="Must equal apis/<api>/.")] = None
+    predictor: PredictorSpec = Field(default_factory=PredictorSpec)
+    compute: ComputeSpec = Field(default_factory=ComputeSpec)
+    serving: ServingSpec = Field(default_factory=ServingSpec)
+    autoscaling: AutoscalingSpec = Field(default_factory=AutoscalingSpec)
+    rollout: RolloutSpec = Field(default_factory=RolloutSpec)
+    smoke_test: SmokeTestSpec = Field(default_factory=SmokeTestSpec)
+
+    @property
+    def target_in_flight(self) -> float:
+        """Effective target: ``autoscaling.target_in_flight``, else ``serving.max_concurrency`` (Cortex)."""
+        explicit = self.autoscaling.target_in_flight
+        return float(explicit) if explicit is not None else float(self.serving.max_concurrency)
+
+    @property
+    def init_replicas(self) -> int:
+        explicit = self.autoscaling.init_replicas
+        return explicit if explicit is not None else max(self.autoscaling.min_replicas, 1)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "<root>"
+
+
+def format_validation_error(error: ValidationError) -> str:
+    """One line per problem: ``autoscaling.min_replicas: Input should be greater than or equal to 0``."""
+    return "; ".join(f"{_field_path(e['loc'])}: {e['msg']}" for e in error.errors())
+
+
+def parse_spec(data: dict[str, Any] | None) -> ApiSpec:
+    try:
+        return ApiSpec.model_validate(data or {})
+    except ValidationError as error:
+        raise SpecError(format_validation_error(error)) from None
+
+
+def load_spec_text(text: str | bytes | None) -> ApiSpec:
+    """Parse ``axon.yaml`` text (``None``: no file, all defaults)."""
+    if text is None:
+        return ApiSpec()
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise SpecYamlError(f"axon.yaml is not valid YAML{where}: {problem}") from None
+    if data is not None and not isinstance(data, dict):
+        raise SpecYamlError("axon.yaml must be a mapping at the top level")
+    return parse_spec(data)
