@@ -1,0 +1,91 @@
+"""The Platform interface: what the rollout workflow and the autoscaler ask of SageMaker or ECS.
+
+The workflow's Lambdas call only these methods, so a new platform plugs in without touching the workflow.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from axon.spec import ApiSpec
+
+
+class DeploymentPhase(StrEnum):
+    """Where a deployment stands, in platform-neutral words."""
+
+    IN_PROGRESS = "in_progress"  # creating fleets or shifting traffic
+    SUCCEEDED = "succeeded"  # the new version takes all traffic
+    ROLLED_BACK = "rolled_back"  # the platform put traffic back on the old version (alarm, failed health)
+    FAILED = "failed"  # the new version never became reachable; nothing changed for clients
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """A version as a platform sees it: enough to name and build its resources."""
+
+    api: str
+    label: str  # short readable label, e.g. "v3"
+    spec: ApiSpec
+    image_uri: str
+    model_data_uri: str  # immutable S3 URI of the bundle for this version
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeploymentStatus:
+    phase: DeploymentPhase
+    new_version_percent: int  # traffic share of the version being rolled out, 0-100
+    message: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Replica counts of the variant serving an API, and whether the platform accepts a change now."""
+
+    variant: str
+    desired: int
+    current: int
+    can_change: bool  # SageMaker refuses capacity changes unless the endpoint is InService
+    status: str = ""
+
+
+class Platform(ABC):
+    """One implementation per compute platform (``compute.platform`` in ``axon.yaml``)."""
+
+    name: str
+
+    @abstractmethod
+    def deploy(self, version: VersionRef, previous: VersionRef | None) -> None:
+        """Create the version's resources and start sending it traffic per ``version.spec.rollout``."""
+
+    @abstractmethod
+    def deployment_status(self, version: VersionRef, previous: VersionRef | None) -> DeploymentStatus:
+        """Progress of the deployment started by :meth:`deploy`."""
+
+    @abstractmethod
+    def rollback(self, version: VersionRef, previous: VersionRef | None) -> None:
+        """Put all traffic back on ``previous`` (or take the API down when there is none)."""
+
+    @abstractmethod
+    def smoke_test(self, version: VersionRef, payload: bytes, content_type: str) -> bytes:
+        """Send one request to ``version`` as early as the platform allows; raise on a bad answer."""
+
+    @abstractmethod
+    def remove_version(self, version: VersionRef) -> None:
+        """Delete what was created for ``version`` (it takes no traffic). Idempotent."""
+
+    @abstractmethod
+    def capacity(self, api: str) -> Capacity | None:
+        """Current replicas of the live variant; ``None`` when the API has nothing deployed."""
+
+    @abstractmethod
+    def set_capacity(self, api: str, variant: str, replicas: int) -> None:
+        """Set the live variant's desired replicas (autoscaler)."""
+
+    @abstractmethod
+    def delete_api(self, api: str) -> None:
+        """Remove the API's endpoint or service and everything attached to it. Idempotent."""

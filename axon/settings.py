@@ -1,0 +1,66 @@
+"""Typed settings from the environment, read on first use (never at import): Lambdas, CLI and local share them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+from axon import names
+
+# Environment variable names: the CDK app sets these on every function, local mode sets them in-process.
+ENV_REGISTRY_TABLE = "AXON_REGISTRY_TABLE"
+ENV_MODELS_BUCKET = "AXON_MODELS_BUCKET"
+ENV_STATE_MACHINE_ARN = "AXON_STATE_MACHINE_ARN"
+ENV_ECR_REPOSITORY = "AXON_ECR_REPOSITORY"
+ENV_CODEBUILD_PROJECT = "AXON_CODEBUILD_PROJECT"
+ENV_SAGEMAKER_ROLE_ARN = "AXON_SAGEMAKER_ROLE_ARN"
+ENV_EVENT_BUS = "AXON_EVENT_BUS"
+ENV_MAX_TOTAL_REPLICAS = "AXON_MAX_TOTAL_REPLICAS"
+ENV_AUTOSCALER_DRY_RUN = "AXON_AUTOSCALER_DRY_RUN"
+ENV_LEASE_SECONDS = "AXON_LEASE_SECONDS"
+ENV_ALARM_TOPIC_ARN = "AXON_ALARM_TOPIC_ARN"
+
+
+@dataclass(frozen=True)
+class Settings:
+    registry_table: str = names.REGISTRY_TABLE
+    models_bucket: str = names.LOCAL_MODELS_BUCKET
+    state_machine_arn: str = ""
+    ecr_repository: str = names.ECR_REPOSITORY
+    codebuild_project: str = names.CODEBUILD_PROJECT
+    sagemaker_role_arn: str = ""
+    event_bus: str = "default"
+    max_total_replicas: int = 200
+    autoscaler_dry_run: bool = False
+    # A rollout lease outlives the longest rollout step; an execution that crashed frees it after this.
+    lease_seconds: int = 3600
+    alarm_topic_arn: str = ""
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def settings_from_env(env: dict[str, str] | None = None) -> Settings:
+    source = os.environ if env is None else env
+    default = Settings()
+    return Settings(
+        registry_table=source.get(ENV_REGISTRY_TABLE, default.registry_table),
+        models_bucket=source.get(ENV_MODELS_BUCKET, default.models_bucket),
+        state_machine_arn=source.get(ENV_STATE_MACHINE_ARN, default.state_machine_arn),
+        ecr_repository=source.get(ENV_ECR_REPOSITORY, default.ecr_repository),
+        codebuild_project=source.get(ENV_CODEBUILD_PROJECT, default.codebuild_project),
+        sagemaker_role_arn=source.get(ENV_SAGEMAKER_ROLE_ARN, default.sagemaker_role_arn),
+        event_bus=source.get(ENV_EVENT_BUS, default.event_bus),
+        max_total_replicas=int(source.get(ENV_MAX_TOTAL_REPLICAS, default.max_total_replicas)),
+        autoscaler_dry_run=_truthy(source.get(ENV_AUTOSCALER_DRY_RUN, "")),
+        lease_seconds=int(source.get(ENV_LEASE_SECONDS, default.lease_seconds)),
+        alarm_topic_arn=source.get(ENV_ALARM_TOPIC_ARN, default.alarm_topic_arn),
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    """Process-wide settings, read once on first use (tests call ``get_settings.cache_clear()``)."""
+    return settings_from_env()
