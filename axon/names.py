@@ -49,9 +49,9 @@ def endpoint_config_name(api: str, version_label: str) -> str:
     return f"{PROJECT}-{api}-{version_label}"[:63]
 
 
-def variant_name(version_label: str) -> str:
-    """Production variant of a version: the label, so traffic is attributable per version."""
-    return f"v-{version_label}"[:63]
+# SageMaker guardrails require the new endpoint config to keep the variant name, so it is fixed per API;
+# versions are told apart by their endpoint config (the ``EndpointConfigName`` metric dimension).
+VARIANT_NAME = "AllTraffic"
 
 
 def alarm_name(api: str, kind: str) -> str:

@@ -34,7 +34,7 @@ class Settings:
     max_total_replicas: int = 200
     autoscaler_dry_run: bool = False
     # A rollout lease outlives the longest rollout step; an execution that crashed frees it after this.
-    lease_seconds: int = 3600
+    lease_seconds: int = 32_400  # 9 h: longer than the state machine's 8 h timeout
     alarm_topic_arn: str = ""
 
 

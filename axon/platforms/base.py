@@ -38,6 +38,7 @@ class VersionRef:
 class DeploymentStatus:
     phase: DeploymentPhase
     new_version_percent: int  # traffic share of the version being rolled out, 0-100
+    reachable: bool = False  # a request can reach the new version now (the smoke test may run)
     message: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
 

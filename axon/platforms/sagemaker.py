@@ -1,0 +1,224 @@
+"""SageMaker real-time endpoints behind the Platform interface (request bodies in ``sagemaker_specs``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from axon import names
+from axon.platforms import sagemaker_specs as specs
+from axon.platforms.base import Capacity, DeploymentPhase, DeploymentStatus, Platform, VersionRef
+from axon.platforms.errors import PlatformError, SmokeTestFailedError
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
+
+_UPDATING = {"Updating", "SystemUpdating", "RollingBack"}
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _is_missing(error: ClientError) -> bool:
+    message = str(error.response.get("Error", {}).get("Message", ""))
+    return _error_code(error) in {"ValidationException", "ResourceNotFound"} and (
+        "Could not find" in message or "does not exist" in message
+    )
+
+
+def _already_exists(error: ClientError) -> bool:
+    message = str(error.response.get("Error", {}).get("Message", ""))
+    return _error_code(error) == "ValidationException" and "already exist" in message
+
+
+class SageMakerPlatform(Platform):
+    name = "sagemaker"
+
+    def __init__(
+        self,
+        sagemaker: SageMakerClient,
+        runtime: SageMakerRuntimeClient,
+        cloudwatch: CloudWatchClient,
+        execution_role_arn: str,
+    ) -> None:
+        self.sagemaker = sagemaker
+        self.runtime = runtime
+        self.cloudwatch = cloudwatch
+        self.execution_role_arn = execution_role_arn
+
+    # ---- rollout --------------------------------------------------------------------------------------------
+
+    def deploy(self, version: VersionRef, previous: VersionRef | None) -> None:
+        alarms = specs.alarm_requests(version)
+        for alarm in alarms:
+            self.cloudwatch.put_metric_alarm(**alarm)
+        self._create_ignoring_existing(
+            self.sagemaker.create_model, specs.model_request(version, self.execution_role_arn)
+        )
+        endpoint = self._describe(version.api)
+        live = self._live_variant(endpoint) if endpoint else None
+        autoscaling = version.spec.autoscaling
+        count = live.get("DesiredInstanceCount", live.get("CurrentInstanceCount")) if live else None
+        instances = min(
+            max(int(count or version.spec.init_replicas), autoscaling.min_replicas, 1), autoscaling.max_replicas
+        )
+        self._create_ignoring_existing(
+            self.sagemaker.create_endpoint_config, specs.endpoint_config_request(version, instances)
+        )
+        if endpoint is None:
+            self.sagemaker.create_endpoint(
+                EndpointName=names.endpoint_name(version.api),
+                EndpointConfigName=names.endpoint_config_name(version.api, version.label),
+                Tags=[{"Key": "axon:api", "Value": version.api}],
+            )
+            return
+        if endpoint["EndpointConfigName"] == names.endpoint_config_name(version.api, version.label):
+            return  # a retried Deploy step: the update was already accepted
+        self.sagemaker.update_endpoint(**specs.update_endpoint_request(version, [a["AlarmName"] for a in alarms]))
+
+    def deployment_status(self, version: VersionRef, previous: VersionRef | None) -> DeploymentStatus:
+        endpoint = self._describe(version.api)
+        if endpoint is None:
+            return DeploymentStatus(DeploymentPhase.FAILED, 0, message="the endpoint no longer exists")
+        status = endpoint["EndpointStatus"]
+        new_config = names.endpoint_config_name(version.api, version.label)
+        reason = endpoint.get("FailureReason", "")
+        if status == "Creating":
+            return DeploymentStatus(DeploymentPhase.IN_PROGRESS, 0, message="creating the endpoint")
+        if status in {"Failed", "UpdateRollbackFailed", "OutOfService", "Deleting"}:
+            return DeploymentStatus(DeploymentPhase.FAILED, 0, message=reason or f"endpoint is {status}")
+        if status in _UPDATING:
+            percent = self._pending_percent(endpoint, new_config)
+            return DeploymentStatus(
+                DeploymentPhase.IN_PROGRESS, percent, reachable=percent == 100, message=f"endpoint is {status}"
+            )
+        if endpoint["EndpointConfigName"] == new_config:
+            return DeploymentStatus(DeploymentPhase.SUCCEEDED, 100, reachable=True)
+        # InService on another config after our update: SageMaker rolled the deployment back.
+        return DeploymentStatus(
+            DeploymentPhase.ROLLED_BACK, 0, message=reason or "SageMaker rolled the update back (an alarm fired)"
+        )
+
+    @staticmethod
+    def _pending_percent(endpoint: Any, new_config: str) -> int:
+        """Share of traffic on the new fleet, from ``PendingDeploymentSummary`` (weights of the green fleet)."""
+        pending = endpoint.get("PendingDeploymentSummary") or {}
+        if pending.get("EndpointConfigName") != new_config:
+            return 0
+        variants = pending.get("ProductionVariants") or []
+        current = sum(float(v.get("CurrentWeight") or 0) for v in variants)
+        desired = sum(float(v.get("DesiredWeight") or 0) for v in variants)
+        return round(100 * current / desired) if desired > 0 else 0
+
+    def rollback(self, version: VersionRef, previous: VersionRef | None) -> None:
+        endpoint = self._describe(version.api)
+        if endpoint is None:
+            return
+        new_config = names.endpoint_config_name(version.api, version.label)
+        pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+        if endpoint["EndpointStatus"] in _UPDATING and pending == new_config:
+            # No API stops a deployment, but the alarms in AutoRollbackConfiguration do: trip one.
+            self.cloudwatch.set_alarm_state(
+                AlarmName=names.alarm_name(version.api, "5xx"),
+                StateValue="ALARM",
+                StateReason="axon: the new version failed its smoke test",
+            )
+            return
+        if endpoint["EndpointConfigName"] != new_config:
+            return  # traffic is not on the new version
+        if previous is None:
+            self.delete_endpoint(version.api)
+            return
+        self.sagemaker.update_endpoint(**specs.rollback_update_request(previous))
+
+    def smoke_test(self, version: VersionRef, payload: bytes, content_type: str) -> bytes:
+        try:
+            response = self.runtime.invoke_endpoint(
+                EndpointName=names.endpoint_name(version.api), Body=payload, ContentType=content_type
+            )
+        except ClientError as error:
+            raise SmokeTestFailedError(f"{names.endpoint_name(version.api)} answered {error}") from None
+        body: bytes = response["Body"].read()
+        return body
+
+    def remove_version(self, version: VersionRef) -> None:
+        self._ignore_missing(
+            self.sagemaker.delete_endpoint_config,
+            EndpointConfigName=names.endpoint_config_name(version.api, version.label),
+        )
+        self._ignore_missing(self.sagemaker.delete_model, ModelName=names.model_name(version.api, version.label))
+
+    # ---- capacity -------------------------------------------------------------------------------------------
+
+    def capacity(self, api: str) -> Capacity | None:
+        endpoint = self._describe(api)
+        variant = self._live_variant(endpoint) if endpoint else None
+        if endpoint is None or variant is None:
+            return None
+        current = int(variant.get("CurrentInstanceCount") or 0)
+        return Capacity(
+            variant=variant["VariantName"],
+            desired=int(variant.get("DesiredInstanceCount") or current),
+            current=current,
+            can_change=endpoint["EndpointStatus"] == "InService",
+            status=endpoint["EndpointStatus"],
+        )
+
+    def set_capacity(self, api: str, variant: str, replicas: int) -> None:
+        self.sagemaker.update_endpoint_weights_and_capacities(
+            EndpointName=names.endpoint_name(api),
+            DesiredWeightsAndCapacities=[{"VariantName": variant, "DesiredInstanceCount": replicas}],
+        )
+
+    def delete_api(self, api: str) -> None:
+        self.delete_endpoint(api)
+        prefix = f"{names.endpoint_name(api)}-"
+        for config in self.sagemaker.list_endpoint_configs(NameContains=prefix, MaxResults=100)["EndpointConfigs"]:
+            if config["EndpointConfigName"].startswith(prefix):
+                self._ignore_missing(
+                    self.sagemaker.delete_endpoint_config, EndpointConfigName=config["EndpointConfigName"]
+                )
+        for model in self.sagemaker.list_models(NameContains=prefix, MaxResults=100)["Models"]:
+            if model["ModelName"].startswith(prefix):
+                self._ignore_missing(self.sagemaker.delete_model, ModelName=model["ModelName"])
+        self.cloudwatch.delete_alarms(AlarmNames=[names.alarm_name(api, kind) for kind in ("5xx", "latency")])
+
+    def delete_endpoint(self, api: str) -> None:
+        self._ignore_missing(self.sagemaker.delete_endpoint, EndpointName=names.endpoint_name(api))
+
+    # ---- helpers --------------------------------------------------------------------------------------------
+
+    def _describe(self, api: str) -> Any:
+        try:
+            return self.sagemaker.describe_endpoint(EndpointName=names.endpoint_name(api))
+        except ClientError as error:
+            if _is_missing(error):
+                return None
+            raise PlatformError(f"DescribeEndpoint failed: {error}") from error
+
+    @staticmethod
+    def _live_variant(endpoint: Any) -> Any:
+        for variant in endpoint.get("ProductionVariants") or []:
+            if variant.get("VariantName") == names.VARIANT_NAME:
+                return variant
+        return None
+
+    @staticmethod
+    def _create_ignoring_existing(create: Any, request: dict[str, Any]) -> None:
+        try:
+            create(**request)
+        except ClientError as error:
+            if not _already_exists(error):
+                raise
+
+    @staticmethod
+    def _ignore_missing(delete: Any, **kwargs: Any) -> None:
+        try:
+            delete(**kwargs)
+        except ClientError as error:
+            if not _is_missing(error):
+                raise

@@ -1,0 +1,41 @@
+"""Content-addressed serving images: unchanged runtime, flavour and requirements never rebuild."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+from axon import __version__
+from axon.spec import ApiSpec
+
+Flavour = Literal["cpu", "gpu"]
+_GPU_INSTANCE_FAMILIES = ("g4", "g5", "g6", "g7", "p2", "p3", "p4", "p5", "p6", "inf", "trn")
+
+
+def flavour_of(spec: ApiSpec) -> Flavour:
+    """GPU image when the spec asks for GPUs or the instance family has them."""
+    if spec.compute.gpu > 0:
+        return "gpu"
+    family = spec.compute.instance_type.removeprefix("ml.").split(".", 1)[0]
+    return "gpu" if family.startswith(_GPU_INSTANCE_FAMILIES) else "cpu"
+
+
+def normalize_requirements(text: str) -> str:
+    """Requirements as a canonical text: comments and blank lines dropped, whitespace trimmed, order kept.
+
+    Order is kept on purpose: pip resolves in order and two orders may legitimately differ.
+    """
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def image_key(flavour: Flavour, requirements_text: str, runtime_version: str = __version__) -> str:
+    """16 hex chars of sha256(runtime version, flavour, normalized requirements).
+
+    Examples
+    --------
+    >>> image_key("cpu", "numpy==2.0  # pinned\\n") == image_key("cpu", "numpy==2.0")
+    True
+    """
+    material = f"axon-runtime={runtime_version}\nflavour={flavour}\n{normalize_requirements(requirements_text)}"
+    return hashlib.sha256(material.encode()).hexdigest()[:16]

@@ -1,0 +1,126 @@
+"""Workflow steps before any traffic moves: validate the bundle, then resolve or build its serving image."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
+
+from axon import names
+from axon.bundle import BundleLimits, inspect_bundle
+from axon.registry import VersionStatus
+from axon.rollout.contracts import RolloutState
+from axon.rollout.deps import RolloutDeps
+from axon.rollout.errors import ImageBuildFailedError, StaleRolloutError
+from axon.rollout.image import flavour_of, image_key
+from axon.rollout.versions import immutable_bundle_key, spec_of
+
+# Server-side copy in large parts, many at once: a 20 GiB bundle is 80 UploadPartCopy calls.
+_COPY_CONFIG = TransferConfig(
+    multipart_threshold=256 * 1024 * 1024, multipart_chunksize=256 * 1024 * 1024, max_concurrency=16
+)
+_BUILD_FAILED = {"FAILED", "FAULT", "TIMED_OUT", "STOPPED"}
+
+
+def _check_lease(deps: RolloutDeps, state: RolloutState) -> None:
+    api = deps.registry.get_api(state.api)
+    if api is None or api.lease_owner != state.execution:
+        raise StaleRolloutError(f"execution {state.execution} does not hold the rollout lease of {state.api}")
+
+
+def validate(deps: RolloutDeps, state: RolloutState, limits: BundleLimits | None = None) -> RolloutState:
+    """Stream the bundle once through the inspector; never load or run user code. Then pin an immutable copy."""
+    _check_lease(deps, state)
+    record = deps.registry.set_status(state.api, state.seq, VersionStatus.VALIDATING, "validating the bundle")
+    s3 = deps.client("s3")
+    body = s3.get_object(Bucket=record.bucket, Key=record.key, VersionId=record.version_id)["Body"]
+    try:
+        report = inspect_bundle(body, api=state.api, limits=limits or BundleLimits())
+    finally:
+        body.close()
+    spec = report.spec
+    spec_json = spec.model_dump(mode="json")
+    copy_key = immutable_bundle_key(state.api, record.version)
+    s3.copy(
+        {"Bucket": record.bucket, "Key": record.key, "VersionId": record.version_id},
+        record.bucket,
+        copy_key,
+        Config=_COPY_CONFIG,
+    )
+    deps.registry.update_version(
+        state.api,
+        state.seq,
+        spec=spec_json,
+        spec_digest=hashlib.sha256(json.dumps(spec_json, sort_keys=True).encode()).hexdigest()[:16],
+        image_key=image_key(flavour_of(spec), report.requirements_text),
+        model_data_uri=f"s3://{record.bucket}/{copy_key}",
+    )
+    deps.registry.add_event(
+        state.api, state.seq, "validated", f"{report.member_count} files, predictor {report.predictor_path}"
+    )
+    return state
+
+
+def _image_uri(deps: RolloutDeps, tag: str) -> str | None:
+    ecr = deps.client("ecr")
+    try:
+        ecr.describe_images(repositoryName=deps.settings.ecr_repository, imageIds=[{"imageTag": tag}])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ImageNotFoundException":
+            return None
+        raise
+    repository = ecr.describe_repositories(repositoryNames=[deps.settings.ecr_repository])["repositories"][0]
+    return f"{repository['repositoryUri']}:{tag}"
+
+
+def resolve_image(deps: RolloutDeps, state: RolloutState) -> RolloutState:
+    """Reuse the content-addressed image when ECR has its tag; otherwise start one CodeBuild build."""
+    record = deps.registry.get_version(state.api, state.seq)
+    tag = names.image_tag(record.image_key)
+    uri = _image_uri(deps, tag)
+    if uri is not None:
+        deps.registry.update_version(state.api, state.seq, image_uri=uri)
+        deps.registry.add_event(state.api, state.seq, "image", f"reusing image {uri} (no build)")
+        return state.model_copy(update={"build_status": "SUCCEEDED"})
+    flavour = flavour_of(spec_of(record))
+    build = deps.client("codebuild").start_build(
+        projectName=deps.settings.codebuild_project,
+        environmentVariablesOverride=[
+            {"name": "AXON_IMAGE_TAG", "value": tag, "type": "PLAINTEXT"},
+            {"name": "AXON_FLAVOUR", "value": flavour, "type": "PLAINTEXT"},
+            {"name": "AXON_BUNDLE_URI", "value": record.model_data_uri, "type": "PLAINTEXT"},
+        ],
+    )["build"]
+    deps.registry.set_status(
+        state.api, state.seq, VersionStatus.BUILDING, f"building {flavour} image {tag} (build {build['id']})"
+    )
+    return state.model_copy(update={"build_id": build["id"], "build_status": "IN_PROGRESS"})
+
+
+def check_build(deps: RolloutDeps, state: RolloutState) -> RolloutState:
+    """One poll of the CodeBuild build; the state machine's Wait/Choice loop calls it until it ends."""
+    assert state.build_id is not None, "check_build runs only after a build started"
+    build = deps.client("codebuild").batch_get_builds(ids=[state.build_id])["builds"][0]
+    status = build["buildStatus"]
+    if status in _BUILD_FAILED:
+        failed_phase: dict[str, Any] = next(
+            (p for p in build.get("phases", []) if p.get("phaseStatus") in _BUILD_FAILED),
+            {"phaseType": "BUILD", "contexts": []},
+        )
+        detail = "; ".join(c.get("message", "") for c in failed_phase.get("contexts", []) if c.get("message"))
+        raise ImageBuildFailedError(
+            f"image build {state.build_id} ended {status} in phase {failed_phase.get('phaseType')}"
+            + (f": {detail}" if detail else "")
+        )
+    if status != "SUCCEEDED":
+        return state.model_copy(update={"build_status": "IN_PROGRESS"})
+    record = deps.registry.get_version(state.api, state.seq)
+    uri = _image_uri(deps, names.image_tag(record.image_key))
+    if uri is None:
+        raise ImageBuildFailedError(f"build {state.build_id} succeeded but pushed no image tagged for this version")
+    deps.registry.update_version(state.api, state.seq, image_uri=uri)
+    deps.registry.add_event(state.api, state.seq, "image", f"built image {uri}")
+    return state.model_copy(update={"build_status": "SUCCEEDED"})

@@ -1,0 +1,176 @@
+"""Workflow steps that move traffic: deploy, watch the shift, smoke test, then finalize or undo."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from axon.errors import AxonError
+from axon.platforms.base import DeploymentPhase, Platform, VersionRef
+from axon.platforms.errors import SmokeTestFailedError
+from axon.registry import Reason, VersionRecord, VersionStatus
+from axon.rollout.contracts import CaughtError, RolloutState
+from axon.rollout.deps import RolloutDeps
+from axon.rollout.notify import notify
+from axon.rollout.queue import finish_and_start_next
+from axon.rollout.versions import spec_of, version_ref
+
+KEEP_VERSIONS = 3  # models/configs kept for rollback: the live version and the two before it
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a rollout ended, for the handler's metrics."""
+
+    status: VersionStatus
+    duration_seconds: float
+    reason: Reason | None = None
+
+
+def _versions(deps: RolloutDeps, state: RolloutState) -> tuple[VersionRecord, VersionRecord | None, Platform]:
+    record = deps.registry.get_version(state.api, state.seq)
+    api = deps.registry.get_api(state.api)
+    previous = None
+    if api is not None and api.live_seq is not None and api.live_seq != state.seq:
+        previous = deps.registry.get_version(state.api, api.live_seq)
+    return record, previous, deps.platform_for(spec_of(record).compute.platform)
+
+
+def _ref(record: VersionRecord | None) -> VersionRef | None:
+    return version_ref(record) if record is not None else None
+
+
+def deploy(deps: RolloutDeps, state: RolloutState) -> RolloutState:
+    record, previous, platform = _versions(deps, state)
+    deps.registry.set_status(
+        state.api,
+        state.seq,
+        VersionStatus.DEPLOYING,
+        f"deploying on {platform.name} ({spec_of(record).rollout.strategy})"
+        + (f", replacing {previous.version}" if previous else ""),
+    )
+    platform.deploy(version_ref(record), _ref(previous))
+    return state.model_copy(update={"phase": DeploymentPhase.IN_PROGRESS.value})
+
+
+def check_deployment(deps: RolloutDeps, state: RolloutState) -> RolloutState:
+    """One poll of the deployment; records traffic progress on the version as it moves."""
+    record, previous, platform = _versions(deps, state)
+    status = platform.deployment_status(version_ref(record), _ref(previous))
+    if status.phase == DeploymentPhase.IN_PROGRESS and status.new_version_percent != record.traffic_percent:
+        deps.registry.set_status(
+            state.api,
+            state.seq,
+            VersionStatus.SHIFTING,
+            f"{status.new_version_percent}% of traffic on {record.version}",
+            traffic_percent=status.new_version_percent,
+        )
+    smoke_payload = spec_of(record).smoke_test.payload
+    return state.model_copy(
+        update={
+            "phase": status.phase.value,
+            "new_percent": status.new_version_percent,
+            "smoke_due": smoke_payload is not None and status.reachable and not state.smoke_done,
+            "error": None
+            if status.phase in (DeploymentPhase.IN_PROGRESS, DeploymentPhase.SUCCEEDED)
+            else CaughtError.model_validate({"Error": status.phase.value, "Cause": status.message}),
+        }
+    )
+
+
+def _encode(payload: object, content_type: str) -> bytes:
+    if isinstance(payload, bytes):
+        return payload
+    if isinstance(payload, str) and content_type != "application/json":
+        return payload.encode()
+    return json.dumps(payload).encode()
+
+
+def verify(deps: RolloutDeps, state: RolloutState) -> RolloutState:
+    """Smoke test the new version; on failure put traffic back on the old one before reporting."""
+    record, previous, platform = _versions(deps, state)
+    smoke = spec_of(record).smoke_test
+    try:
+        answer = platform.smoke_test(
+            version_ref(record), _encode(smoke.payload, smoke.content_type), smoke.content_type
+        )
+    except SmokeTestFailedError:
+        platform.rollback(version_ref(record), _ref(previous))
+        raise
+    deps.registry.add_event(state.api, state.seq, "smoke_test", f"smoke test passed ({len(answer)} bytes answered)")
+    return state.model_copy(update={"smoke_done": True, "smoke_due": False})
+
+
+def _duration(record: VersionRecord, now: float) -> float:
+    created = datetime.fromisoformat(record.created_at.replace("Z", "+00:00")).timestamp()
+    return max(now - created, 0.0)
+
+
+def finalize(deps: RolloutDeps, state: RolloutState) -> Outcome:
+    record, previous, platform = _versions(deps, state)
+    deps.registry.set_status(state.api, state.seq, VersionStatus.LIVE, f"{record.version} is live", traffic_percent=100)
+    if previous is not None:
+        deps.registry.set_status(
+            state.api, previous.seq, VersionStatus.SUPERSEDED, f"replaced by {record.version}", traffic_percent=0
+        )
+    deps.registry.update_api(state.api, live_seq=state.seq, platform=platform.name)
+    _prune(deps, state.api, platform)
+    notify(deps, "Rollout Succeeded", record, previous)
+    finish_and_start_next(deps, state.api, state.seq, state.execution)
+    return Outcome(VersionStatus.LIVE, _duration(record, deps.clock()))
+
+
+def _prune(deps: RolloutDeps, api: str, platform: Platform) -> None:
+    """Delete the models/configs of versions older than the last ``KEEP_VERSIONS`` that went live."""
+    went_live = [
+        v for v in deps.registry.list_versions(api) if v.status in (VersionStatus.LIVE, VersionStatus.SUPERSEDED)
+    ]
+    deployed = [v for v in went_live if v.image_uri]
+    for old in sorted(deployed, key=lambda v: v.seq)[:-KEEP_VERSIONS]:
+        platform.remove_version(version_ref(old))
+
+
+def _reason_from(state: RolloutState) -> Reason:
+    """The failure's code and message, from the Catch payload (``errorType``/``errorMessage`` of the Lambda)."""
+    error = state.error
+    if error is None:
+        return Reason(code="rollout.unknown", message="the rollout stopped without an error")
+    message = error.cause
+    try:
+        cause = json.loads(error.cause)
+        message = str(cause.get("errorMessage", error.cause))
+    except (json.JSONDecodeError, AttributeError):
+        pass
+    code, sep, text = message.partition(": ")
+    if sep and "." in code and " " not in code:
+        return Reason(code=code, message=text)
+    if error.error in (DeploymentPhase.ROLLED_BACK.value, DeploymentPhase.FAILED.value):
+        return Reason(code=f"deployment.{error.error}", message=message or "the platform ended the deployment")
+    return Reason(code=f"rollout.{error.error}", message=message or error.error)
+
+
+def handle_failure(deps: RolloutDeps, state: RolloutState) -> Outcome:
+    """Record why, put traffic back where it moved, delete what this rollout created, pass the lease on."""
+    record, previous, platform_or_none = _versions_safely(deps, state)
+    reason = _reason_from(state)
+    rolled_back = reason.code in (SmokeTestFailedError.code, "deployment.rolled_back")
+    status = VersionStatus.ROLLED_BACK if rolled_back else VersionStatus.FAILED
+    if platform_or_none is not None and record.image_uri:
+        platform_or_none.rollback(version_ref(record), _ref(previous))
+        platform_or_none.remove_version(version_ref(record))
+    deps.registry.set_status(state.api, state.seq, status, reason.message, reason=reason, traffic_percent=0)
+    notify(deps, "Rollout Rolled Back" if rolled_back else "Rollout Failed", record, previous, reason)
+    finish_and_start_next(deps, state.api, state.seq, state.execution)
+    return Outcome(status, _duration(record, deps.clock()), reason)
+
+
+def _versions_safely(
+    deps: RolloutDeps, state: RolloutState
+) -> tuple[VersionRecord, VersionRecord | None, Platform | None]:
+    """Like ``_versions``, but a version that never got a valid spec has no platform to clean up."""
+    try:
+        return _versions(deps, state)
+    except AxonError:
+        record = deps.registry.get_version(state.api, state.seq)
+        return record, None, None

@@ -1,0 +1,56 @@
+"""Powertools set-up shared by every handler: Logger, Tracer and Metrics, and the step-handler factory.
+
+Kept out of ``axon`` so the core stays free of Lambda-only packages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from axon import names
+from axon.registry import VersionStatus
+from axon.rollout.contracts import RolloutState
+from axon.rollout.deps import RolloutDeps, default_deps
+from axon.rollout.release import Outcome
+
+logger = Logger(service="axon")
+tracer = Tracer(service="axon")
+metrics = Metrics(namespace=names.METRIC_NAMESPACE, service="axon")
+
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+_OUTCOME_METRIC = {
+    VersionStatus.LIVE: "RolloutSucceeded",
+    VersionStatus.FAILED: "RolloutFailed",
+    VersionStatus.ROLLED_BACK: "RolloutRolledBack",
+}
+
+
+def record_outcome(outcome: Outcome) -> None:
+    metrics.add_metric(name=_OUTCOME_METRIC[outcome.status], unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="RolloutDurationSeconds", unit=MetricUnit.Seconds, value=outcome.duration_seconds)
+
+
+def step_handler(step: Callable[[RolloutDeps, RolloutState], RolloutState | Outcome]) -> Handler:
+    """A Lambda handler around one workflow step: the rollout's execution name is the correlation id."""
+
+    @metrics.log_metrics
+    @tracer.capture_lambda_handler(capture_response=False)
+    @logger.inject_lambda_context(log_event=False, clear_state=True)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        state = parse(event=event, model=RolloutState)
+        logger.set_correlation_id(state.execution)
+        logger.append_keys(api=state.api, seq=state.seq)
+        result = step(default_deps(), state)
+        if isinstance(result, Outcome):
+            record_outcome(result)
+            logger.info("rollout ended", extra={"status": result.status.value})
+            return state.out()
+        return result.out()
+
+    return handler
