@@ -38,7 +38,9 @@ def accept_upload(
     version, created = deps.registry.register_upload(upload)
     if not created and version.status != VersionStatus.PENDING:
         return IntakeOutcome("duplicate", api, version.version, "this upload already rolled out or is rolling out")
-    started = try_start(deps, version)
+    started = try_start(deps, version)  # idempotent: the same execution name, the same lease owner
+    if not created:
+        return IntakeOutcome("duplicate", api, version.version, "a redelivered event; its rollout was (re)started once")
     if started:
         return IntakeOutcome("started", api, version.version)
     return IntakeOutcome("queued", api, version.version, "queued behind the running rollout")
