@@ -89,3 +89,16 @@ def execution_name(bucket: str, key: str, version_id: str) -> str:
     digest = hashlib.sha256(f"{bucket}\0{key}\0{version_id}".encode()).hexdigest()[:32]
     api = api_from_key(key) or "unknown"
     return f"{api[:40]}-{digest}"[:80]
+
+# CloudFormation outputs of the AxonCore stack that the CLI reads (DescribeStacks) to find the platform on AWS.
+OUTPUT_MODELS_BUCKET = "ModelsBucketName"
+OUTPUT_REGISTRY_TABLE = "RegistryTableName"
+OUTPUT_STATE_MACHINE_ARN = "RolloutStateMachineArn"
+
+# Local mode: the front door serves per-variant request statistics here (the CLI's `axon get` reads them).
+LOCAL_STATS_PATH = "/_axon/stats"
+
+
+def log_group(api: str) -> str:
+    """Where a SageMaker endpoint's containers log (and where local replicas' output is shipped)."""
+    return f"/aws/sagemaker/Endpoints/{endpoint_name(api)}"
