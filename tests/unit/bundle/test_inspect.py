@@ -1,0 +1,192 @@
+import gzip
+import hashlib
+import io
+import itertools
+import json
+
+import pytest
+
+from axon.bundle import BundleError, BundleLimits, BundleReport, inspect_bundle
+from axon.errors import AxonError
+from tests.unit.bundle.builder import PREDICTOR, SAGEMAKER, BundleBuilder, ForwardOnlyStream, valid
+from tests.unit.bundle.cases import CASES, Case, MiB
+
+API = "iris"
+
+
+def inspect(blob: bytes, limits: BundleLimits | None = None) -> BundleReport:
+    return inspect_bundle(ForwardOnlyStream(blob), api=API, limits=limits or BundleLimits())
+
+
+def refusal(blob: bytes, limits: BundleLimits | None = None) -> AxonError:
+    with pytest.raises(AxonError) as caught:
+        inspect(blob, limits)
+    assert "\n" not in caught.value.message
+    return caught.value
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_each_refusal_has_its_code(case: Case) -> None:
+    assert refusal(case.build(), case.limits).code == case.code
+
+
+def test_the_table_covers_every_error_code() -> None:
+    def codes(cls: type[BundleError]) -> set[str]:
+        return {cls.code}.union(*(codes(sub) for sub in cls.__subclasses__()))
+
+    raised = codes(BundleError) - {BundleError.code}
+    assert {case.code for case in CASES.values()} == raised | {
+        "spec.invalid_yaml",
+        "spec.invalid",
+        "spec.name_mismatch",
+    }
+
+
+SPEC = "name: iris\npredictor: {path: ./src/model.py, config: {k: 1}}\nserving: {max_batch_size: 8}\n"
+MODEL = PREDICTOR + b"\n    def predict_batch(self, payloads):\n        return payloads\n"
+MEMBERS = {
+    "axon.yaml": SPEC.encode(),
+    "src/model.py": MODEL,
+    "requirements.txt": b"numpy >= 1.26  # arrays\n\nscikit-learn==1.4\n",
+    "weights/w.bin": bytes(range(256)) * 40,
+}
+
+
+def full_bundle(order: tuple[str, ...]) -> bytes:
+    builder = BundleBuilder().dir("./")
+    for name in order:
+        builder.file(f"./{name}" if name.startswith("src") else name, MEMBERS[name])
+    return builder.build()
+
+
+def test_report_of_a_full_bundle() -> None:
+    blob = full_bundle(tuple(MEMBERS))
+    report = inspect_bundle(stream := ForwardOnlyStream(blob), api=API)
+    assert stream.exhausted  # read to the gzip trailer, once, and never seeked
+    assert report.spec.predictor.config == {"k": 1} and report.spec.serving.max_batch_size == 8
+    assert (report.predictor_path, report.predictor_style, report.has_predict_batch) == ("src/model.py", "python", True)
+    assert report.predictor_sha256 == hashlib.sha256(MODEL).hexdigest()
+    assert report.requirements == ("numpy>=1.26", "scikit-learn==1.4")
+    assert report.requirements_text == "numpy>=1.26\nscikit-learn==1.4\n"
+    assert report.member_count == 5  # the "./" root entry counts
+    assert report.total_bytes == sum(map(len, MEMBERS.values()))
+    assert report.compressed_bytes == len(blob)
+    assert report.uncompressed_bytes == len(gzip.decompress(blob))
+
+
+def test_report_travels_as_json() -> None:
+    report = inspect(full_bundle(tuple(MEMBERS)))
+    payload = json.loads(json.dumps(report.to_dict()))
+    assert payload["requirements"] == ["numpy>=1.26", "scikit-learn==1.4"]
+    assert payload["spec"]["predictor"]["path"] == "./src/model.py"
+    assert BundleReport.from_dict(payload) == report
+
+
+def test_member_order_does_not_matter() -> None:
+    reports = {
+        json.dumps({**inspect(full_bundle(order)).to_dict(), "compressed_bytes": 0}, sort_keys=True)
+        for order in itertools.permutations(MEMBERS)
+    }
+    assert len(reports) == 1
+
+
+def test_sagemaker_style() -> None:
+    blob = (
+        BundleBuilder().file("code/inference.py", SAGEMAKER).file("axon.yaml", "predictor: {type: sagemaker}").build()
+    )
+    report = inspect(blob)
+    assert (report.predictor_style, report.predictor_path, report.has_predict_batch) == (
+        "sagemaker",
+        "code/inference.py",
+        False,
+    )
+    assert report.requirements == () and report.requirements_text == ""
+
+
+def test_defaults_without_axon_yaml() -> None:
+    report = inspect(valid().build())
+    assert report.spec.name is None and report.predictor_path == "predictor.py"
+
+
+def test_axon_yml_is_accepted_but_not_together_with_axon_yaml() -> None:
+    assert inspect(valid().file("axon.yml", "name: iris").build()).spec.name == API
+    both = valid(spec="name: iris").file("axon.yml", "name: iris").build()
+    assert refusal(both).code == "spec.invalid"
+
+
+def test_yaml_aliases_are_refused_before_they_can_multiply() -> None:
+    laughs = "predictor:\n  config:\n    a: &a [x, x, x]\n    b: &b [*a, *a, *a]\n    c: [*b, *b, *b]\n"
+    error = refusal(valid(spec=laughs).build())
+    assert (error.code, "aliases" in error.message) == ("spec.invalid_yaml", True)
+
+
+def test_a_later_member_replaces_an_earlier_one_as_extraction_would() -> None:
+    assert refusal(valid().file("predictor.py", "x = 1").build()).code == "bundle.predictor_class_missing"
+    assert (
+        inspect(valid(b"x = 1").file("predictor.py", PREDICTOR).build()).predictor_sha256
+        == hashlib.sha256(PREDICTOR).hexdigest()
+    )
+
+
+def test_a_hard_linked_predictor_is_read_through_its_link() -> None:
+    blob = BundleBuilder().file("impl.py", PREDICTOR).hardlink("predictor.py", "impl.py").build()
+    assert inspect(blob).predictor_sha256 == hashlib.sha256(PREDICTOR).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("builder", "code", "words"),
+    [
+        (BundleBuilder().dir("predictor.py"), "bundle.missing_predictor", "directory"),
+        (
+            BundleBuilder().file("impl.py", PREDICTOR).symlink("predictor.py", "impl.py"),
+            "bundle.missing_predictor",
+            "symlink",
+        ),
+        (valid().symlink("axon.yaml", "predictor.py"), "bundle.invalid_member", "regular file"),
+        (valid(spec="predictor: {path: src/p.py}"), "bundle.missing_predictor", "'src/p.py'"),
+    ],
+    ids=["dir", "symlink", "control-file-symlink", "elsewhere"],
+)
+def test_the_predictor_and_control_files_must_be_regular_files(builder: BundleBuilder, code: str, words: str) -> None:
+    error = refusal(builder.build())
+    assert (error.code, words in error.message) == (code, True)
+
+
+def test_sources_are_kept_within_caps_until_axon_yaml_names_the_predictor() -> None:
+    limits = BundleLimits(max_text_file_bytes=4096, max_kept_source_bytes=2000)
+    libs = BundleBuilder()
+    for i in range(2):
+        libs.file(f"lib/m{i}.py", b"#" * 990)
+    late_spec = libs.file("src/p.py", PREDICTOR).file("axon.yaml", "predictor: {path: src/p.py}").build()
+    error = refusal(late_spec, limits)
+    assert (error.code, "put axon.yaml first" in error.message) == ("bundle.too_large", True)
+    spec_first = BundleBuilder().file("axon.yaml", "predictor: {path: src/p.py}")
+    for i in range(3):
+        spec_first.file(f"lib/m{i}.py", b"#" * 900)
+    assert inspect(spec_first.file("src/p.py", PREDICTOR).build(), limits).predictor_path == "src/p.py"
+    big = valid(PREDICTOR + b"#" * 5000).build()
+    assert refusal(big, limits).code == "bundle.too_large"
+    huge_spec = valid(spec="#" * 5000).build()
+    assert refusal(huge_spec, limits).code == "bundle.too_large"
+
+
+def test_small_very_compressible_bundles_pass_the_default_ratio_check() -> None:
+    assert inspect(valid().zeros("embeddings.bin", 8 * MiB).build()).total_bytes == 8 * MiB + len(PREDICTOR)
+
+
+@pytest.fixture(scope="module")
+def bomb() -> bytes:
+    """80 MiB of zeros (about 80 KiB compressed), then 1 MiB that does not compress."""
+    return valid().zeros("w.bin", 80 * MiB).noise("tail.bin", MiB).build()
+
+
+def test_a_bomb_is_refused_with_default_limits_long_before_its_end(bomb: bytes) -> None:
+    stream = ForwardOnlyStream(bomb)
+    with pytest.raises(BundleError) as caught:
+        inspect_bundle(stream, api=API)
+    assert caught.value.code == "bundle.compression_ratio"
+    assert stream.bytes_read < len(bomb) / 4
+
+
+def test_accepts_any_binary_reader() -> None:
+    assert inspect_bundle(io.BytesIO(valid().build()), api=API).predictor_path == "predictor.py"
