@@ -1,0 +1,270 @@
+"""The scaling decision: a pure function of the policy, the remembered state, one observation and ``now``.
+
+No clock, no logging, no AWS: the Lambda (``tick.py``) and the simulator (``bench/autoscaler``) call the same
+:func:`decide`, so what the benchmark measures is what runs in production.
+
+How it works, for one API, once a minute (numbers use the defaults: target 1, window 60 s, factors 0.75/1.5):
+
+1. **Cortex, replayed at 10 s.** Cortex ran every 10 s; the Lambda runs every 60 s, but CloudWatch holds the
+   six 10-second datapoints of the minute. Each new datapoint gets the recommendation Cortex would have made
+   at that instant (``ceil(60-s mean / target)`` with the 5% tolerance band), so the 60-s upscale and 300-s
+   downscale windows hold 6 and 30 recommendations, as in Cortex, instead of 1 and 5.
+2. **Bursts are remembered.** Each datapoint also records what it alone asks for. Scale-in goes no lower than
+   the largest of both over the downscale window, so capacity that a 10-second burst needed stays through a
+   lull shorter than five minutes (releasing it and asking again would cost a provisioning delay).
+3. **Panic (Knative's KPA).** A datapoint asking for ``panic_threshold`` (2x) the requested replicas starts
+   panic: go to that datapoint's count at once, skipping the upscale window, up to
+   ``panic_max_upscale_factor`` (4x) the *ready* replicas; never scale in until a full window passes with no
+   datapoint over the threshold.
+4. **Provisioning accounting.** Recommendations are relative to the requested count, starting replicas
+   included. While they start and the ready ones are saturated, the queue that grows reads as demand it is
+   not, so the stable path holds, and panic's 4x cap counts ready replicas only: no second, larger request
+   before the first one serves.
+5. **Step limits.** One decision moves at most to ``ceil(1.5 x requested)`` up and ``ceil(0.75 x requested)``
+   down (always +/-1 allowed). Cortex clamped every recommendation before the stabilization windows, so
+   after one 24 -> 18 step its window stayed full of 18s and the next step waited five more minutes; axon
+   clamps the step itself, once per decision: 24 -> 18 -> 14 -> 11 a minute apart once load is gone.
+6. **Guardrails.** No datapoint newer than ``stale_after_seconds``: hold (silence is not zero load). A
+   rollout under way: no scale-in. The platform refuses changes (SageMaker not ``InService``): hold. The
+   result always lies within ``[min_replicas, max_replicas]``, and a scale-out never passes the share of the
+   platform-wide cap that ``tick.py`` computes across APIs (``Observation.limit``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from axon.autoscaler.policy import DATAPOINT_SECONDS, Policy
+from axon.autoscaler.state import LastAction, Provisioning, ScalerState
+from axon.autoscaler.window import window_max, window_mean, window_min
+
+
+class Reason(StrEnum):
+    """Why the decision is what it is (recorded with every decision)."""
+
+    LOAD = "load"  # the stable (60-s) signal moved the count
+    PANIC = "panic"  # a burst in the 10-s datapoints moved the count
+    STEADY = "steady"  # the load asks for the count already requested
+    STABILIZING = "stabilizing"  # a change is wanted but a stabilization window or short history holds it
+    PROVISIONING = "provisioning"  # more is wanted but requested replicas are still starting
+    STALE_METRICS = "stale_metrics"  # no fresh datapoint: the count is held
+    ROLLOUT = "rollout"  # scale-in is held while a rollout is under way
+    PLATFORM_BUSY = "platform_busy"  # the platform refuses capacity changes right now
+    BOUNDS = "bounds"  # min_replicas / max_replicas moved the count
+    TOTAL_CAP = "total_cap"  # the platform-wide cap on replicas across all APIs trimmed a scale-out
+
+
+class Action(StrEnum):
+    SCALE_UP = "scale_up"
+    SCALE_DOWN = "scale_down"
+    HOLD = "hold"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the shell measured for one API just before deciding."""
+
+    points: tuple[tuple[float, float], ...]  # (10-s period start, epoch s; total in-flight over ready replicas)
+    ready: int  # replicas serving traffic (Platform.capacity().current)
+    requested: int  # replicas asked for, starting ones included (Platform.capacity().desired)
+    can_change: bool = True  # False while the platform refuses capacity changes
+    rollout_in_progress: bool = False
+    limit: int | None = None  # most replicas the platform-wide cap leaves this API now (tick.py); None: no cap
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The count to request and why; ``desired == previous`` means nothing to apply."""
+
+    desired: int
+    previous: int
+    reason: Reason
+    recommendation: int | None = None  # newest stable (Cortex) recommendation
+    stable_in_flight: float | None = None  # mean in-flight of the newest window
+    peak_in_flight: float | None = None  # largest 10-s datapoint of the newest window
+    panicking: bool = False
+    at_max: bool = False  # the API sits at max_replicas (the shell raises an alarm and notes it)
+
+    @property
+    def action(self) -> Action:
+        if self.desired > self.previous:
+            return Action.SCALE_UP
+        if self.desired < self.previous:
+            return Action.SCALE_DOWN
+        return Action.HOLD
+
+
+def stable_recommendation(policy: Policy, in_flight: float, requested: int) -> int:
+    """Replicas for a mean ``in_flight``, kept at ``requested`` inside the tolerance band (Cortex).
+
+    Worked example, 8 requested, 5% bands: 8.3 in flight lies in (8, 8.4), stay at 8; 7.7 lies in (7.6, 8),
+    stay at 8; 8.5 asks for 9; 7.5 asks for 8 (ceil), not 7.
+    """
+    raw = round(in_flight / policy.target_in_flight, 9)
+    if requested * (1 - policy.downscale_tolerance) < raw < requested * (1 + policy.upscale_tolerance):
+        return requested
+    return math.ceil(raw)
+
+
+def step_limits(policy: Policy, requested: int) -> tuple[int, int]:
+    """The lowest and highest count one decision may move to from ``requested``.
+
+    Worked example, 8 requested: down to min(8 - 1, ceil(8 x 0.75)) = 6, up to max(8 + 1, ceil(8 x 1.5)) = 12.
+    At 1 requested the +/-1 rule allows 0 and 2.
+    """
+    low = min(requested - 1, math.ceil(requested * policy.max_downscale_factor))
+    high = max(requested + 1, math.ceil(requested * policy.max_upscale_factor))
+    return low, high
+
+
+def decide(policy: Policy, state: ScalerState, obs: Observation, now: float) -> tuple[Decision, ScalerState]:
+    """The count to request for one API now, and the state to remember for the next run.
+
+    Examples
+    --------
+    Six datapoints at 4 in flight with 2 requested: the panic threshold (4 >= 2 x 2) is crossed, so the
+    count goes to 4 at once, without waiting for the 60-s upscale window.
+
+    >>> obs = Observation(points=tuple((t, 4.0) for t in range(0, 60, 10)), ready=2, requested=2)
+    >>> decision, _ = decide(Policy(), ScalerState(), obs, now=80.0)
+    >>> decision.desired, decision.reason.value
+    (4, 'panic')
+    """
+    requested = obs.requested
+    points = tuple(sorted(obs.points))
+    timeline = _replay(policy, state, points, requested)
+    provisioning = _pending(policy, state.provisioning, obs, now)
+    newest = points[-1][0] if points else None
+    stable = peak = None
+    if newest is not None:
+        stable = window_mean(points, newest, policy.window_seconds)
+        peak = window_max(points, newest, policy.window_seconds)
+
+    rec: int | None = None
+    if newest is None or now - newest > policy.stale_after_seconds or not timeline.recommendations:
+        # Cost guardrail: silence is never read as zero load; only the user's own bounds may move the count.
+        desired, reason = requested, Reason.STALE_METRICS
+    else:
+        rec = timeline.recommendations[-1][1]
+        desired, reason = _stabilized(policy, timeline, rec, requested)
+        saturated = points[-1][1] >= obs.ready * policy.max_concurrency
+        if desired > requested and provisioning is not None and saturated:
+            # Worked example, 1 slot each: 4 -> 8 requested at 12:00, 4 ready at 12:01 with 11 in flight, so 7
+            # are queued and the queue grows until the new replicas serve: it says "more than 4", not "11".
+            # Unsaturated, the signal is demand and may raise the count further.
+            desired, reason = requested, Reason.PROVISIONING
+        if timeline.panic_since is not None:
+            # Panic follows the newest datapoint, as Knative follows its 6-s panic window, and holds the count.
+            # Worked example: 3 ready and requested, the newest datapoint at 20 in flight: panic asks for 20,
+            # capped at 4 x 3 = 12 because the cap counts ready replicas; more only once those 12 serve.
+            cap = math.ceil(max(obs.ready, 1) * policy.panic_max_upscale_factor)
+            burst = min(policy.replicas_for(points[-1][1]), cap)
+            if burst > desired or desired < requested:
+                desired, reason = max(burst, requested), Reason.PANIC
+    if desired < requested and obs.rollout_in_progress:
+        desired, reason = requested, Reason.ROLLOUT
+    if policy.clamp(desired) != desired:
+        desired, reason = policy.clamp(desired), Reason.BOUNDS
+    if obs.limit is not None and desired > max(obs.limit, requested, policy.min_replicas):
+        # The cap trims scale-outs only: it never takes an API below what it has or below min_replicas.
+        desired, reason = max(obs.limit, requested, policy.min_replicas), Reason.TOTAL_CAP
+    if desired != requested and not obs.can_change:
+        desired, reason = requested, Reason.PLATFORM_BUSY
+
+    decision = Decision(
+        desired=desired,
+        previous=requested,
+        reason=reason,
+        recommendation=rec,
+        stable_in_flight=stable,
+        peak_in_flight=peak,
+        panicking=timeline.panic_since is not None,
+        at_max=desired >= policy.max_replicas,
+    )
+    return decision, _remember(timeline, provisioning, decision, now)
+
+
+def _replay(policy: Policy, state: ScalerState, points: tuple[tuple[float, float], ...], requested: int) -> ScalerState:
+    """Turn every datapoint not seen before into recommendations and a panic check, as Cortex's 10-s loop."""
+    recs = state.recommendations
+    started_at, last_point_at, last_panic_at = state.started_at, state.last_point_at, state.last_panic_at
+    for ts, value in points:
+        if last_point_at is not None and ts <= last_point_at:
+            continue
+        mean = window_mean(points, ts, policy.window_seconds)
+        burst = policy.replicas_for(value)
+        recs += ((ts, stable_recommendation(policy, value if mean is None else mean, requested), burst),)
+        # 2x threshold, 5 requested: a datapoint at 10 in flight (10 replicas at target 1) starts panic.
+        if burst >= policy.panic_threshold * max(requested, 1):
+            last_panic_at = ts
+        started_at = ts if started_at is None else started_at
+        last_point_at = ts
+    panic_since = None
+    if (
+        last_panic_at is not None
+        and last_point_at is not None
+        and last_point_at - last_panic_at < policy.window_seconds
+    ):
+        # Panic lasts until a full window of datapoints (60 s) passes with none over the threshold (Knative).
+        panic_since = last_panic_at if state.panic_since is None else state.panic_since
+    if last_point_at is not None:
+        recs = tuple(r for r in recs if r[0] > last_point_at - policy.history_seconds)
+    return replace(
+        state,
+        started_at=started_at,
+        last_point_at=last_point_at,
+        last_panic_at=last_panic_at,
+        panic_since=panic_since,
+        recommendations=recs,
+    )
+
+
+def _stabilized(policy: Policy, timeline: ScalerState, rec: int, requested: int) -> tuple[int, Reason]:
+    """Cortex's stabilization over the 10-s timeline, then one step limit.
+
+    Scale-out goes only to the lowest stable recommendation of the last 60 s (all six datapoints agree);
+    scale-in only to the highest stable or burst recommendation of the last 300 s. Worked example, 10
+    requested, stable recommendations of the last five minutes 6..7, one 10-s burst asking for 9 four
+    minutes ago, the newest 6: scale in to 9, not 6 (and the step limit allows 8, so 9 it is). Neither
+    happens before the timeline covers the window (a brand-new API, or one whose history was lost).
+    """
+    recs, newest, since = timeline.recommendations, timeline.last_point_at, timeline.started_at
+    assert newest is not None and since is not None  # a timeline with recommendations has both
+    covered = newest - since + DATAPOINT_SECONDS
+    low, high = step_limits(policy, requested)
+    if rec > requested:
+        if covered < policy.upscale_stabilization_seconds:
+            return requested, Reason.STABILIZING
+        lowest = window_min(((ts, s) for ts, s, _ in recs), newest, policy.upscale_stabilization_seconds)
+        desired = min(rec, max(int(lowest), requested), high) if lowest is not None else min(rec, high)
+    elif rec < requested:
+        if covered < policy.downscale_stabilization_seconds:
+            return requested, Reason.STABILIZING
+        highest = window_max(((ts, max(s, b)) for ts, s, b in recs), newest, policy.downscale_stabilization_seconds)
+        desired = max(rec, min(int(highest or 0), requested), low)
+    else:
+        return requested, Reason.STEADY
+    return desired, Reason.LOAD if desired != requested else Reason.STABILIZING
+
+
+def _pending(policy: Policy, provisioning: Provisioning | None, obs: Observation, now: float) -> Provisioning | None:
+    """The scale-out still starting, or ``None`` once its replicas serve or it is too old to wait for."""
+    if provisioning is None:
+        return None
+    arrived = obs.ready >= min(provisioning.replicas, obs.requested)
+    expired = now - provisioning.since > policy.provisioning_timeout_seconds
+    return None if arrived or expired else provisioning
+
+
+def _remember(timeline: ScalerState, provisioning: Provisioning | None, decision: Decision, now: float) -> ScalerState:
+    """The state after ``decision`` is applied: provisioning starts on scale-out, ends on scale-in."""
+    if decision.desired > decision.previous:
+        provisioning = Provisioning(replicas=decision.desired, since=now)
+    elif decision.desired < decision.previous:
+        provisioning = None
+    last = timeline.last_action
+    if decision.desired != decision.previous:
+        last = LastAction(at=now, previous=decision.previous, desired=decision.desired, reason=decision.reason.value)
+    return replace(timeline, provisioning=provisioning, last_action=last)

@@ -1,0 +1,150 @@
+"""What every command needs from the outside world, found lazily: ``axon --help`` never calls AWS.
+
+The platform is the local stack when ``AWS_ENDPOINT_URL`` is set (``axon local up`` prints that export), else the
+``AxonCore`` stack's CloudFormation outputs. Tests pass their own :class:`CliContext` (clients, clock, sleep) as
+the click ``obj``, so polling commands run deterministically without real sleeps.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import typer
+from botocore.exceptions import ClientError
+
+from axon import aws, names
+from axon.cli.errors import DiscoveryError, NotFoundError
+from axon.cli.stats import CloudWatchStats, LocalStats, StatsSource
+from axon.platforms.base import Platform
+from axon.platforms.factory import platform_factory
+from axon.registry import ApiRecord, DynamoDBRegistry
+from axon.settings import Settings, settings_from_env
+
+ENDPOINT_URL_ENV = "AWS_ENDPOINT_URL"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The resources of one axon installation that the CLI talks to."""
+
+    bucket: str
+    table: str
+    state_machine_arn: str
+    local_url: str | None  # the local stack's URL; None on AWS
+
+
+def _local_deployment(client: Callable[[str], Any], env: Mapping[str, str], url: str) -> Deployment:
+    settings = settings_from_env(dict(env))
+    pages = client("stepfunctions").get_paginator("list_state_machines").paginate()
+    for page in pages:
+        for machine in page["stateMachines"]:
+            if machine["name"] == names.STATE_MACHINE:
+                return Deployment(settings.models_bucket, settings.registry_table, machine["stateMachineArn"], url)
+    raise DiscoveryError(f"the local stack at {url} has no state machine {names.STATE_MACHINE}: run `axon local up`")
+
+
+def _aws_deployment(client: Callable[[str], Any]) -> Deployment:
+    try:
+        stacks = client("cloudformation").describe_stacks(StackName=names.CORE_STACK)["Stacks"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ValidationError":
+            raise
+        raise DiscoveryError(
+            f"no {names.CORE_STACK} stack in {aws.region()}: run `cdk deploy`, or export "
+            f"{ENDPOINT_URL_ENV} for the local stack"
+        ) from error
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    wanted = (names.OUTPUT_MODELS_BUCKET, names.OUTPUT_REGISTRY_TABLE, names.OUTPUT_STATE_MACHINE_ARN)
+    missing = [key for key in wanted if key not in outputs]
+    if missing:
+        raise DiscoveryError(f"the {names.CORE_STACK} stack lacks the outputs {', '.join(missing)}: redeploy it")
+    bucket, table, state_machine_arn = (outputs[key] for key in wanted)
+    return Deployment(bucket, table, state_machine_arn, local_url=None)
+
+
+def discover(client: Callable[[str], Any], env: Mapping[str, str]) -> Deployment:
+    url = env.get(ENDPOINT_URL_ENV)
+    return _local_deployment(client, env, url) if url else _aws_deployment(client)
+
+
+def context_of(ctx: typer.Context) -> CliContext:
+    """The invocation's :class:`CliContext` (made on first use unless a test passed its own)."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliContext):
+        root.obj = CliContext()
+    return root.obj
+
+
+class CliContext:
+    """Clients, clock and the discovered deployment of one ``axon`` invocation."""
+
+    def __init__(
+        self,
+        client: Callable[[str], Any] = aws.client,
+        *,
+        env: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], float] = time.time,
+        stats: StatsSource | None = None,
+        platforms: Callable[[str], Platform] | None = None,
+        poll_seconds: float = 2.0,
+    ) -> None:
+        self._make_client = client
+        self._clients: dict[str, Any] = {}
+        self.env: Mapping[str, str] = os.environ if env is None else env
+        self.sleep = sleep
+        self.clock = clock  # monotonic: deadlines
+        self.now = now  # wall clock: log windows, metric windows, lease expiry
+        self._stats = stats
+        self._platform_override = platforms
+        self.poll_seconds = poll_seconds
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._make_client(service)
+        return self._clients[service]
+
+    @cached_property
+    def deployment(self) -> Deployment:
+        return discover(self.client, self.env)
+
+    @cached_property
+    def registry(self) -> DynamoDBRegistry:
+        return DynamoDBRegistry(self.deployment.table, self.client("dynamodb"))
+
+    @cached_property
+    def _platforms(self) -> Callable[[str], Platform]:
+        if self._platform_override is not None:
+            return self._platform_override
+        deployment = self.deployment
+        settings = Settings(models_bucket=deployment.bucket, registry_table=deployment.table)
+        return platform_factory(settings, self.client)
+
+    def platform_for(self, name: str) -> Platform:
+        return self._platforms(name)
+
+    @property
+    def stats(self) -> StatsSource:
+        if self._stats is None:
+            url = self.deployment.local_url
+            self._stats = LocalStats(url) if url else CloudWatchStats(self.client("cloudwatch"), self.now)
+        return self._stats
+
+    def api(self, name: str) -> ApiRecord:
+        """The registry's record of ``name``; a clear error when there is none."""
+        record = self.registry.get_api(name)
+        if record is None:
+            raise NotFoundError(f"no API named {name!r} (see `axon get`)")
+        return record
+
+    def runtime_url(self, api: str) -> str:
+        """The URL clients POST predictions to (SageMaker Runtime's, or the local stack's front door)."""
+        local = self.deployment.local_url
+        base = (local or str(self.client("sagemaker-runtime").meta.endpoint_url)).rstrip("/")
+        return f"{base}/endpoints/{names.endpoint_name(api)}/invocations"

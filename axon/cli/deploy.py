@@ -1,0 +1,57 @@
+"""``axon deploy DIR --api NAME``: pack, check, upload; the upload itself starts the rollout, which we follow."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+from axon import names
+from axon.bundle import inspect_bundle
+from axon.cli import render
+from axon.cli.context import CliContext, context_of
+from axon.cli.follow import find_upload, watch
+from axon.cli.options import DEFAULT_TIMEOUT, TimeoutOption, WaitOption, valid_api
+from axon.cli.packing import pack
+from axon.cli.transfer import upload
+
+
+def _upload_with_progress(cli: CliContext, bundle: Path, bucket: str, key: str) -> str:
+    size = bundle.stat().st_size
+    columns = (TextColumn("uploading"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=render.stderr(), transient=True) as bar:
+        task = bar.add_task("upload", total=size)
+        return upload(cli.client("s3"), bundle, bucket, key, progress=lambda sent: bar.advance(task, sent))
+
+
+def deploy(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="the bundle's directory: axon.yaml, predictor.py, model files")],
+    api: Annotated[str, typer.Option("--api", help="API name, [a-z0-9-]{1,40}", show_default=False)],
+    wait: WaitOption = True,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+) -> None:
+    """Roll out DIR as a new version of API NAME (blue-green, with the spec's strategy and safety checks)."""
+    cli = context_of(ctx)
+    valid_api(api)
+    console = render.stdout()
+    with tempfile.TemporaryDirectory(prefix="axon-deploy-") as scratch:
+        bundle = Path(scratch) / "bundle.tar.gz"
+        with bundle.open("wb") as out:
+            members = pack(directory, out)
+        # The workflow's own inspector, run here first: a bundle it would refuse is refused before the upload.
+        with bundle.open("rb") as packed:
+            inspect_bundle(packed, api=api)
+        bucket, key = cli.deployment.bucket, names.bundle_key(api)
+        version_id = _upload_with_progress(cli, bundle, bucket, key)
+        size = bundle.stat().st_size
+    console.print(
+        f"uploaded s3://{bucket}/{key} ({members} members, {size} bytes), VersionId {version_id}", markup=False
+    )
+    if not wait:
+        console.print(f"the rollout starts on its own; watch it with `axon get {api}`", markup=False)
+        return
+    watch(cli, find_upload(cli, api, version_id), timeout=timeout)

@@ -1,0 +1,99 @@
+"""``axon logs NAME [--follow]``: the API's CloudWatch Logs, all replicas interleaved by time."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from botocore.exceptions import ClientError
+
+from axon import names
+from axon.cli import render
+from axon.cli.context import context_of
+from axon.cli.errors import InvalidInputError, NotFoundError
+from axon.cli.options import ApiArgument, OutputOption, valid_api
+from axon.cli.render import Output
+
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
+
+
+def parse_since(text: str) -> int:
+    """``90s``, ``10m``, ``2h``, ``1d`` -> seconds."""
+    match = _DURATION.match(text.strip())
+    if match is None:
+        raise InvalidInputError(f"--since {text!r}: use a number and a unit, e.g. 30s, 10m, 2h, 1d")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+class LogTail:
+    """Successive FilterLogEvents windows that never print an event twice.
+
+    Each poll starts at the newest timestamp seen so far (inclusive, so events sharing that millisecond are not
+    lost) and skips the event ids already printed at that timestamp, as ``aws logs tail --follow`` does.
+    """
+
+    def __init__(self, logs: Any, group: str, start_ms: int) -> None:
+        self.logs = logs
+        self.group = group
+        self.start_ms = start_ms
+        self._seen_at_start: set[str] = set()
+
+    def poll(self) -> list[dict[str, Any]]:
+        pages = self.logs.get_paginator("filter_log_events").paginate(logGroupName=self.group, startTime=self.start_ms)
+        events = [e for page in pages for e in page.get("events", [])]
+        fresh = sorted((e for e in events if e["eventId"] not in self._seen_at_start), key=lambda e: e["timestamp"])
+        if fresh:
+            newest = fresh[-1]["timestamp"]
+            at_newest = {e["eventId"] for e in events if e["timestamp"] == newest}
+            self._seen_at_start = at_newest | (self._seen_at_start if newest == self.start_ms else set())
+            self.start_ms = newest
+        return fresh
+
+
+def _line(event: dict[str, Any], output: Output) -> str:
+    at = datetime.fromtimestamp(event["timestamp"] / 1000, UTC).isoformat(timespec="milliseconds")
+    at = at.replace("+00:00", "Z")
+    message = str(event["message"]).rstrip("\n")
+    if output == Output.json:
+        return json.dumps({"timestamp": at, "stream": event.get("logStreamName", ""), "message": message})
+    return f"{at}  {event.get('logStreamName', '')}  {message}"
+
+
+def _missing(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+
+
+def logs(
+    ctx: typer.Context,
+    name: ApiArgument,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing new events until Ctrl-C")] = False,
+    since: Annotated[str, typer.Option("--since", help="how far back to start: 30s, 10m, 2h, 1d")] = "10m",
+    output: OutputOption = Output.table,
+) -> None:
+    """Print NAME's logs (every replica, in time order). With -o json: one JSON object per line."""
+    cli = context_of(ctx)
+    group = names.log_group(valid_api(name))
+    tail = LogTail(cli.client("logs"), group, int((cli.now() - parse_since(since)) * 1000))
+    waiting_said = False
+    try:
+        while True:
+            try:
+                for event in tail.poll():
+                    typer.echo(_line(event, output))
+            except ClientError as error:
+                if not _missing(error):
+                    raise
+                if not follow:
+                    raise NotFoundError(f"no logs for {name} yet: log group {group} does not exist") from error
+                if not waiting_said:
+                    render.stderr().print(f"waiting for log group {group} ...", markup=False)
+                    waiting_said = True
+            if not follow:
+                return
+            cli.sleep(cli.poll_seconds)
+    except KeyboardInterrupt:
+        return  # Ctrl-C is how --follow ends: a normal exit

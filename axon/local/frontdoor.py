@@ -1,0 +1,204 @@
+"""The local stack's single port: sagemaker-runtime, the local SageMaker, and moto for every other AWS API.
+
+One ASGI app on uvicorn dispatches each request:
+
+* ``POST /endpoints/<name>/invocations`` -> the router (async: the fast path never touches a thread pool);
+* ``X-Amz-Target: SageMaker.<Op>`` for an emulated operation -> the local SageMaker (on a worker thread);
+* ``GET /_axon/stats[?endpoint=<name>]`` -> per-variant request statistics for ``axon get``;
+* everything else -> moto's WSGI app (as ``ThreadedMotoServer`` builds it), run in a thread pool by a2wsgi.
+
+moto's Step Functions interpreter calls AWS at ``http://localhost:$MOTO_PORT``; :func:`serve` sets ``MOTO_PORT``
+to this port so executions reach this door (and so the local SageMaker) rather than a bare moto.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import re
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+import uvicorn
+from a2wsgi import WSGIMiddleware
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+from axon import aws, names
+from axon.local import images
+from axon.local.dataplane.bundles import BundleCache
+from axon.local.dataplane.fleet import FleetTimeouts, LocalFleet, ServeCommand, axon_serve_command
+from axon.local.dataplane.publisher import InFlightPublisher
+from axon.local.dataplane.router import Router
+from axon.local.dataplane.runtime import InvokeRequest, RuntimeService
+from axon.local.dataplane.stats import StatsBook, VariantStats
+from axon.local.sagemaker import CloudWatchAlarms, SageMakerEmulator, SageMakerProtocol, SystemClock
+
+_INVOKE_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
+STATS_PATH = names.LOCAL_STATS_PATH
+Scope = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FrontDoorOptions:
+    host: str = "127.0.0.1"
+    time_scale: float = 1.0  # >1 shortens every SageMaker wait (bakes, termination waits) by that factor
+    cache_dir: Path = field(default_factory=images.default_cache_dir)  # bundles, envs, replica logs
+    timeouts: FleetTimeouts = field(default_factory=FleetTimeouts)
+    serve_command: ServeCommand = axon_serve_command
+    publish_in_flight: bool = True
+    retry_window_seconds: float = 10.0
+    moto_workers: int = 32  # Lambdas run in-process call back into this door, so nested calls need threads
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _respond(send: Any, status: int, headers: dict[str, str], body: bytes) -> None:
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    raw.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+class FrontDoorApp:
+    """The ASGI dispatcher; holds no state beyond the services it routes to."""
+
+    def __init__(self, moto: Any, sagemaker: SageMakerProtocol, runtime: RuntimeService, stats: StatsBook) -> None:
+        self._moto = moto
+        self._sagemaker = sagemaker
+        self._runtime = runtime
+        self._stats = stats
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                else:
+                    await self._runtime.aclose()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return await self._moto(scope, receive, send)  # type: ignore[no-any-return]
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        match = _INVOKE_PATH.match(scope["path"])
+        if match and scope["method"] == "POST" and "/sagemaker/" in headers.get("authorization", "/sagemaker/"):
+            return await self._invoke(unquote(match.group(1)), headers, receive, send)
+        target = headers.get("x-amz-target")
+        if self._sagemaker.handles(target):
+            assert target is not None
+            body = await _read_body(receive)
+            answer = await asyncio.to_thread(self._sagemaker.handle, target, body)
+            return await _respond(send, answer.status, answer.headers, answer.body)
+        if scope["path"] == STATS_PATH and scope["method"] == "GET":
+            query = parse_qs(scope.get("query_string", b"").decode())
+            endpoint = query.get("endpoint", [None])[0]
+            rows = [dataclasses.asdict(s) for s in self._stats.snapshot(endpoint)]
+            return await _respond(send, 200, {"Content-Type": "application/json"}, json.dumps(rows).encode())
+        return await self._moto(scope, receive, send)  # type: ignore[no-any-return]
+
+    async def _invoke(self, endpoint: str, headers: dict[str, str], receive: Any, send: Any) -> None:
+        request = InvokeRequest(
+            endpoint=endpoint,
+            body=await _read_body(receive),
+            content_type=headers.get("content-type"),
+            accept=headers.get("accept"),
+            target_variant=headers.get("x-amzn-sagemaker-target-variant"),
+            custom_attributes=headers.get("x-amzn-sagemaker-custom-attributes"),
+        )
+        answer = await self._runtime.invoke(request)
+        await _respond(send, answer.status, answer.headers, answer.body)
+
+
+class FrontDoor:
+    """A running front door: ``url`` for clients, ``variant_stats`` for ``axon get``, ``close`` to stop it all."""
+
+    def __init__(self, port: int, options: FrontDoorOptions) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((options.host, port))
+        self.port = int(sock.getsockname()[1])
+        self.url = f"http://{options.host}:{self.port}"
+        os.environ["MOTO_PORT"] = str(self.port)
+        local = {"endpoint_url": self.url, "aws_access_key_id": "local", "aws_secret_access_key": "local"}
+        self._clock = SystemClock(options.time_scale)
+        self.stats = StatsBook()
+        self._router = Router(self.stats)
+        cache = options.cache_dir
+        self.fleet = LocalFleet(
+            self._router,
+            BundleCache(aws.client("s3", **local), cache / "bundles"),
+            lambda image: images.python_for_image(image, cache_dir=cache),
+            cache / "logs",
+            command=options.serve_command,
+            timeouts=options.timeouts,
+        )
+        self.emulator = SageMakerEmulator(
+            self.fleet, CloudWatchAlarms(aws.client("cloudwatch", **local)), self._clock, region=aws.region()
+        )
+        self._runtime = RuntimeService(
+            self._router, region=aws.region(), retry_window_seconds=options.retry_window_seconds
+        )
+        dispatcher = DomainDispatcherApplication(create_backend_app)
+        moto = WSGIMiddleware(dispatcher, workers=options.moto_workers)  # type: ignore[arg-type]  # moto is untyped
+        app = FrontDoorApp(moto, SageMakerProtocol(self.emulator), self._runtime, self.stats)
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="axon-frontdoor"
+        )
+        self._sock = sock
+        self._publisher = (
+            InFlightPublisher(self._router, aws.client("cloudwatch", **local)) if options.publish_in_flight else None
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"the front door could not start on {self.url}")
+            threading.Event().wait(0.02)
+        if self._publisher is not None:
+            self._publisher.start()
+
+    def variant_stats(self, endpoint: str | None = None) -> list[VariantStats]:
+        return self.stats.snapshot(endpoint)
+
+    def close(self) -> None:
+        """Stop waits, delete every endpoint (no replica left running), then stop serving."""
+        self._clock.close()
+        self.fleet.close()
+        if self._publisher is not None:
+            self._publisher.close()
+        self.emulator.close()
+        self._server.should_exit = True
+        self._thread.join()
+        self._sock.close()
+
+
+def serve(port: int = names.LOCAL_PORT, options: FrontDoorOptions | None = None) -> FrontDoor:
+    """Start the front door on ``port`` (0: any free port) and return once it accepts requests.
+
+    Examples
+    --------
+    >>> door = serve(0)                  # doctest: +SKIP
+    >>> door.url                         # doctest: +SKIP
+    'http://127.0.0.1:41234'
+    >>> door.close()                     # doctest: +SKIP
+    """
+    door = FrontDoor(port, options or FrontDoorOptions())
+    door.start()
+    return door

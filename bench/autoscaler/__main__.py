@@ -1,0 +1,62 @@
+"""``python -m bench.autoscaler --trace FILE.csv [--policy NAME ...] [--stretch K] --json``; ``--results`` rewrites
+RESULTS.md (both shared traces and every synthetic shape, with plots)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bench.autoscaler.engine import SimConfig
+from bench.autoscaler.policies import POLICIES
+from bench.autoscaler.run import run
+from bench.autoscaler.workload import SYNTHETIC, load_trace, synthetic
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench.autoscaler", description=__doc__)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--trace", type=Path, help="CSV with a TIMESTAMP column, one row per request")
+    source.add_argument("--shape", choices=sorted(SYNTHETIC), help="a synthetic load shape instead of a trace")
+    source.add_argument("--results", "--all", action="store_true", help="regenerate RESULTS.md and its plots")
+    p.add_argument("--policy", action="append", choices=POLICIES, help="repeatable; default: all")
+    p.add_argument("--stretch", type=float, default=1.0, help="replay at 1/K speed (timestamps x K)")
+    p.add_argument("--slo", type=float, default=1.0, help="queueing delay allowed, seconds")
+    p.add_argument("--provisioning", type=int, default=240, help="seconds from request to serving")
+    p.add_argument("--lag", type=int, default=20, help="metric publication lag, seconds")
+    p.add_argument("--max-concurrency", type=int, default=1, help="slots per replica")
+    p.add_argument("--target-utilization", type=float, default=0.7, help="target in-flight per slot")
+    p.add_argument("--busy-while-provisioning", action="store_true", help="SageMaker-like: no change while starting")
+    p.add_argument("--json", action="store_true", help="print a JSON list, one object per policy")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    cfg = SimConfig(
+        max_concurrency=args.max_concurrency,
+        target_utilization=args.target_utilization,
+        provisioning_seconds=args.provisioning,
+        metric_lag_seconds=args.lag,
+        slo_seconds=args.slo,
+        busy_while_provisioning=args.busy_while_provisioning,
+    )
+    if args.results:
+        from bench.autoscaler.report import write_results
+
+        path = write_results(cfg)
+        print(f"wrote {path}", file=sys.stderr)
+        return 0
+    workload = load_trace(args.trace, args.stretch) if args.trace else synthetic(args.shape, args.stretch)
+    rows = [s.as_json() for s in run(workload, list(args.policy or POLICIES), cfg)]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print("  ".join(f"{k}={v}" for k, v in row.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

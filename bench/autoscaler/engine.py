@@ -1,0 +1,175 @@
+"""Discrete-time simulation at 1-second resolution of one endpoint under one scaling policy.
+
+Model (the same for every policy):
+
+- Replicas have ``max_concurrency`` slots each; requests beyond the free slots wait in one FIFO (a perfect
+  least-outstanding-requests balancer), up to ``max_queue_length`` per ready replica, then are rejected.
+- A replica requested at ``t`` serves from ``t + provisioning_seconds`` and is billed from ``t``. Scale-in
+  cancels starting replicas first, then drains ready ones (their running requests finish; nothing new starts).
+- In-flight (running + queued) is sampled every second; each 10-second period's mean is a datapoint,
+  visible to policies ``metric_lag_seconds`` after the period ends (CloudWatch-like publication lag).
+- A request meets the SLO when its queueing delay is at most ``slo_seconds`` (a rejection never does).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from bench.autoscaler.workload import Workload
+
+PERIOD = 10  # seconds per datapoint
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    max_concurrency: int = 1  # slots per replica
+    target_utilization: float = 0.7  # target in-flight per slot every policy aims for (Knative's 70%)
+    provisioning_seconds: int = 240  # request -> serving (a GPU instance)
+    metric_lag_seconds: int = 20  # end of a 10-s period -> datapoint visible
+    slo_seconds: float = 1.0  # queueing delay allowed
+    max_queue_length: int = 100  # per ready replica (Cortex's default), then 503
+    min_replicas: int = 1
+    max_replicas: int = 100
+    busy_while_provisioning: bool = False  # SageMaker-like: no capacity change while instances start
+    tail_seconds: int = 600  # simulated after the last arrival
+
+    @property
+    def target_in_flight(self) -> float:
+        return self.target_utilization * self.max_concurrency
+
+
+class View:
+    """What a policy may see at ``now``: counts, published datapoints and (for native baselines) raw samples."""
+
+    def __init__(self, cfg: SimConfig, samples: list[int], datapoints: list[float], arrivals_per_minute: np.ndarray):
+        self.cfg = cfg
+        self.samples = samples
+        self._datapoints = datapoints
+        self.arrivals_per_minute = arrivals_per_minute
+        self.now = 0
+        self.ready = 0
+        self.requested = 0
+        self.can_change = True
+
+    def published(self) -> int:
+        """How many 10-s datapoints are visible now (datapoint j covers [10j, 10j + 10))."""
+        visible = (self.now - self.cfg.metric_lag_seconds) // PERIOD
+        return max(0, min(len(self._datapoints), visible))
+
+    def datapoints(self, since: float) -> list[tuple[float, float]]:
+        """Visible datapoints whose period starts after ``since``, as (period start, mean total in-flight)."""
+        count = self.published()
+        first = max(0, math.floor(since / PERIOD) + 1)
+        return [(float(j * PERIOD), self._datapoints[j]) for j in range(first, count)]
+
+
+class Controller(Protocol):
+    """A scaling policy under test: called every ``tick_seconds`` with the view, returns the count to request."""
+
+    name: str
+    tick_seconds: int
+
+    def step(self, view: View) -> int: ...
+
+
+@dataclass
+class RunResult:
+    policy: str
+    requests: int
+    slo_met: int
+    rejected: int
+    replica_seconds: int
+    scale_actions: int
+    requested_series: list[int] = field(default_factory=list)  # per 10 s, for plots
+    ready_series: list[int] = field(default_factory=list)
+    in_flight_series: list[float] = field(default_factory=list)
+
+    @property
+    def slo_met_fraction(self) -> float:
+        return self.slo_met / self.requests if self.requests else 1.0
+
+    @property
+    def cost_replica_minutes(self) -> float:
+        return self.replica_seconds / 60.0
+
+
+def simulate(workload: Workload, controller: Controller, cfg: SimConfig, init_replicas: int) -> RunResult:
+    """Replay ``workload`` against ``controller``; every policy starts with ``init_replicas`` ready."""
+    arrival = workload.arrival.tolist()
+    service = workload.service.tolist()
+    n = len(arrival)
+    horizon = (math.ceil(arrival[-1]) if n else 0) + cfg.tail_seconds
+    minutes = np.bincount((workload.arrival // 60).astype(np.int64), minlength=horizon // 60 + 1)
+    samples: list[int] = []
+    datapoints: list[float] = []
+    view = View(cfg, samples, datapoints, minutes)
+    slots, slo, qlen_per = cfg.max_concurrency, cfg.slo_seconds, cfg.max_queue_length
+    ready, pending = init_replicas, deque[int]()
+    running: list[float] = []  # completion times (heap)
+    queue = deque[int]()
+    i = ok = rejected = replica_seconds = actions = 0
+    next_tick = controller.tick_seconds
+    result = RunResult(controller.name, n, 0, 0, 0, 0)
+    for t in range(horizon):
+        while pending and pending[0] <= t:
+            pending.popleft()
+            ready += 1
+        capacity = ready * slots
+        while queue and len(running) < capacity:
+            j = queue.popleft()
+            ok += t - arrival[j] <= slo
+            heapq.heappush(running, t + service[j])
+        if t >= next_tick:
+            next_tick += controller.tick_seconds
+            view.now, view.ready, view.requested = t, ready, ready + len(pending)
+            view.can_change = not (cfg.busy_while_provisioning and pending)
+            desired = max(cfg.min_replicas, min(cfg.max_replicas, controller.step(view)))
+            if view.can_change and desired != view.requested:
+                actions += 1
+                if desired > view.requested:
+                    pending.extend([t + cfg.provisioning_seconds] * (desired - view.requested))
+                else:
+                    drop = view.requested - desired
+                    while drop and pending:
+                        pending.pop()
+                        drop -= 1
+                    ready -= drop
+                capacity = ready * slots
+        end = t + 1
+        while True:
+            next_arrival = arrival[i] if i < n else math.inf
+            next_done = running[0] if running else math.inf
+            if next_arrival >= end and next_done >= end:
+                break
+            if next_done <= next_arrival:
+                heapq.heappop(running)
+                if queue and len(running) < capacity:
+                    j = queue.popleft()
+                    ok += next_done - arrival[j] <= slo
+                    heapq.heappush(running, next_done + service[j])
+            else:
+                i += 1
+                if len(running) < capacity:
+                    ok += 1
+                    heapq.heappush(running, next_arrival + service[i - 1])
+                elif len(queue) < qlen_per * max(ready, 1):
+                    queue.append(i - 1)
+                else:
+                    rejected += 1
+        samples.append(len(running) + len(queue))
+        replica_seconds += ready + len(pending)
+        if end % PERIOD == 0:
+            mean = sum(samples[-PERIOD:]) / PERIOD
+            datapoints.append(mean)
+            result.requested_series.append(ready + len(pending))
+            result.ready_series.append(ready)
+            result.in_flight_series.append(mean)
+    result.slo_met, result.rejected = int(ok), rejected
+    result.replica_seconds, result.scale_actions = replica_seconds, actions
+    return result

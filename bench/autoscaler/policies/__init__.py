@@ -1,0 +1,39 @@
+"""Every policy the benchmark compares, built by name for one workload and configuration."""
+
+from __future__ import annotations
+
+from axon.autoscaler.policy import Policy
+from bench.autoscaler.engine import Controller, SimConfig
+from bench.autoscaler.policies.aws import AwsTargetTracking, AwsTargetTrackingHighRes
+from bench.autoscaler.policies.axon import Axon
+from bench.autoscaler.policies.cortex import Cortex
+from bench.autoscaler.policies.kpa import Kpa
+from bench.autoscaler.policies.oracle import Oracle, StaticPeak, horizon_of
+from bench.autoscaler.workload import Workload
+
+POLICIES = ("axon", "cortex", "aws-target-tracking", "aws-target-tracking-hr", "kpa", "static-peak", "oracle")
+
+
+def build(name: str, workload: Workload, cfg: SimConfig) -> Controller:
+    """The controller called ``name``, configured with the same target and bounds as every other policy."""
+    target = cfg.target_in_flight
+    if name == "axon":
+        return Axon(Policy(min_replicas=cfg.min_replicas, max_replicas=cfg.max_replicas, target_in_flight=target))
+    if name == "cortex":
+        return Cortex(target, cfg.min_replicas, cfg.max_replicas)
+    if name == "aws-target-tracking":
+        # AWS's sizing rule: invocations/min/instance at the target = slots x utilization / mean service x 60.
+        mean_service = float(workload.service.mean()) if len(workload.service) else 1.0
+        return AwsTargetTracking(target / mean_service * 60)
+    if name == "aws-target-tracking-hr":
+        return AwsTargetTrackingHighRes(target)
+    if name == "kpa":
+        return Kpa(target)
+    if name == "static-peak":
+        return StaticPeak(workload, cfg, horizon_of(workload, cfg))
+    if name == "oracle":
+        return Oracle(workload, cfg, horizon_of(workload, cfg))
+    raise ValueError(f"unknown policy {name!r}; choose from {', '.join(POLICIES)}")
+
+
+__all__ = ["POLICIES", "build"]

@@ -1,0 +1,54 @@
+"""Registry moves a real rollout makes, as script steps and as ready-made histories."""
+
+from collections.abc import Callable
+
+from axon.registry import DynamoDBRegistry, Reason, Upload, VersionStatus
+from axon.rollout.deps import RolloutDeps
+from axon.rollout.intake import accept_upload
+from axon.settings import Settings
+from tests.functional.cli.conftest import BUCKET, client
+
+
+def intake_of(registry: DynamoDBRegistry, api: str, key: str) -> Callable[[], None]:
+    """The OnUpload Lambda's work for the newest object version of ``key`` (the S3 event, delivered)."""
+
+    def run() -> None:
+        machine = client("stepfunctions").list_state_machines()["stateMachines"][0]["stateMachineArn"]
+        deps = RolloutDeps(Settings(state_machine_arn=machine), registry, lambda _: None, client)  # type: ignore[arg-type,return-value]
+        newest = client("s3").list_object_versions(Bucket=BUCKET, Prefix=key)["Versions"][0]
+        assert newest["IsLatest"]
+        accept_upload(deps, BUCKET, key, newest["VersionId"], newest["ETag"], newest["Size"])
+
+    return run
+
+
+def move(registry: DynamoDBRegistry, api: str, seq: int, status: VersionStatus, **fields: object) -> Callable[[], None]:
+    def run() -> None:
+        reason = fields.pop("reason", None)
+        registry.set_status(api, seq, status, f"now {status.value}", reason=reason, **fields)  # type: ignore[arg-type]
+        if status == VersionStatus.LIVE:
+            registry.update_api(api, live_seq=seq)
+
+    return run
+
+
+def upload(registry: DynamoDBRegistry, api: str, body: bytes = b"bundle") -> int:
+    """Put an object version under the API's key and register it as the intake would; returns its seq."""
+    key = f"apis/{api}/bundle.tar.gz"
+    version_id = client("s3").put_object(Bucket=BUCKET, Key=key, Body=body)["VersionId"]
+    record, _ = registry.register_upload(Upload(api=api, bucket=BUCKET, key=key, version_id=version_id, size=len(body)))
+    return record.seq
+
+
+def went_live(registry: DynamoDBRegistry, api: str, seq: int) -> None:
+    """Finalize as the workflow does: the new version live with its image, the previous one superseded."""
+    current = registry.get_api(api)
+    registry.update_version(api, seq, image_uri=f"123.dkr.ecr.us-east-1.amazonaws.com/axon-serving:rt-{seq}")
+    registry.set_status(api, seq, VersionStatus.LIVE, f"v{seq} is live", traffic_percent=100)
+    if current is not None and current.live_seq is not None:
+        registry.set_status(api, current.live_seq, VersionStatus.SUPERSEDED, f"replaced by v{seq}", traffic_percent=0)
+    registry.update_api(api, live_seq=seq)
+
+
+def failed(registry: DynamoDBRegistry, api: str, seq: int, code: str, message: str) -> None:
+    registry.set_status(api, seq, VersionStatus.FAILED, message, reason=Reason(code=code, message=message))

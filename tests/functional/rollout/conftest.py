@@ -1,0 +1,152 @@
+"""The whole control plane on moto, in-process: real ASL, real handlers, the documented patches."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from axon import names
+from axon.local.patches import moto_patches
+from axon.local.provision import Provisioned, provision
+from axon.registry import DynamoDBRegistry, VersionRecord
+from axon.rollout.deps import default_deps
+from axon.rollout.image import Flavour, image_key
+from axon.settings import Settings, get_settings
+from tests.unit.bundle.builder import BundleBuilder
+
+PREDICTOR = """
+class Predictor:
+    def __init__(self, config, model_dir):
+        self.config = config
+
+    def predict(self, payload):
+        return {"echo": payload}
+"""
+
+
+def bundle(spec: str = "", predictor: str = PREDICTOR, requirements: str | None = None, **files: str) -> bytes:
+    builder = BundleBuilder().file("predictor.py", predictor)
+    if spec:
+        builder.file("axon.yaml", spec)
+    if requirements is not None:
+        builder.file("requirements.txt", requirements)
+    for name, text in files.items():
+        builder.file(name.replace("__", "/"), text)
+    return builder.build()
+
+
+def client(service: str) -> Any:
+    return boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
+
+
+@dataclass
+class Stack:
+    provisioned: Provisioned
+
+    @property
+    def settings(self) -> Settings:
+        return self.provisioned.settings
+
+    @property
+    def registry(self) -> DynamoDBRegistry:
+        return DynamoDBRegistry(self.settings.registry_table, client("dynamodb"))
+
+    def upload(self, api: str, data: bytes, filename: str = "bundle.tar.gz") -> str:
+        """Put a bundle as a user would; the S3 event starts everything else. Returns the S3 VersionId."""
+        response = client("s3").put_object(Bucket=self.settings.models_bucket, Key=f"apis/{api}/{filename}", Body=data)
+        return str(response["VersionId"])
+
+    def version(self, api: str, version_id: str) -> VersionRecord:
+        found = self.registry.find_version(api, version_id)
+        assert found is not None, f"no version {version_id} of {api} in the registry"
+        return found
+
+    def wait_until(self, check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if check():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def wait_final(self, api: str, version_id: str, timeout: float = 60.0) -> VersionRecord:
+        """Wait until the version is final and its execution has ended (the lease handed on)."""
+
+        def done() -> bool:
+            record = self.registry.find_version(api, version_id)
+            return record is not None and record.status.is_final and not self.running_executions()
+
+        self.wait_until(done, f"{api} {version_id} to finish", timeout)
+        return self.version(api, version_id)
+
+    def running_executions(self) -> list[str]:
+        listed = client("stepfunctions").list_executions(
+            stateMachineArn=self.provisioned.state_machine_arn, statusFilter="RUNNING"
+        )
+        return [e["name"] for e in listed["executions"]]
+
+    def executions(self) -> list[dict[str, Any]]:
+        listed = client("stepfunctions").list_executions(stateMachineArn=self.provisioned.state_machine_arn)
+        return list(listed["executions"])
+
+    def endpoint(self, api: str) -> dict[str, Any]:
+        sagemaker = client("sagemaker")
+        # The patched DescribeEndpoint advances a simulated update one step per call: read until settled.
+        for _ in range(50):
+            described = sagemaker.describe_endpoint(EndpointName=names.endpoint_name(api))
+            if described["EndpointStatus"] not in ("Creating", "Updating"):
+                return dict(described)
+        raise AssertionError("endpoint never settled")
+
+    def sagemaker_resources(self) -> tuple[list[str], list[str], list[str]]:
+        sagemaker = client("sagemaker")
+        return (
+            sorted(e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]),
+            sorted(c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]),
+            sorted(m["ModelName"] for m in sagemaker.list_models()["Models"]),
+        )
+
+    def push_image(self, requirements: str = "", flavour: Flavour = "cpu") -> str:
+        """Put the serving image a bundle with these requirements needs into ECR, as an earlier build would."""
+        tag = names.image_tag(image_key(flavour, requirements))
+        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}
+        client("ecr").put_image(
+            repositoryName=self.settings.ecr_repository, imageManifest=json.dumps(manifest), imageTag=tag
+        )
+        return tag
+
+    def builds(self) -> list[str]:
+        return list(client("codebuild").list_builds_for_project(projectName=self.settings.codebuild_project)["ids"])
+
+    def timeline(self, api: str, version_id: str) -> list[str]:
+        return [e.message for e in self.registry.timeline(api, self.version(api, version_id).seq)]
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_METRICS_NAMESPACE": "Axon",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), moto_patches():
+        get_settings.cache_clear()
+        default_deps.cache_clear()
+        yield Stack(provision(client))
+        get_settings.cache_clear()
+        default_deps.cache_clear()
+
+
+def decoded(body: Any) -> Any:
+    return json.loads(body.read())

@@ -1,0 +1,175 @@
+"""End to end through the real ASL: S3 put -> EventBridge -> OnUpload -> Step Functions -> Lambdas -> SageMaker."""
+
+from __future__ import annotations
+
+import pytest
+
+from axon.local.patches import sagemaker_outcomes
+from axon.registry import VersionStatus
+from tests.functional.rollout.conftest import Stack, bundle, client
+
+
+def _live_v1(stack: Stack, spec: str = "") -> str:
+    stack.push_image()
+    version_id = stack.upload("iris", bundle(spec))
+    assert stack.wait_final("iris", version_id).status == VersionStatus.LIVE
+    return version_id
+
+
+def test_first_upload_goes_live_on_a_new_endpoint(stack: Stack) -> None:
+    stack.push_image()
+    version_id = stack.upload("iris", bundle("rollout: {strategy: canary}"))
+    record = stack.wait_final("iris", version_id)
+    assert record.status == VersionStatus.LIVE, record.reason
+    assert (record.version, record.traffic_percent) == ("v1", 100)
+    assert record.image_uri.endswith(f":rt-{record.image_key}")
+    assert record.model_data_uri == "s3://axon-models/versions/iris/v1/bundle.tar.gz"
+    endpoint = stack.endpoint("iris")
+    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == ("InService", "axon-iris-v1")
+    api = stack.registry.get_api("iris")
+    assert api is not None and api.live_seq == 1 and api.lease_owner is None
+    assert [e["status"] for e in stack.executions()] == ["SUCCEEDED"]
+    assert stack.builds() == []  # the image was in ECR: no build
+    assert any("reusing image" in message for message in stack.timeline("iris", version_id))
+
+
+@pytest.mark.parametrize(
+    ("spec", "routing"),
+    [
+        ("", {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}),
+        (
+            "rollout: {strategy: canary, canary_percent: 20, bake_seconds: 30}",
+            {"Type": "CANARY", "WaitIntervalInSeconds": 30, "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 20}},
+        ),
+        (
+            "rollout: {strategy: linear, linear_step_percent: 25, bake_seconds: 10}",
+            {
+                "Type": "LINEAR",
+                "WaitIntervalInSeconds": 10,
+                "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 25},
+            },
+        ),
+    ],
+)
+def test_a_second_version_is_a_blue_green_update_per_strategy(
+    stack: Stack, spec: str, routing: dict[str, object]
+) -> None:
+    first = _live_v1(stack)
+    second = stack.upload("iris", bundle(spec))
+    record = stack.wait_final("iris", second)
+    assert record.status == VersionStatus.LIVE, record.reason
+    endpoint = stack.endpoint("iris")
+    assert endpoint["EndpointConfigName"] == "axon-iris-v2"
+    config = endpoint["LastDeploymentConfig"]
+    assert config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"] == routing
+    assert config["AutoRollbackConfiguration"]["Alarms"] == [
+        {"AlarmName": "axon-iris-5xx"},
+        {"AlarmName": "axon-iris-latency"},
+    ]
+    assert stack.version("iris", first).status == VersionStatus.SUPERSEDED
+    shifting = [e for e in stack.registry.timeline("iris", 2) if e.data.get("status") == "shifting"]
+    assert shifting, "the traffic split was never recorded"
+    alarms = client("cloudwatch").describe_alarms(AlarmNamePrefix="axon-iris-")["MetricAlarms"]
+    assert sorted(a["AlarmName"] for a in alarms) == ["axon-iris-5xx", "axon-iris-latency"]
+
+
+def test_an_update_sagemaker_rolls_back_is_rolled_back_and_v1_keeps_serving(stack: Stack) -> None:
+    _live_v1(stack)
+    sagemaker_outcomes.next_update("axon-iris", "rolled_back", reason="alarm axon-iris-5xx fired")
+    second = stack.upload("iris", bundle("rollout: {strategy: canary}"))
+    record = stack.wait_final("iris", second)
+    assert record.status == VersionStatus.ROLLED_BACK
+    assert record.reason is not None and record.reason.code == "deployment.rolled_back"
+    assert stack.endpoint("iris")["EndpointConfigName"] == "axon-iris-v1"
+    api = stack.registry.get_api("iris")
+    assert api is not None and api.live_seq == 1
+    _, configs, models = stack.sagemaker_resources()
+    assert configs == ["axon-iris-v1"] and models == ["axon-iris-v1"]  # what v2 created is gone
+
+
+def test_a_failed_first_endpoint_leaves_nothing_behind(stack: Stack) -> None:
+    stack.push_image()
+    sagemaker_outcomes.fail_next_create("axon-iris", reason="CannotStartContainerError")
+    version_id = stack.upload("iris", bundle())
+    record = stack.wait_final("iris", version_id)
+    assert record.status == VersionStatus.FAILED
+    assert record.reason is not None and record.reason.code == "deployment.failed"
+    assert stack.sagemaker_resources() == ([], [], [])
+
+
+def test_a_duplicated_event_starts_one_rollout(stack: Stack) -> None:
+    stack.push_image()
+    version_id = stack.upload("iris", bundle())
+    stack.wait_final("iris", version_id)
+    # EventBridge delivers at least once: replay the very same event to the intake.
+    events = client("events")
+    from axon.local.patches import fire_schedules  # noqa: F401  (imported to show the patches are active)
+
+    head = client("s3").head_object(Bucket="axon-models", Key="apis/iris/bundle.tar.gz", VersionId=version_id)
+    detail = {
+        "version": "0",
+        "bucket": {"name": "axon-models"},
+        "object": {
+            "key": "apis/iris/bundle.tar.gz",
+            "size": head["ContentLength"],
+            "etag": head["ETag"].strip('"'),
+            "version-id": version_id,
+        },
+        "reason": "PutObject",
+    }
+    import json
+
+    for _ in range(2):
+        events.put_events(
+            Entries=[
+                {"Source": "aws.s3", "DetailType": "Object Created", "Detail": json.dumps(detail), "Resources": []}
+            ]
+        )
+    assert len(stack.executions()) == 1
+    assert [v.version for v in stack.registry.list_versions("iris")] == ["v1"]
+
+
+def test_uploads_during_a_rollout_only_the_newest_rolls_out_next(stack: Stack) -> None:
+    _live_v1(stack)
+    api = stack.registry.get_api("iris")
+    assert api is not None
+    # Hold the lease as a running rollout would, upload twice, then let the holder finish.
+    from axon.rollout.deps import default_deps
+    from axon.rollout.queue import finish_and_start_next
+
+    stack.registry.acquire_lease("iris", "manual-rollout", 1, lease_seconds=600)
+    older = stack.upload("iris", bundle("serving: {max_concurrency: 2}"))
+    newer = stack.upload("iris", bundle("serving: {max_concurrency: 3}"))
+    assert stack.version("iris", older).status == VersionStatus.PENDING
+    assert stack.version("iris", newer).queued
+    finish_and_start_next(default_deps(), "iris", 1, "manual-rollout")
+    assert stack.wait_final("iris", newer).status == VersionStatus.LIVE
+    assert stack.version("iris", older).status == VersionStatus.SUPERSEDED
+    assert stack.endpoint("iris")["EndpointConfigName"] == "axon-iris-v3"
+
+
+def test_the_schedule_runs_the_autoscaler_which_scales_the_live_endpoint(stack: Stack) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from axon.local.patches import fire_schedules
+
+    _live_v1(stack, "autoscaling: {min_replicas: 1, max_replicas: 8, target_in_flight: 1}")
+    now = datetime.now(UTC)
+    client("cloudwatch").put_metric_data(
+        Namespace="Axon",
+        MetricData=[
+            {
+                "MetricName": "InFlight",
+                "Dimensions": [{"Name": "Api", "Value": "iris"}, {"Name": "Variant", "Value": "AllTraffic"}],
+                "Timestamp": now - timedelta(seconds=10 * i),
+                "Value": 6.0,
+                "StorageResolution": 10,
+            }
+            for i in range(1, 6)
+        ],
+    )
+    assert fire_schedules() == 1
+    variant = stack.endpoint("iris")["ProductionVariants"][0]
+    assert variant["DesiredInstanceCount"] > 1
+    decisions = [e for e in stack.registry.list_versions("iris")]  # the registry still has one live version
+    assert [d.status for d in decisions] == [VersionStatus.LIVE]

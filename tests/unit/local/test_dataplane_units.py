@@ -1,0 +1,161 @@
+"""Router choice, request statistics and the in-flight metric, without processes."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from axon.local.dataplane import InFlightPublisher, Router, StatsBook, api_of
+from axon.local.dataplane.router import EndpointNotFoundError, Replica, ReplicaState, VariantNotFoundError
+from axon.local.dataplane.stats import percentile
+from axon.local.sagemaker import FleetShare
+
+
+class _Process:
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+
+def _replica(variant: str, port: int) -> Replica:
+    return Replica("axon-iris", variant, _Process(port))  # type: ignore[arg-type]
+
+
+def _router() -> tuple[Router, dict[str, Replica]]:
+    router = Router(StatsBook(), random.Random(7))
+    replicas = {"a1": _replica("a", 1), "a2": _replica("a", 2), "b1": _replica("b", 3), "g1": _replica("a", 4)}
+    router.add_replicas("blue", "a", [replicas["a1"], replicas["a2"]])
+    router.add_replicas("blue", "b", [replicas["b1"]])
+    router.add_replicas("green", "a", [replicas["g1"]])
+    return router, replicas
+
+
+def test_traffic_follows_fleet_shares_and_variant_weights() -> None:
+    router, _ = _router()
+    router.set_routes(
+        "axon-iris", [FleetShare("blue", 0.8, {"a": 3.0, "b": 1.0}), FleetShare("green", 0.2, {"a": 1.0})]
+    )
+    picks: Counter[int] = Counter()
+    for _ in range(4000):
+        replica = router.pick("axon-iris", None, set())
+        assert replica is not None
+        picks[replica.process.port] += 1
+        router.release(replica, 200, 0.001)
+    shares = {port: count / 4000 for port, count in picks.items()}
+    assert shares[1] + shares[2] == pytest.approx(0.6, abs=0.03)
+    assert shares[3] == pytest.approx(0.2, abs=0.03) and shares[4] == pytest.approx(0.2, abs=0.03)
+
+
+def test_least_outstanding_replica_wins_and_draining_ones_are_skipped() -> None:
+    router, replicas = _router()
+    router.set_routes("axon-iris", [FleetShare("blue", 1.0, {"a": 1.0, "b": 0.0})])
+    first = router.pick("axon-iris", None, set())
+    second = router.pick("axon-iris", None, set())
+    assert {first, second} == {replicas["a1"], replicas["a2"]}  # the busy one is not picked twice
+    router.drain([replicas["a1"]], timeout=0.0)
+    assert replicas["a1"].state is ReplicaState.DRAINING
+    assert all(router.pick("axon-iris", None, set()) is replicas["a2"] for _ in range(5))
+    assert router.pick("axon-iris", None, {id(replicas["a2"])}) is None  # weight 0 keeps b out
+
+
+def test_idle_replicas_take_turns() -> None:
+    router, _ = _router()
+    router.set_routes("axon-iris", [FleetShare("blue", 1.0, {"a": 1.0})])
+    order = []
+    for _ in range(4):
+        replica = router.pick("axon-iris", None, set())
+        assert replica is not None
+        order.append(replica.process.port)
+        router.release(replica, 200, 0.0)
+    assert order in ([1, 2, 1, 2], [2, 1, 2, 1])
+
+
+def test_a_target_variant_is_served_whatever_its_weight() -> None:
+    router, replicas = _router()
+    router.set_routes("axon-iris", [FleetShare("blue", 1.0, {"a": 1.0, "b": 0.0})])
+    assert router.pick("axon-iris", "b", set()) is replicas["b1"]
+    with pytest.raises(VariantNotFoundError):
+        router.pick("axon-iris", "c", set())
+    with pytest.raises(EndpointNotFoundError):
+        router.pick("axon-other", None, set())
+    router.set_routes("axon-iris", [])
+    with pytest.raises(EndpointNotFoundError):
+        router.pick("axon-iris", None, set())
+
+
+def test_failed_replicas_are_never_picked_again() -> None:
+    router, replicas = _router()
+    router.set_routes("axon-iris", [FleetShare("green", 1.0, {"a": 1.0})])
+    router.mark_failed(replicas["g1"])
+    assert router.pick("axon-iris", None, set()) is None
+
+
+def test_stats_count_by_the_model_status_and_keep_percentiles() -> None:
+    book = StatsBook()
+    for status, ms in [(200, 10), (200, 30), (404, 20), (500, 40), (302, 5)]:
+        book.started("e", "v")
+        book.finished("e", "v", status, ms / 1000)
+    book.started("e", "v")
+    book.abandoned("e", "v")
+    book.started("e", "v")
+    [row] = book.snapshot("e")
+    assert (row.in_flight, row.requests, row.count_2xx, row.count_4xx, row.count_5xx) == (1, 5, 2, 1, 1)
+    assert row.p50_ms == pytest.approx(20.0) and row.p99_ms == pytest.approx(40.0)
+    book.forget("e")
+    assert book.snapshot() == []
+    assert percentile([], 50) is None and percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0
+
+
+class _CloudWatch:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def put_metric_data(self, **kwargs: Any) -> None:
+        self.calls.append(kwargs)
+
+
+def test_in_flight_is_published_per_routed_variant_with_average_and_peak() -> None:
+    router, _ = _router()
+    router.set_routes("axon-iris", [FleetShare("blue", 1.0, {"a": 1.0, "b": 1.0})])
+    cloudwatch = _CloudWatch()
+    stamp = datetime(2026, 1, 1, tzinfo=UTC)
+    publisher = InFlightPublisher(router, cloudwatch, now=lambda: stamp)
+    for busy in (2, 4, 0):
+        for _ in range(busy):
+            router.stats.started("axon-iris", "a")
+        publisher.sample()
+        for _ in range(busy):
+            router.stats.abandoned("axon-iris", "a")
+    publisher.publish()
+    [call] = cloudwatch.calls
+    assert call["Namespace"] == "Axon"
+    by_variant = {d["Dimensions"][1]["Value"]: d for d in call["MetricData"]}
+    a = by_variant["a"]
+    assert a["MetricName"] == "InFlight" and a["Dimensions"][0] == {"Name": "Api", "Value": "iris"}
+    assert a["StatisticValues"] == {"SampleCount": 3.0, "Sum": 6.0, "Minimum": 0.0, "Maximum": 4.0}
+    assert (a["StorageResolution"], a["Timestamp"]) == (1, stamp)
+    assert by_variant["b"]["StatisticValues"]["Sum"] == 0.0  # idle variants report zeros, for scale-in
+    publisher.publish()
+    assert len(cloudwatch.calls) == 1  # nothing sampled since: nothing sent
+
+
+def test_the_publisher_thread_samples_and_stops() -> None:
+    router, _ = _router()
+    router.set_routes("axon-iris", [FleetShare("blue", 1.0, {"a": 1.0})])
+    cloudwatch = _CloudWatch()
+    publisher = InFlightPublisher(router, cloudwatch, sample_seconds=0.01, period_seconds=0.03)
+    publisher.start()
+    deadline = time.monotonic() + 5
+    while not cloudwatch.calls:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    publisher.close()
+    assert cloudwatch.calls[0]["MetricData"][0]["Dimensions"][1]["Value"] == "a"
+
+
+def test_api_of_endpoint() -> None:
+    assert (api_of("axon-iris"), api_of("other")) == ("iris", "other")
