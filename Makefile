@@ -27,7 +27,7 @@ typecheck: install
 	$(VENV)/bin/mypy axon model_images/axon_serving lambdas cdk_app bench
 
 unit: install
-	$(PY) -m pytest -q -n 2 --timeout 600
+	$(PY) -m pytest -q -n 2 --dist loadgroup --timeout 900
 
 test: lint typecheck unit
 

@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import unquote
 
 import uvicorn
 from a2wsgi import WSGIMiddleware
@@ -103,12 +103,22 @@ class FrontDoorApp:
             body = await _read_body(receive)
             answer = await asyncio.to_thread(self._sagemaker.handle, target, body)
             return await _respond(send, answer.status, answer.headers, answer.body)
-        if scope["path"] == STATS_PATH and scope["method"] == "GET":
-            query = parse_qs(scope.get("query_string", b"").decode())
-            endpoint = query.get("endpoint", [None])[0]
-            rows = [dataclasses.asdict(s) for s in self._stats.snapshot(endpoint)]
-            return await _respond(send, 200, {"Content-Type": "application/json"}, json.dumps(rows).encode())
+        if scope["path"].startswith(STATS_PATH) and scope["method"] == "GET":
+            return await self._serve_stats(unquote(scope["path"][len(STATS_PATH) :].strip("/")), send)
         return await self._moto(scope, receive, send)  # type: ignore[no-any-return]
+
+    async def _serve_stats(self, endpoint: str, send: Any) -> None:
+        """``/_axon/stats``: every variant; ``/_axon/stats/<endpoint>``: ``{"variants": {name: stats}}`` or 404."""
+        json_type = {"Content-Type": "application/json"}
+        if not endpoint:
+            rows = [dataclasses.asdict(s) for s in self._stats.snapshot(None)]
+            return await _respond(send, 200, json_type, json.dumps(rows).encode())
+        variants = {s.variant: dataclasses.asdict(s) for s in self._stats.snapshot(endpoint)}
+        if not variants:
+            return await _respond(
+                send, 404, json_type, json.dumps({"message": f"no statistics for {endpoint}"}).encode()
+            )
+        return await _respond(send, 200, json_type, json.dumps({"variants": variants}).encode())
 
     async def _invoke(self, endpoint: str, headers: dict[str, str], receive: Any, send: Any) -> None:
         request = InvokeRequest(

@@ -10,7 +10,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from axon import names
-from axon.bundle import BundleLimits, inspect_bundle
+from axon.bundle import inspect_bundle
 from axon.registry import VersionStatus
 from axon.rollout.contracts import RolloutState
 from axon.rollout.deps import RolloutDeps
@@ -31,14 +31,14 @@ def _check_lease(deps: RolloutDeps, state: RolloutState) -> None:
         raise StaleRolloutError(f"execution {state.execution} does not hold the rollout lease of {state.api}")
 
 
-def validate(deps: RolloutDeps, state: RolloutState, limits: BundleLimits | None = None) -> RolloutState:
+def validate(deps: RolloutDeps, state: RolloutState) -> RolloutState:
     """Stream the bundle once through the inspector; never load or run user code. Then pin an immutable copy."""
     _check_lease(deps, state)
     record = deps.registry.set_status(state.api, state.seq, VersionStatus.VALIDATING, "validating the bundle")
     s3 = deps.client("s3")
     body = s3.get_object(Bucket=record.bucket, Key=record.key, VersionId=record.version_id)["Body"]
     try:
-        report = inspect_bundle(body, api=state.api, limits=limits or BundleLimits())
+        report = inspect_bundle(body, api=state.api, limits=deps.settings.bundle_limits)
     finally:
         body.close()
     spec = report.spec
@@ -89,6 +89,7 @@ def resolve_image(deps: RolloutDeps, state: RolloutState) -> RolloutState:
     build = deps.client("codebuild").start_build(
         projectName=deps.settings.codebuild_project,
         environmentVariablesOverride=[
+            {"name": "AXON_API", "value": state.api, "type": "PLAINTEXT"},
             {"name": "AXON_IMAGE_TAG", "value": tag, "type": "PLAINTEXT"},
             {"name": "AXON_FLAVOUR", "value": flavour, "type": "PLAINTEXT"},
             {"name": "AXON_BUNDLE_URI", "value": record.model_data_uri, "type": "PLAINTEXT"},

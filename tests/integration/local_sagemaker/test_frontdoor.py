@@ -60,10 +60,12 @@ def _stats_and_metric(stack: Stack) -> None:
     stack.wait_status("axon-demo")
     for _ in range(3):
         stack.predict("axon-demo", {})
-    rows = httpx.get(f"{stack.door.url}{STATS_PATH}", params={"endpoint": "axon-demo"}).json()
+    variants = httpx.get(f"{stack.door.url}{STATS_PATH}/axon-demo").json()["variants"]
+    rows = list(variants.values())
     assert [(r["variant"], r["requests"], r["count_2xx"]) for r in rows] == [("AllTraffic", 3, 3)]
     assert rows[0]["p50_ms"] > 0 and rows[0]["p99_ms"] >= rows[0]["p50_ms"]
-    assert httpx.get(f"{stack.door.url}{STATS_PATH}", params={"endpoint": "axon-other"}).json() == []
+    assert httpx.get(f"{stack.door.url}{STATS_PATH}/axon-other").status_code == 404
+    assert [r["endpoint"] for r in httpx.get(f"{stack.door.url}{STATS_PATH}").json()] == ["axon-demo"]
     publisher = InFlightPublisher(stack.door._router, stack.cloudwatch)
     publisher.sample()
     publisher.publish()

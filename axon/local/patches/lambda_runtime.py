@@ -1,0 +1,157 @@
+"""Patch 1: Lambda handlers run in-process, with Lambda's context, environment, error payloads and log lines."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from axon.local.patches import _registry
+
+# Set for every in-process invocation unless the function's own environment sets them: X-Ray has no daemon
+# here, and Powertools Metrics refuses to flush metrics without a namespace.
+POWERTOOLS_DEFAULTS: Mapping[str, str] = {
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "axon-local",
+}
+
+
+def apply() -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    _registry.patch(LambdaFunction, "_invoke_lambda", _invoke_lambda_in_process)
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """The context object of AWS's Python runtime, with the fields Powertools reads.
+
+    ``memory_limit_in_mb`` is a string, as the runtime reads it from ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``.
+    """
+
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: str
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline: float
+    identity: None = None
+    client_context: None = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+class _RuntimeFault(Exception):
+    """A failure of the runtime itself (bad handler name, import error), reported with Lambda's error type."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+# One invocation at a time: handlers see their function's environment in os.environ, which is process-wide.
+# Re-entrant, so a handler that synchronously triggers another in-process invocation on its thread still runs.
+_INVOKE_LOCK = threading.RLock()
+
+
+def _invoke_lambda_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
+    """Replaces ``LambdaFunction._invoke_lambda`` (moto runs handlers in Docker; there is none here).
+
+    Gap: without Docker every invoke answers "error running docker"; ``use_docker=False`` echoes the payload.
+    Fix: import the module named by the function's ``Handler`` (``lambdas.validate_bundle.handler``), call the
+    handler with the decoded payload and a :class:`LambdaContext`, the function's environment applied for the call.
+    Faithful: moto's ``invoke`` turns the returned ``(payload, errored, logs)`` into the Invoke API response
+    (``FunctionError`` header when errored), which is also what the Step Functions interpreter, S3 notifications
+    and EventBridge targets go through; the error payload ``{"errorType", "errorMessage", "requestId",
+    "stackTrace"}`` has the exception's class name as ``errorType``, so ``Retry``/``Catch`` match it as on AWS.
+    """
+    if isinstance(event, str | bytes):
+        with suppress(ValueError):
+            event = json.loads(event)
+    request_id = str(uuid.uuid4())
+    stream = f"{datetime.now(UTC):%Y/%m/%d}/[{self.version}]{request_id.replace('-', '')}"
+    context = LambdaContext(
+        function_name=self.function_name,
+        function_version=str(self.version),
+        invoked_function_arn=self.function_arn,
+        memory_limit_in_mb=str(self.memory_size),
+        aws_request_id=request_id,
+        log_group_name=self.logs_group_name,
+        log_stream_name=stream,
+        deadline=time.monotonic() + float(self.timeout),
+    )
+    environment = {
+        **POWERTOOLS_DEFAULTS,
+        **_registry.options.lambda_environment,
+        **self.environment_vars,
+        # Reserved by Lambda: a function's own environment cannot override these.
+        "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
+        "AWS_LAMBDA_FUNCTION_VERSION": str(self.version),
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_size),
+        "AWS_LAMBDA_LOG_GROUP_NAME": self.logs_group_name,
+        "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+        "AWS_REGION": self.region,
+        "AWS_DEFAULT_REGION": self.region,
+        "_HANDLER": self.handler or "",
+    }
+    started = time.monotonic()
+    with _INVOKE_LOCK, _environment(environment):
+        try:
+            result = _resolve_handler(self.handler or "")(event, context)
+            try:
+                payload, errored = json.dumps(result), False
+            except (TypeError, ValueError) as exc:
+                raise _RuntimeFault("Runtime.MarshalError", f"Unable to marshal response: {exc}") from exc
+        except Exception as exc:
+            error_type = exc.error_type if isinstance(exc, _RuntimeFault) else type(exc).__name__
+            stack = traceback.format_list(traceback.extract_tb(exc.__traceback__))
+            error = {"errorMessage": str(exc), "errorType": error_type, "requestId": request_id, "stackTrace": stack}
+            payload, errored = json.dumps(error), True
+    lines = [f"START RequestId: {request_id} Version: {self.version}"]
+    if errored:
+        lines.append(f"[ERROR] {payload}")
+    duration_ms = (time.monotonic() - started) * 1000
+    lines += [f"END RequestId: {request_id}", f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms"]
+    self.logs_backend.ensure_log_group(self.logs_group_name)
+    self.save_logs("\n".join(lines))
+    return payload, errored, "\n".join(lines)
+
+
+def _resolve_handler(handler: str) -> Callable[[Any, LambdaContext], Any]:
+    module_name, _, function_name = handler.rpartition(".")
+    if not module_name:
+        raise _RuntimeFault("Runtime.MalformedHandlerName", f"Bad handler '{handler}': expected module.function")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise _RuntimeFault("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}") from exc
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise _RuntimeFault("Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'")
+    return function  # type: ignore[no-any-return]
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

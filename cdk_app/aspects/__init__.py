@@ -1,0 +1,1 @@
+"""Cross-cutting rules applied to every construct of the app."""

@@ -1,0 +1,185 @@
+"""What each control-plane Lambda may do, as IAM statements scoped to axon's own resources.
+
+Every statement names the exact resource or an ``axon-*`` pattern; a statement that needs a wildcard says
+why next to it, and that reason becomes its cdk-nag acknowledgement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+
+from axon.names import endpoint_name
+from axon.registry.keys import ENTITY_INDEX
+
+AXON_PATTERN = endpoint_name("*")  # axon-*: every per-API resource name starts so
+BUNDLES = "apis/*"
+VERSIONS = "versions/*"
+SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class Permission:
+    """One statement; ``wildcard_reason`` is required when it holds a ``*`` (it becomes the acknowledgement)."""
+
+    statement: iam.PolicyStatement
+    wildcard_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ControlPlaneResources:
+    """The resources the control plane acts on."""
+
+    bucket: s3.IBucket
+    data_key: kms.IKey
+    table: dynamodb.ITableV2
+    repository: ecr.IRepository
+    project: codebuild.IProject
+    serving_role: iam.IRole
+    state_machine_arn: str
+    event_bus_arn: str
+
+
+def _allow(
+    actions: list[str], resources: list[str], conditions: Mapping[str, Any] | None = None
+) -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions)
+
+
+class ControlPlaneAccess:
+    """Permission sets, composed per Lambda by :meth:`for_function`."""
+
+    def __init__(self, stack: Stack, resources: ControlPlaneResources) -> None:
+        self._stack = stack
+        self._r = resources
+
+    def _arn(self, service: str, resource: str, name: str, fmt: ArnFormat = ArnFormat.SLASH_RESOURCE_NAME) -> str:
+        return self._stack.format_arn(service=service, resource=resource, resource_name=name, arn_format=fmt)
+
+    def for_function(self, module: str) -> tuple[Permission, ...]:
+        """Everything the Lambda in ``lambdas/<module>.py`` needs, and nothing else."""
+        rollout = (self.control_endpoints, self.publish_versions, self.registry, self.start_rollouts, self.notify)
+        images = (self.build_images, self.read_bundles, self.registry)
+        plan: dict[str, tuple[Callable[[], tuple[Permission, ...]], ...]] = {
+            "on_upload": (self.read_bundles, self.registry, self.start_rollouts),
+            "validate_bundle": (self.read_bundles, self.registry),
+            "resolve_image": images,
+            "check_build": images,
+            "deploy_version": rollout,
+            "check_deployment": rollout,
+            "verify_version": rollout,
+            "finalize_rollout": rollout,
+            "handle_failure": rollout,
+            "autoscaler": (self.scale_endpoints, self.registry),
+        }
+        if module not in plan:
+            raise KeyError(f"no permissions planned for lambdas/{module}.py; add it to ControlPlaneAccess")
+        return tuple(permission for grant in plan[module] for permission in grant())
+
+    def registry(self) -> tuple[Permission, ...]:
+        table = self._r.table.table_arn
+        actions = ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem", "BatchWriteItem"]
+        return (
+            Permission(
+                _allow(
+                    [f"dynamodb:{a}" for a in (*actions, "ConditionCheckItem")],
+                    [table, f"{table}/index/{ENTITY_INDEX}"],
+                )
+            ),
+        )
+
+    def read_bundles(self) -> tuple[Permission, ...]:
+        return (
+            Permission(
+                _allow(["s3:GetObject", "s3:GetObjectVersion"], [self._r.bucket.arn_for_objects(BUNDLES)]),
+                "Bundles are uploaded under apis/<api>/<any name>.tar.gz; the Lambda reads whichever key the upload "
+                "event names, only under the apis/ prefix of the models bucket.",
+            ),
+            Permission(_allow(["kms:Decrypt"], [self._r.data_key.key_arn])),
+        )
+
+    def publish_versions(self) -> tuple[Permission, ...]:
+        """Copy a bundle to the immutable ``versions/`` prefix SageMaker models read from."""
+        objects = [self._r.bucket.arn_for_objects(BUNDLES), self._r.bucket.arn_for_objects(VERSIONS)]
+        return (
+            Permission(
+                _allow(["s3:GetObject", "s3:GetObjectVersion"], objects),
+                "Bundles and their published copies are keyed by API and version under apis/ and versions/; "
+                "the names are only known at run time.",
+            ),
+            Permission(
+                _allow(["s3:PutObject"], [self._r.bucket.arn_for_objects(VERSIONS)]),
+                "Each rollout writes one new object under versions/<api>/<version>; nothing outside that prefix.",
+            ),
+            Permission(_allow(["kms:Decrypt", "kms:GenerateDataKey"], [self._r.data_key.key_arn])),
+        )
+
+    def build_images(self) -> tuple[Permission, ...]:
+        return (
+            Permission(_allow(["ecr:DescribeImages"], [self._r.repository.repository_arn])),
+            Permission(_allow(["codebuild:StartBuild", "codebuild:BatchGetBuilds"], [self._r.project.project_arn])),
+        )
+
+    def control_endpoints(self) -> tuple[Permission, ...]:
+        verbs = ("Create", "Describe", "Delete")
+        actions = [f"sagemaker:{verb}{kind}" for verb in verbs for kind in ("Model", "EndpointConfig", "Endpoint")]
+        actions += [
+            "sagemaker:UpdateEndpoint",
+            "sagemaker:UpdateEndpointWeightsAndCapacities",
+            "sagemaker:InvokeEndpoint",
+            "sagemaker:AddTags",
+        ]
+        sagemaker = [self._arn("sagemaker", kind, AXON_PATTERN) for kind in ("model", "endpoint-config", "endpoint")]
+        return (
+            Permission(
+                _allow(actions, sagemaker),
+                "SageMaker models, endpoint configs and endpoints are created per API and version at run time; "
+                "all of them, and only they, are named axon-<api>[-<version>].",
+            ),
+            Permission(
+                _allow(
+                    ["iam:PassRole"],
+                    [self._r.serving_role.role_arn],
+                    conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER_PRINCIPAL}},
+                )
+            ),
+            self._alarms("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms"),
+        )
+
+    def scale_endpoints(self) -> tuple[Permission, ...]:
+        return (
+            Permission(
+                _allow(
+                    ["sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"],
+                    [self._arn("sagemaker", "endpoint", AXON_PATTERN)],
+                ),
+                "The autoscaler scales every live API's endpoint; they are all named axon-<api>, created at run time.",
+            ),
+            Permission(
+                _allow(["cloudwatch:GetMetricData"], ["*"]),
+                "cloudwatch:GetMetricData supports no resource-level permissions; AWS requires Resource '*'.",
+            ),
+            self._alarms("cloudwatch:PutMetricAlarm"),
+        )
+
+    def _alarms(self, *actions: str) -> Permission:
+        return Permission(
+            _allow(list(actions), [self._arn("cloudwatch", "alarm", AXON_PATTERN, ArnFormat.COLON_RESOURCE_NAME)]),
+            "Per-API rollback alarms are named axon-<api>-<kind> and created at run time; platform alarms are "
+            "named AxonPlatform-* so this pattern cannot touch them.",
+        )
+
+    def start_rollouts(self) -> tuple[Permission, ...]:
+        return (Permission(_allow(["states:StartExecution"], [self._r.state_machine_arn])),)
+
+    def notify(self) -> tuple[Permission, ...]:
+        return (Permission(_allow(["events:PutEvents"], [self._r.event_bus_arn])),)

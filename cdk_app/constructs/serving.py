@@ -1,0 +1,167 @@
+"""What serving needs: the image repository, the CodeBuild project that fills it, the SageMaker execution role."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from axon import names
+from axon.names import CODEBUILD_PROJECT, ECR_REPOSITORY, METRIC_NAMESPACE, SAGEMAKER_EXECUTION_ROLE
+from axon.settings import ENV_ECR_REPOSITORY, ENV_MODELS_BUCKET
+from cdk_app.constructs.packaging import PROJECT_ROOT
+from cdk_app.constructs.permissions import BUNDLES, SAGEMAKER_PRINCIPAL, VERSIONS
+from cdk_app.constructs.storage import ModelsStore
+from cdk_app.nag import acknowledge, acknowledge_wildcards, action_finding, resource_finding
+
+MODEL_IMAGES = PROJECT_ROOT / "model_images"
+BUILDSPEC = "buildspec.yml"
+ENV_ECR_REPOSITORY_URI = "AXON_ECR_REPOSITORY_URI"
+# Images are content-addressed (rt-<hash>); keep the most recent ones, untagged layers go after a day.
+KEEP_IMAGES = 200
+BUILD_TIMEOUT = Duration.minutes(60)
+ECR_LOGIN_REASON = "ecr:GetAuthorizationToken supports no resource-level permissions; AWS requires '*'."
+
+
+class Serving(Construct):
+    """ECR repository, image-build project (buildspec from ``model_images/``) and SageMaker execution role."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, models: ModelsStore) -> None:
+        super().__init__(scope, construct_id)
+        self.repository = ecr.Repository(
+            self,
+            "Images",
+            repository_name=ECR_REPOSITORY,
+            image_scan_on_push=True,
+            # Mutable: two APIs may build the same content-addressed tag at once; the second push rewrites
+            # identical content instead of failing its rollout. Only the build project can push.
+            image_tag_mutability=ecr.TagMutability.MUTABLE,
+            lifecycle_rules=[
+                ecr.LifecycleRule(tag_status=ecr.TagStatus.UNTAGGED, max_image_age=Duration.days(1)),
+                ecr.LifecycleRule(tag_status=ecr.TagStatus.ANY, max_image_count=KEEP_IMAGES),
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.project = self._build_project(models)
+        self.execution_role = self._execution_role(models)
+
+    def _build_project(self, models: ModelsStore) -> codebuild.Project:
+        source = s3_assets.Asset(
+            self, "ServingSource", path=str(MODEL_IMAGES), exclude=["**/__pycache__", "**/*.pyc", "**/.*"]
+        )
+        log_group = logs.LogGroup(
+            self,
+            "BuildLogs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        project = codebuild.Project(
+            self,
+            "ImageBuild",
+            project_name=CODEBUILD_PROJECT,
+            description="axon: builds content-addressed serving images from model_images/",
+            source=codebuild.Source.s3(bucket=source.bucket, path=source.s3_object_key),
+            build_spec=codebuild.BuildSpec.from_source_filename(BUILDSPEC),
+            environment=codebuild.BuildEnvironment(
+                build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
+                compute_type=codebuild.ComputeType.MEDIUM,
+                privileged=True,
+            ),
+            environment_variables={
+                ENV_ECR_REPOSITORY: codebuild.BuildEnvironmentVariable(value=self.repository.repository_name),
+                ENV_ECR_REPOSITORY_URI: codebuild.BuildEnvironmentVariable(value=self.repository.repository_uri),
+                ENV_MODELS_BUCKET: codebuild.BuildEnvironmentVariable(value=models.bucket.bucket_name),
+            },
+            encryption_key=models.key,
+            logging=codebuild.LoggingOptions(cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=log_group)),
+            timeout=BUILD_TIMEOUT,
+        )
+        self.repository.grant_pull_push(project)
+        read_bundles = iam.PolicyStatement(
+            actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[models.bucket.arn_for_objects(BUNDLES)]
+        )
+        project.add_to_role_policy(read_bundles)
+        models.key.grant_decrypt(project)
+        acknowledge_wildcards(
+            project, read_bundles, "A build reads the bundle (requirements, predictor) it builds an image for."
+        )
+        self._acknowledge_project_defaults(project)
+        return project
+
+    def _acknowledge_project_defaults(self, project: codebuild.Project) -> None:
+        """Wildcards in the statements CDK itself adds to every CodeBuild project's role."""
+        stack = Stack.of(self)
+        reasons = {
+            action_finding(action): "CDK's read grant on the project's source: the one staged model_images/ "
+            "asset object in the CDK bootstrap bucket."
+            for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*")
+        }
+        reasons |= {
+            action_finding(action): "CodeBuild encrypts build output with the data key; CDK grants the "
+            "GenerateDataKey*/ReEncrypt* family for it, on that one key only."
+            for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*")
+        }
+        codebuild_logs = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"/aws/codebuild/{project.project_name}",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        reasons[resource_finding(self, f"{codebuild_logs}:*")] = (
+            "CDK's default CodeBuild logging grant: the streams of this project's own log group."
+        )
+        report_groups = stack.format_arn(
+            service="codebuild", resource="report-group", resource_name=f"{project.project_name}-*"
+        )
+        reasons[resource_finding(self, report_groups)] = (
+            "CDK's default CodeBuild test-report grant, limited to report groups named after this project."
+        )
+        reasons["AwsSolutions-IAM5[Resource::*]"] = ECR_LOGIN_REASON
+        reasons["AwsSolutions-CB3"] = "Building container images needs the Docker daemon (privileged mode)."
+        for finding, reason in reasons.items():
+            acknowledge(project, finding, reason)
+
+    def _execution_role(self, models: ModelsStore) -> iam.Role:
+        stack = Stack.of(self)
+        role = iam.Role(
+            self,
+            "SageMakerExecution",
+            role_name=SAGEMAKER_EXECUTION_ROLE,
+            assumed_by=iam.ServicePrincipal(SAGEMAKER_PRINCIPAL),
+            description="axon: what SageMaker endpoints run as (read bundles, pull images, logs, metrics)",
+        )
+        endpoint_logs = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=names.log_group("*"),
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        statements = {
+            "SageMaker reads the bundle of the version it serves, published under versions/ (or apis/ for the "
+            "first upload); keys are per API and version.": iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[models.bucket.arn_for_objects(VERSIONS), models.bucket.arn_for_objects(BUNDLES)],
+            ),
+            "Endpoint containers log to /aws/sagemaker/Endpoints/axon-<api>, one stream per instance; Axon/InFlight "
+            "is published from these logs as EMF.": iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                resources=[endpoint_logs, f"{endpoint_logs}:log-stream:*"],
+            ),
+            "cloudwatch:PutMetricData supports no resource-level permissions; it is limited to the Axon "
+            "namespace by condition.": iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
+            ),
+        }
+        for reason, statement in statements.items():
+            role.add_to_policy(statement)
+            acknowledge_wildcards(role, statement, reason)
+        models.key.grant_decrypt(role)
+        self.repository.grant_pull(role)
+        acknowledge(role, "AwsSolutions-IAM5[Resource::*]", ECR_LOGIN_REASON)
+        return role

@@ -1,0 +1,109 @@
+"""``AxonCore``: everything axon needs in one account and region, composed from ``cdk_app.constructs``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from axon import names, settings
+from cdk_app.constructs.autoscaler import Autoscaler
+from cdk_app.constructs.notifications import Notifications
+from cdk_app.constructs.observability import Observability
+from cdk_app.constructs.packaging import LambdaPackaging
+from cdk_app.constructs.permissions import ControlPlaneAccess, ControlPlaneResources
+from cdk_app.constructs.rollout import Rollout, state_machine_arn
+from cdk_app.constructs.serving import Serving
+from cdk_app.constructs.storage import ModelsStore, Registry
+from cdk_app.nag import acknowledge
+
+EVENT_BUS = "default"
+# Stack outputs the CLI reads with cloudformation:DescribeStacks(StackName="AxonCore"), keyed by the
+# settings variable each one fills.
+CLI_OUTPUTS = {
+    settings.ENV_MODELS_BUCKET: names.OUTPUT_MODELS_BUCKET,
+    settings.ENV_REGISTRY_TABLE: names.OUTPUT_REGISTRY_TABLE,
+    settings.ENV_STATE_MACHINE_ARN: names.OUTPUT_STATE_MACHINE_ARN,
+}
+# Subscribe to this topic (email, chat, pager) to hear about rollouts and platform alarms.
+TOPIC_OUTPUT = "NotificationTopicArn"
+
+
+class AxonCoreStack(Stack):
+    """Models bucket, registry, image builds, rollout workflow, autoscaler, notifications, dashboard."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, asl_text: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        models = ModelsStore(self, "Models")
+        registry = Registry(self, "Registry")
+        dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            dead_letters,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the upload rule, the intake Lambda and the schedule.",
+        )
+        serving = Serving(self, "Serving", models=models)
+        notifications = Notifications(self, "Notifications", dead_letters=dead_letters)
+        packaging = LambdaPackaging(self, "Packaging")
+
+        event_bus_arn = self.format_arn(
+            service="events", resource="event-bus", resource_name=EVENT_BUS, arn_format=ArnFormat.SLASH_RESOURCE_NAME
+        )
+        environment = {
+            settings.ENV_REGISTRY_TABLE: registry.table.table_name,
+            settings.ENV_MODELS_BUCKET: models.bucket.bucket_name,
+            settings.ENV_STATE_MACHINE_ARN: state_machine_arn(self),
+            settings.ENV_ECR_REPOSITORY: serving.repository.repository_name,
+            settings.ENV_CODEBUILD_PROJECT: serving.project.project_name,
+            settings.ENV_SAGEMAKER_ROLE_ARN: serving.execution_role.role_arn,
+            settings.ENV_EVENT_BUS: EVENT_BUS,
+            settings.ENV_ALARM_TOPIC_ARN: notifications.topic.topic_arn,
+        }
+        access = ControlPlaneAccess(
+            self,
+            ControlPlaneResources(
+                bucket=models.bucket,
+                data_key=models.key,
+                table=registry.table,
+                repository=serving.repository,
+                project=serving.project,
+                serving_role=serving.execution_role,
+                state_machine_arn=state_machine_arn(self),
+                event_bus_arn=event_bus_arn,
+            ),
+        )
+        rollout = Rollout(
+            self,
+            "Rollout",
+            asl_text=asl_text,
+            bucket=models.bucket,
+            packaging=packaging,
+            environment=environment,
+            access=access,
+            dead_letters=dead_letters,
+        )
+        autoscaler = Autoscaler(
+            self, "Autoscaler", packaging=packaging, environment=environment, access=access, dead_letters=dead_letters
+        )
+        Observability(
+            self,
+            "Observability",
+            state_machine=rollout.state_machine,
+            functions=[*rollout.steps, rollout.intake, autoscaler.function],
+            autoscaler=autoscaler.function,
+            dead_letters=dead_letters,
+            topic=notifications.topic,
+        )
+        for variable, output in CLI_OUTPUTS.items():
+            CfnOutput(self, output, value=environment[variable], description=f"axon setting {variable}")
+        CfnOutput(
+            self, TOPIC_OUTPUT, value=notifications.topic.topic_arn, description="rollout and alarm notifications"
+        )

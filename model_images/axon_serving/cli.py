@@ -1,0 +1,102 @@
+"""``axon-serve``: the container entrypoint (SageMaker runs ``<image> serve``) and the local stack's server.
+
+    axon-serve [serve] [--model-dir DIR] [--port PORT] [--host HOST] [--workers N] [--bundle-uri S3_URI]
+
+Defaults follow SageMaker's container contract: model dir ``/opt/ml/model``, port 8080 or
+``SAGEMAKER_BIND_TO_PORT``, all interfaces. ``--workers`` defaults to ``serving.workers`` in ``axon.yaml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from axon.errors import AxonError
+
+DEFAULT_MODEL_DIR = "/opt/ml/model"
+DEFAULT_PORT = 8080
+DEFAULT_DRAIN_SECONDS = 25  # under ECS's default 30 s stopTimeout, so the drain ends before SIGKILL
+
+logger = logging.getLogger("axon_serving")
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    model_dir: Path
+    host: str
+    port: int
+    workers: int | None  # None: serving.workers from axon.yaml
+    bundle_uri: str | None
+    drain_seconds: int
+    log_level: str
+
+
+def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> ServeOptions:
+    """Flags win over environment variables, which win over defaults."""
+    parser = argparse.ArgumentParser(prog="axon-serve", description="Serve a model bundle over HTTP.")
+    parser.add_argument("command", nargs="?", choices=["serve"], help="accepted as SageMaker passes it")
+    parser.add_argument("--model-dir", default=env.get("AXON_MODEL_DIR", DEFAULT_MODEL_DIR))
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=int(env.get("SAGEMAKER_BIND_TO_PORT", DEFAULT_PORT)))
+    parser.add_argument("--workers", type=int, default=None, help="processes; default serving.workers")
+    parser.add_argument("--bundle-uri", default=env.get("AXON_BUNDLE_URI"), help="s3://bucket/key?versionId=")
+    parser.add_argument("--drain-seconds", type=int, default=DEFAULT_DRAIN_SECONDS)
+    parser.add_argument("--log-level", default=env.get("AXON_LOG_LEVEL", "info"))
+    args = parser.parse_args(list(argv))
+    if args.workers is not None and args.workers < 1:
+        parser.error("--workers must be at least 1")
+    return ServeOptions(
+        model_dir=Path(args.model_dir),
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        bundle_uri=args.bundle_uri or None,
+        drain_seconds=args.drain_seconds,
+        log_level=args.log_level.lower(),
+    )
+
+
+def serve(options: ServeOptions) -> int:
+    """Prepare the model dir, bind, and run one worker in-process or several under a supervisor."""
+    from axon_serving.bundle_source import fetch_bundle
+    from axon_serving.devices import WorkerPlan, plan_workers, visible_gpus
+    from axon_serving.loader import read_spec
+    from axon_serving.supervisor import Supervisor
+    from axon_serving.worker import bind, build_app, run_worker
+
+    if options.bundle_uri:
+        fetch_bundle(options.bundle_uri, options.model_dir)
+    spec = read_spec(options.model_dir)
+    gpus = visible_gpus(os.environ)
+    if spec.compute.gpu and not gpus:
+        logger.warning("compute.gpu is %d but no GPU is visible: serving on CPU", spec.compute.gpu)
+    plans = plan_workers(options.workers or spec.serving.workers, spec.compute.gpu, gpus)
+    sock = bind(options.host, options.port)
+    logger.info("serving %s on %s:%d with %d worker(s)", options.model_dir, options.host, options.port, len(plans))
+
+    def work(plan: WorkerPlan) -> int:
+        return run_worker(
+            build_app(options.model_dir, spec, os.environ), sock, options.drain_seconds, options.log_level
+        )
+
+    if len(plans) == 1:
+        os.environ.update(plans[0].env)
+        return work(plans[0])
+    return Supervisor(plans, work).run()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = parse_options(sys.argv[1:] if argv is None else argv, os.environ)
+    logging.getLogger().setLevel(options.log_level.upper())
+    try:
+        code = serve(options)
+    except AxonError as error:  # bad bundle URI, unreadable axon.yaml: one line, then a failing exit
+        logger.error("%s", error)
+        code = 2
+    sys.exit(code)

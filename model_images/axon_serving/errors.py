@@ -1,0 +1,86 @@
+"""Serving errors: each maps to one HTTP status and carries a stable code for the JSON error body."""
+
+from __future__ import annotations
+
+from axon.errors import AxonError
+
+
+class ServingError(AxonError):
+    """A request or the runtime failed in a way the caller can act on; ``status`` is the HTTP status."""
+
+    code = "serving.error"
+    status = 500
+
+
+class BadRequestError(ServingError):
+    code = "serving.bad_request"
+    status = 400
+
+
+class NotFoundError(ServingError):
+    code = "serving.not_found"
+    status = 404
+
+
+class MethodNotAllowedError(ServingError):
+    code = "serving.method_not_allowed"
+    status = 405
+
+
+class NotAcceptableError(ServingError):
+    code = "serving.not_acceptable"
+    status = 406
+
+
+class PayloadTooLargeError(ServingError):
+    code = "serving.payload_too_large"
+    status = 413
+
+
+class UnsupportedMediaTypeError(ServingError):
+    code = "serving.unsupported_media_type"
+    status = 415
+
+
+class PredictorError(ServingError):
+    """The user's predictor raised: the traceback goes to the log, the message to the caller."""
+
+    code = "serving.predictor_error"
+    status = 500
+
+
+class PredictorOutputError(ServingError):
+    """The predictor returned something the negotiated content type cannot carry."""
+
+    code = "serving.bad_output"
+    status = 500
+
+
+class NotReadyError(ServingError):
+    """The model is still loading, failed to load, or the server is draining."""
+
+    code = "serving.not_ready"
+    status = 503
+
+
+class QueueFullError(ServingError):
+    code = "serving.queue_full"
+    status = 503
+
+
+class RequestTimeoutError(ServingError):
+    code = "serving.timeout"
+    status = 504
+
+
+class PredictorLoadError(ServingError):
+    """The predictor could not be imported or constructed: ``/ping`` never turns healthy."""
+
+    code = "serving.load_failed"
+    status = 503
+
+
+class BundleSourceError(ServingError):
+    """The bundle URI is malformed or the bundle could not be fetched."""
+
+    code = "serving.bundle_source"

@@ -1,0 +1,136 @@
+"""Per-process serving figures: status counters, a latency histogram, and the in-flight window.
+
+The in-flight signal is sampled once a second and averaged over aligned 10-second windows
+(``axon.names.IN_FLIGHT_PERIOD_SECONDS``); see ``emf.py`` for how windows are published.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+
+from axon.names import IN_FLIGHT_PERIOD_SECONDS
+
+# Seconds; Prometheus-style cumulative buckets, dense below 100 ms where a model server lives.
+LATENCY_BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class Stats:
+    """Counters since the process started; the HTTP layer calls ``observe`` once per response."""
+
+    def __init__(self) -> None:
+        self.by_status: dict[int, int] = {}
+        self.bucket_counts = [0] * (len(LATENCY_BUCKETS) + 1)
+        self.latency_sum = 0.0
+        self.count = 0
+
+    def observe(self, status: int, seconds: float) -> None:
+        self.by_status[status] = self.by_status.get(status, 0) + 1
+        self.bucket_counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.latency_sum += seconds
+        self.count += 1
+
+    def errors(self, family: int) -> int:
+        """Responses whose status is in ``family`` (4 -> 4xx, 5 -> 5xx)."""
+        return sum(count for status, count in self.by_status.items() if status // 100 == family)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One closed window: ``start`` is aligned to the period, so every process reports the same instant."""
+
+    start: float
+    in_flight: float  # mean of the per-second samples
+    samples: int
+    requests: int
+    errors_4xx: int
+    errors_5xx: int
+    latency_ms: float | None  # mean over the window's requests; None when there were none
+
+
+@dataclass(frozen=True, slots=True)
+class _Totals:
+    requests: int = 0
+    errors_4xx: int = 0
+    errors_5xx: int = 0
+    latency_sum: float = 0.0
+
+    @classmethod
+    def of(cls, stats: Stats) -> _Totals:
+        return cls(stats.count, stats.errors(4), stats.errors(5), stats.latency_sum)
+
+
+class InFlightWindow:
+    """Collects per-second in-flight samples; closing a window yields its averages and counter deltas.
+
+    Pure over ``now`` (seconds since the epoch) so it is tested with a hand-driven clock.
+    """
+
+    def __init__(self, period: float = IN_FLIGHT_PERIOD_SECONDS) -> None:
+        self.period = period
+        self._start: float | None = None
+        self._samples: list[float] = []
+        self._base = _Totals()
+        self.last: Window | None = None
+
+    def _align(self, now: float) -> float:
+        return now - now % self.period
+
+    def sample(self, now: float, in_flight: float, stats: Stats) -> Window | None:
+        """Add a sample; returns the previous window when ``now`` has moved into a new one."""
+        start = self._align(now)
+        closed = self.close(stats) if self._start is not None and start != self._start else None
+        if self._start is None:
+            self._start = start
+        self._samples.append(in_flight)
+        return closed
+
+    def close(self, stats: Stats) -> Window | None:
+        """Close the current window (also at shutdown, so the last partial window is not lost)."""
+        if self._start is None or not self._samples:
+            return None
+        totals = _Totals.of(stats)
+        requests = totals.requests - self._base.requests
+        latency = totals.latency_sum - self._base.latency_sum
+        window = Window(
+            start=self._start,
+            in_flight=sum(self._samples) / len(self._samples),
+            samples=len(self._samples),
+            requests=requests,
+            errors_4xx=totals.errors_4xx - self._base.errors_4xx,
+            errors_5xx=totals.errors_5xx - self._base.errors_5xx,
+            latency_ms=latency / requests * 1000 if requests else None,
+        )
+        self._start, self._samples, self._base, self.last = None, [], totals, window
+        return window
+
+
+def render_prometheus(stats: Stats, in_flight: int, last: Window | None, labels: dict[str, str]) -> bytes:
+    """Prometheus text exposition (version 0.0.4) of this process's figures."""
+    base = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+
+    def series(name: str, value: float, extra: str = "") -> str:
+        inner = ",".join(part for part in (base, extra) if part)
+        return f"{name}{{{inner}}} {value:g}"
+
+    lines = [
+        "# HELP axon_in_flight Requests queued or in the predictor in this process, now.",
+        "# TYPE axon_in_flight gauge",
+        series("axon_in_flight", in_flight),
+        "# HELP axon_in_flight_avg Mean in-flight over the last closed 10-second window (as published to CloudWatch).",
+        "# TYPE axon_in_flight_avg gauge",
+        series("axon_in_flight_avg", last.in_flight if last else 0),
+        "# HELP axon_requests_total Responses by HTTP status.",
+        "# TYPE axon_requests_total counter",
+        *(series("axon_requests_total", count, f'code="{code}"') for code, count in sorted(stats.by_status.items())),
+        "# HELP axon_request_duration_seconds Time from request to response, in seconds.",
+        "# TYPE axon_request_duration_seconds histogram",
+    ]
+    cumulative = 0
+    for bound, count in zip((*LATENCY_BUCKETS, float("inf")), stats.bucket_counts, strict=True):
+        cumulative += count
+        le = "+Inf" if bound == float("inf") else f"{bound:g}"
+        lines.append(series("axon_request_duration_seconds_bucket", cumulative, f'le="{le}"'))
+    lines.append(series("axon_request_duration_seconds_sum", stats.latency_sum))
+    lines.append(series("axon_request_duration_seconds_count", stats.count))
+    return ("\n".join(lines) + "\n").encode()

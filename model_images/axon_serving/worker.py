@@ -1,0 +1,86 @@
+"""One serving process: build the app for a model dir and run it on uvicorn (uvloop + httptools).
+
+SIGTERM/SIGINT start a drain: ``/ping`` turns 503, uvicorn stops accepting, admitted requests finish
+within the grace period, and the process exits 0 (uvicorn's own handler would re-raise the signal).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+
+from axon.spec import ApiSpec
+from axon_serving.devices import WORKER_ENV
+from axon_serving.lifecycle import Lifecycle, StdoutPublisher
+from axon_serving.metrics import Stats
+from axon_serving.runtime import Runtime
+from axon_serving.server import App
+
+API_ENV = "AXON_API"
+VARIANT_ENV = "AXON_VARIANT"
+KEEP_ALIVE_SECONDS = 75  # above a load balancer's 60 s idle timeout, so the proxy closes first (no 502s)
+
+
+def build_app(model_dir: Path, spec: ApiSpec, env: dict[str, str] | os._Environ[str]) -> App:
+    """The ASGI app of one process; EMF publishing is on when the platform set ``AXON_API``."""
+    api, variant = env.get(API_ENV), env.get(VARIANT_ENV, "local")
+    labels = {"api": api or "", "variant": variant, "worker": env.get(WORKER_ENV, "0")}
+    runtime, stats = Runtime(spec.serving), Stats()
+    lifecycle = Lifecycle(runtime, stats, model_dir, spec, StdoutPublisher(api, variant) if api else None)
+    return App(runtime, stats, lifecycle, labels)
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, with the runtime told about a shutdown the moment the signal arrives."""
+
+    def __init__(self, config: uvicorn.Config, app: App) -> None:
+        super().__init__(config)
+        self.axon_app = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.axon_app.runtime.drain()
+        super().handle_exit(sig, frame)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        handled = (signal.SIGTERM, signal.SIGINT)
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def run_worker(app: App, sock: socket.socket, drain_seconds: int, log_level: str) -> int:
+    """Serve on an already bound socket until a signal; 0 after a clean drain."""
+    config = uvicorn.Config(
+        app,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        server_header=False,
+        date_header=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_graceful_shutdown=drain_seconds,
+        log_level=log_level,
+    )
+    server = DrainingServer(config, app)
+    server.run(sockets=[sock])
+    return 0 if server.started else 1
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound once and shared by every worker (one accept queue, no reuseport skew)."""
+    config = uvicorn.Config(app=None, host=host, port=port)  # type: ignore[arg-type]
+    sock = config.bind_socket()
+    sock.set_inheritable(True)
+    return sock

@@ -1,0 +1,1 @@
+"""Tests of axon.local.patches: each moto patch proven against moto itself."""

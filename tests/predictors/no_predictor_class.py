@@ -1,0 +1,6 @@
+"""Defines no class Predictor."""
+
+
+class Model:
+    def predict(self, payload):
+        return payload

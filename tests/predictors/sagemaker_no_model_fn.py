@@ -1,0 +1,5 @@
+"""SageMaker style without model_fn: a load failure."""
+
+
+def predict_fn(data, model):
+    return data
