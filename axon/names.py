@@ -90,6 +90,7 @@ def execution_name(bucket: str, key: str, version_id: str) -> str:
     api = api_from_key(key) or "unknown"
     return f"{api[:40]}-{digest}"[:80]
 
+
 # CloudFormation outputs of the AxonCore stack that the CLI reads (DescribeStacks) to find the platform on AWS.
 OUTPUT_MODELS_BUCKET = "ModelsBucketName"
 OUTPUT_REGISTRY_TABLE = "RegistryTableName"

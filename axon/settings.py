@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from axon import names
+from axon.bundle import BundleLimits
 
 # Environment variable names: the CDK app sets these on every function, local mode sets them in-process.
 ENV_REGISTRY_TABLE = "AXON_REGISTRY_TABLE"
@@ -20,6 +22,7 @@ ENV_MAX_TOTAL_REPLICAS = "AXON_MAX_TOTAL_REPLICAS"
 ENV_AUTOSCALER_DRY_RUN = "AXON_AUTOSCALER_DRY_RUN"
 ENV_LEASE_SECONDS = "AXON_LEASE_SECONDS"
 ENV_ALARM_TOPIC_ARN = "AXON_ALARM_TOPIC_ARN"
+ENV_BUNDLE_LIMITS = "AXON_BUNDLE_LIMITS"  # JSON object of BundleLimits fields, e.g. {"max_members": 20000}
 
 
 @dataclass(frozen=True)
@@ -33,9 +36,10 @@ class Settings:
     event_bus: str = "default"
     max_total_replicas: int = 200
     autoscaler_dry_run: bool = False
-    # A rollout lease outlives the longest rollout step; an execution that crashed frees it after this.
+    # A crashed execution frees its API's rollout lease after this.
     lease_seconds: int = 32_400  # 9 h: longer than the state machine's 8 h timeout
     alarm_topic_arn: str = ""
+    bundle_limits: BundleLimits = field(default_factory=BundleLimits)
 
 
 def _truthy(value: str) -> bool:
@@ -57,6 +61,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         autoscaler_dry_run=_truthy(source.get(ENV_AUTOSCALER_DRY_RUN, "")),
         lease_seconds=int(source.get(ENV_LEASE_SECONDS, default.lease_seconds)),
         alarm_topic_arn=source.get(ENV_ALARM_TOPIC_ARN, default.alarm_topic_arn),
+        bundle_limits=BundleLimits(**json.loads(source.get(ENV_BUNDLE_LIMITS) or "{}")),
     )
 
 

@@ -6,6 +6,7 @@ functions and schedule that ``cdk_app`` declares, so local runs exercise the rea
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import zipfile
@@ -24,6 +25,7 @@ from axon.rollout.workflow import (
     rollout_asl_text,
 )
 from axon.settings import (
+    ENV_BUNDLE_LIMITS,
     ENV_CODEBUILD_PROJECT,
     ENV_ECR_REPOSITORY,
     ENV_EVENT_BUS,
@@ -65,6 +67,7 @@ def function_environment(settings: Settings) -> dict[str, str]:
         ENV_CODEBUILD_PROJECT: settings.codebuild_project,
         ENV_SAGEMAKER_ROLE_ARN: settings.sagemaker_role_arn,
         ENV_EVENT_BUS: settings.event_bus,
+        ENV_BUNDLE_LIMITS: json.dumps(dataclasses.asdict(settings.bundle_limits)),
         "POWERTOOLS_SERVICE_NAME": "axon",
         "POWERTOOLS_METRICS_NAMESPACE": names.METRIC_NAMESPACE,
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -135,6 +138,10 @@ def provision(client: Callable[[str], Any], settings: Settings | None = None) ->
             "image": "aws/codebuild/amazonlinux-x86_64-standard:5.0",
             "computeType": "BUILD_GENERAL1_MEDIUM",
             "privilegedMode": True,
+            # The buildspec pushes the image to this repository (the CDK project sets the same variable).
+            "environmentVariables": [
+                {"name": "AXON_ECR_REPOSITORY", "value": settings.ecr_repository, "type": "PLAINTEXT"}
+            ],
         },
         serviceRole=lambda_role["Role"]["Arn"],
     )
