@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from typing import Any
+from urllib.parse import unquote
 
 from axon.local.patches import _registry
 
@@ -64,7 +65,7 @@ def _error(error_type: str, message: str, status: int, **extra: Any) -> Exceptio
 def _invoke_endpoint(self: Any) -> Any:
     from moto.sagemaker.models import sagemaker_backends
 
-    name = self._get_params().get("EndpointName")
+    name = unquote(self.path.split("/")[2])  # POST /endpoints/<name>/invocations
     endpoints = sagemaker_backends[self.current_account][self.region].endpoints
     endpoint = endpoints.get(name)
     if endpoint is None or endpoint.endpoint_status not in _SERVING:
