@@ -1,0 +1,124 @@
+"""``axon local up``: the whole platform on one machine, one port, no Docker, no AWS.
+
+One process serves every AWS API axon uses on ``http://127.0.0.1:<port>`` (moto for S3, DynamoDB, Step
+Functions, EventBridge, CloudWatch, ECR, CodeBuild, IAM, Lambda, Logs; the local SageMaker and its data plane for
+SageMaker and sagemaker-runtime), installs the documented moto patches (handlers run in-process, EventBridge
+delivers, builds become local environments), creates the control plane from the same sources of truth as the CDK
+app, and fires the autoscaler's schedule every ``tick_seconds``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from axon import aws, names
+from axon.local import images
+from axon.local.builds import local_image_builder
+from axon.local.frontdoor import FrontDoor, FrontDoorOptions, serve
+from axon.local.logs import LogShipper
+from axon.local.patches import PatchOptions, fire_schedules, install, uninstall
+from axon.local.provision import Provisioned, provision
+from axon.rollout.deps import default_deps
+from axon.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+
+
+@dataclass(frozen=True)
+class LocalOptions:
+    port: int = names.LOCAL_PORT
+    tick_seconds: float = 60.0  # the autoscaler's schedule: rate(1 minute), as on AWS
+    wait_scale: float = 1.0  # Step Functions Wait states last seconds * wait_scale (polls every 15 s at 1.0)
+    time_scale: float = 1.0  # >1 shortens SageMaker's bake and termination waits by that factor
+    cache_dir: Path = field(default_factory=images.default_cache_dir)
+
+
+class LocalStack:
+    """A running local platform; :meth:`close` stops everything it started, replica processes included."""
+
+    def __init__(self, options: LocalOptions) -> None:
+        self.options = options
+        self._door: FrontDoor | None = None
+        self._shipper: LogShipper | None = None
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick_forever, daemon=True, name="axon-schedule")
+        self.provisioned: Provisioned | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._door is not None, "the stack is not started"
+        return self._door.url
+
+    @property
+    def door(self) -> FrontDoor:
+        assert self._door is not None, "the stack is not started"
+        return self._door
+
+    def environment(self) -> dict[str, str]:
+        """What a client needs: ``export`` these and boto3, the AWS CLI and ``axon`` talk to this stack."""
+        return {"AWS_ENDPOINT_URL": self.url, "AWS_DEFAULT_REGION": names.DEFAULT_REGION, **LOCAL_CREDENTIALS}
+
+    def start(self) -> LocalStack:
+        options = self.options
+        for name, value in {**LOCAL_CREDENTIALS, "AWS_DEFAULT_REGION": names.DEFAULT_REGION}.items():
+            os.environ.setdefault(name, value)
+        self._door = serve(options.port, FrontDoorOptions(time_scale=options.time_scale, cache_dir=options.cache_dir))
+        try:
+            os.environ.update(self.environment())
+            get_settings.cache_clear()
+            default_deps.cache_clear()
+            httpx.post(
+                f"{self.url}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=30
+            ).raise_for_status()
+            install(
+                PatchOptions(
+                    wait_scale=options.wait_scale,
+                    lambda_environment=self.environment(),
+                    image_builder=local_image_builder(aws.client, options.cache_dir),
+                    synchronous_builds=False,
+                )
+            )
+            self.provisioned = provision(aws.client)
+            self._shipper = LogShipper(options.cache_dir / "logs", aws.client("logs"))
+            self._shipper.start()
+            self._ticker.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _tick_forever(self) -> None:
+        while not self._stop.wait(self.options.tick_seconds):
+            try:
+                fire_schedules()
+            except Exception:
+                logger.exception("the autoscaler schedule could not fire")
+
+    def tick(self) -> int:
+        """Fire the schedules now (tests and the demo use it instead of waiting a minute)."""
+        return fire_schedules()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._ticker.is_alive():
+            self._ticker.join(timeout=10)
+        if self._shipper is not None:
+            self._shipper.close()
+        if self._door is not None:
+            self._door.close()  # deletes every endpoint: no replica process is left behind
+        uninstall()
+        get_settings.cache_clear()
+        default_deps.cache_clear()
+
+
+def start_local_stack(options: LocalOptions | None = None) -> LocalStack:
+    return LocalStack(options or LocalOptions()).start()
+
