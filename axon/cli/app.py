@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from axon.cli import delete, deploy, get, history, logs, predict, rollback
+from axon.cli import delete, deploy, get, history, local, logs, predict, rollback
 from axon.cli.errors import describe
 
 DEBUG_ENV = "AXON_DEBUG"
@@ -51,6 +51,7 @@ app.command("predict")(predict.predict)
 app.command("rollback")(rollback.rollback)
 app.command("delete")(delete.delete)
 app.command("logs")(logs.logs)
+app.add_typer(local.app, name="local")
 
 
 def main() -> None:
