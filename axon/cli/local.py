@@ -25,8 +25,8 @@ def up(
     ] = 1.0,
     time_scale: Annotated[float, typer.Option(help="SageMaker bake/termination waits are divided by this.")] = 1.0,
     cache_dir: Annotated[
-        Path, typer.Option(help="Bundles, environments and replica logs.")
-    ] = images.default_cache_dir(),
+        Path | None, typer.Option(help="Bundles, environments and replica logs [default: ~/.cache/axon].")
+    ] = None,
 ) -> None:
     """Start the local stack; it prints one line when ready, then the exports a shell needs."""
     from axon.local.stack import LocalOptions, LocalStack  # heavy: moto, uvicorn; only for this verb
