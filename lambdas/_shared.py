@@ -32,14 +32,15 @@ _OUTCOME_METRIC = {
 
 
 def record_outcome(outcome: Outcome) -> None:
+    """Publish the rollout's end as EMF (flushed here: steps that end nothing publish no empty metric set)."""
     metrics.add_metric(name=_OUTCOME_METRIC[outcome.status], unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="RolloutDurationSeconds", unit=MetricUnit.Seconds, value=outcome.duration_seconds)
+    metrics.flush_metrics()
 
 
 def step_handler(step: Callable[[RolloutDeps, RolloutState], RolloutState | Outcome]) -> Handler:
     """A Lambda handler around one workflow step: the rollout's execution name is the correlation id."""
 
-    @metrics.log_metrics
     @tracer.capture_lambda_handler(capture_response=False)
     @logger.inject_lambda_context(log_event=False, clear_state=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

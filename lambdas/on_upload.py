@@ -14,7 +14,6 @@ from axon.rollout.intake import accept_upload
 from lambdas._shared import logger, metrics, tracer
 
 
-@metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 @logger.inject_lambda_context(log_event=True, clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -26,4 +25,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.info("upload handled", extra={"result": outcome.result, "api": outcome.api, "version": outcome.version})
     if outcome.result == "started":
         metrics.add_metric(name="RolloutStarted", unit=MetricUnit.Count, value=1)
+        metrics.flush_metrics()
     return {"result": outcome.result, "api": outcome.api, "version": outcome.version, "message": outcome.message}

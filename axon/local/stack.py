@@ -28,6 +28,9 @@ from axon.rollout.deps import default_deps
 from axon.settings import get_settings
 
 logger = logging.getLogger(__name__)
+# moto's Step Functions interpreter logs every Fail state at ERROR; a refused bundle ends in one by design, and
+# its reason is in the registry, so the terminal stays quiet.
+_INTERPRETER_LOGGER = "moto.stepfunctions.parser.asl.component.eval_component"
 
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
@@ -68,6 +71,7 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         options = self.options
+        logging.getLogger(_INTERPRETER_LOGGER).setLevel(logging.CRITICAL)
         for name, value in {**LOCAL_CREDENTIALS, "AWS_DEFAULT_REGION": names.DEFAULT_REGION}.items():
             os.environ.setdefault(name, value)
         self._door = serve(options.port, FrontDoorOptions(time_scale=options.time_scale, cache_dir=options.cache_dir))

@@ -105,7 +105,14 @@ class SageMakerPlatform(Platform):
 
     @staticmethod
     def _pending_percent(endpoint: Any, new_config: str) -> int:
-        """Share of traffic on the new fleet, from ``PendingDeploymentSummary`` (weights of the green fleet)."""
+        """Share of traffic on the new fleet, from ``PendingDeploymentSummary`` (weights of the green fleet).
+
+        AWS documents no field for the split mid-shift; the green variants' ``CurrentWeight`` relative to their
+        ``DesiredWeight`` is the reading axon uses (and its emulators report). Once the endpoint names the new
+        config while still ``Updating`` (the old fleet is being terminated), all traffic is on the new fleet.
+        """
+        if endpoint.get("EndpointConfigName") == new_config:
+            return 100
         pending = endpoint.get("PendingDeploymentSummary") or {}
         if pending.get("EndpointConfigName") != new_config:
             return 0

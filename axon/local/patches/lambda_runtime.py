@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import os
+import sys
 import threading
 import time
 import traceback
@@ -29,6 +31,53 @@ def apply() -> None:
     from moto.awslambda.models import LambdaFunction
 
     _registry.patch(LambdaFunction, "_invoke_lambda", _invoke_lambda_in_process)
+    _registry.patch(sys, "stdout", _StdoutRouter(sys.stdout))
+
+
+class _StdoutRouter(io.TextIOBase):
+    """``sys.stdout`` that sends what a handler prints during its invocation to the invocation's log.
+
+    On AWS the runtime captures a function's stdout into CloudWatch Logs (Powertools' JSON logs, EMF metrics);
+    here every other thread's output still reaches the terminal. Loggers created while the patch is installed
+    write through this router; one created before it keeps writing to the terminal.
+    """
+
+    def __init__(self, terminal: Any) -> None:
+        self._terminal = terminal
+        self._capture = threading.local()
+
+    @contextmanager
+    def capturing(self) -> Iterator[list[str]]:
+        previous = getattr(self._capture, "lines", None)
+        lines: list[str] = []
+        self._capture.lines = lines
+        try:
+            yield lines
+        finally:
+            self._capture.lines = previous
+
+    def write(self, text: str) -> int:
+        lines = getattr(self._capture, "lines", None)
+        if lines is None:
+            return int(self._terminal.write(text))
+        lines.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._terminal.flush()
+
+    def writable(self) -> bool:
+        return True
+
+
+@contextmanager
+def _captured_output() -> Iterator[list[str]]:
+    router = sys.stdout
+    if isinstance(router, _StdoutRouter):
+        with router.capturing() as lines:
+            yield lines
+    else:
+        yield []
 
 
 @dataclass(frozen=True)
@@ -107,7 +156,7 @@ def _invoke_lambda_in_process(self: Any, event: Any = None) -> tuple[str, bool, 
         "_HANDLER": self.handler or "",
     }
     started = time.monotonic()
-    with _INVOKE_LOCK, _environment(environment):
+    with _INVOKE_LOCK, _environment(environment), _captured_output() as printed:
         try:
             result = _resolve_handler(self.handler or "")(event, context)
             try:
@@ -120,6 +169,7 @@ def _invoke_lambda_in_process(self: Any, event: Any = None) -> tuple[str, bool, 
             error = {"errorMessage": str(exc), "errorType": error_type, "requestId": request_id, "stackTrace": stack}
             payload, errored = json.dumps(error), True
     lines = [f"START RequestId: {request_id} Version: {self.version}"]
+    lines += [line for line in "".join(printed).splitlines() if line.strip()]
     if errored:
         lines.append(f"[ERROR] {payload}")
     duration_ms = (time.monotonic() - started) * 1000

@@ -129,6 +129,8 @@ class Deployer:
             if step.green_fraction < 1.0:
                 shares.insert(0, FleetShare(blue.fleet_id, 1.0 - step.green_fraction, blue.weights()))
             self._fleet.route(endpoint.name, shares)
+            with self._lock:
+                pending.green_fraction = step.green_fraction
             self._note(
                 green,
                 "Baking",

@@ -20,7 +20,8 @@ def _status(note: StatusNote | None) -> list[dict[str, Any]] | None:
     return [{"Status": note.status, "StatusMessage": note.message, "StartTime": note.start_time}]
 
 
-def _variant(variant: VariantState, fleet: FleetRecord, *, pending: bool) -> dict[str, Any]:
+def _variant(variant: VariantState, fleet: FleetRecord, *, share: float | None = None) -> dict[str, Any]:
+    """A variant as DescribeEndpoint lists it; ``share`` is the new fleet's traffic share when it is pending."""
     body: dict[str, Any] = {
         "VariantName": variant.spec.name,
         "DeployedImages": [
@@ -30,13 +31,13 @@ def _variant(variant: VariantState, fleet: FleetRecord, *, pending: bool) -> dic
                 "ResolutionTime": fleet.resolution_time,
             }
         ],
-        "CurrentWeight": variant.current_weight,
+        "CurrentWeight": variant.current_weight if share is None else variant.desired_weight * share,
         "DesiredWeight": variant.desired_weight,
         "CurrentInstanceCount": variant.current_count,
         "DesiredInstanceCount": variant.desired_count,
         "VariantStatus": _status(fleet.note),
     }
-    if pending:
+    if share is not None:
         body["InstanceType"] = variant.instance_type
     return body
 
@@ -55,12 +56,14 @@ def describe_endpoint(endpoint: EndpointRecord) -> dict[str, Any]:
         "LastDeploymentConfig": endpoint.last_deployment_config,
     }
     if fleet is not None:
-        body["ProductionVariants"] = [_variant(v, fleet, pending=False) for v in fleet.variants.values()]
+        body["ProductionVariants"] = [_variant(v, fleet) for v in fleet.variants.values()]
     if endpoint.pending is not None and endpoint.live is not None:
         green = endpoint.pending.fleet
         body["PendingDeploymentSummary"] = {
             "EndpointConfigName": endpoint.pending.config_name,
-            "ProductionVariants": [_variant(v, green, pending=True) for v in green.variants.values()],
+            "ProductionVariants": [
+                _variant(v, green, share=endpoint.pending.green_fraction) for v in green.variants.values()
+            ],
             "StartTime": endpoint.pending.start_time,
         }
     return body

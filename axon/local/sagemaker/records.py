@@ -63,6 +63,9 @@ class PendingDeployment:
     config_name: str
     fleet: FleetRecord
     start_time: float
+    # Share of the endpoint's traffic on the new fleet now (0 until the first step); DescribeEndpoint shows it
+    # as the pending variants' CurrentWeight = DesiredWeight x share, the convention of axon's moto patch too.
+    green_fraction: float = 0.0
 
 
 @dataclass

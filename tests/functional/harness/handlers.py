@@ -52,3 +52,8 @@ def unserializable(event: Any, context: Any) -> set[int]:
 def list_buckets(event: Any, context: Any) -> list[str]:
     """Calls AWS from inside the handler, as the real Lambdas do."""
     return [bucket["Name"] for bucket in boto3.client("s3").list_buckets()["Buckets"]]
+
+
+def chatty(event: Any, context: Any) -> str:
+    print(f"handled {event['n']}")
+    return "done"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import sys
 from typing import Any
 
 import pytest
@@ -99,3 +101,21 @@ def test_each_invocation_is_logged_to_the_functions_log_group(lambda_client: Any
     logs = client("logs")
     events = logs.filter_log_events(logGroupName="/aws/lambda/echo")["events"]
     assert any(event["message"].startswith("START RequestId:") for event in events)
+
+
+def test_what_a_handler_prints_goes_to_its_log_group_not_the_terminal(
+    lambda_client: Any, role_arn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from axon.local.patches.lambda_runtime import _StdoutRouter
+
+    # pytest swaps sys.stdout around each test phase; put the patch's router back over a terminal we can read.
+    terminal = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", _StdoutRouter(terminal))
+    create_function(lambda_client, role_arn, "chatty", "chatty")
+    print("the terminal still works")
+    body, _ = invoke(lambda_client, "chatty", {"n": 7})
+    assert body == "done"
+    assert terminal.getvalue() == "the terminal still works\n"
+    events = client("logs").filter_log_events(logGroupName="/aws/lambda/chatty")["events"]
+    messages = [e["message"] for e in events]
+    assert any("handled 7" in m for m in messages), messages
