@@ -54,4 +54,5 @@ def step_handler(step: Callable[[RolloutDeps, RolloutState], RolloutState | Outc
             return state.out()
         return result.out()
 
-    return handler
+    wrapped: Handler = handler
+    return wrapped
