@@ -20,6 +20,7 @@ import httpx
 from axon import aws, names
 from axon.local import images
 from axon.local.builds import local_image_builder
+from axon.local.dataplane.fleet import FleetTimeouts
 from axon.local.frontdoor import FrontDoor, FrontDoorOptions, serve
 from axon.local.logs import LogShipper
 from axon.local.patches import PatchOptions, fire_schedules, install, uninstall
@@ -42,6 +43,7 @@ class LocalOptions:
     wait_scale: float = 1.0  # Step Functions Wait states last seconds * wait_scale (polls every 15 s at 1.0)
     time_scale: float = 1.0  # >1 shortens SageMaker's bake and termination waits by that factor
     cache_dir: Path = field(default_factory=images.default_cache_dir)
+    ping_timeout_seconds: float = FleetTimeouts().ping_seconds  # a new replica's time to pass /ping
 
 
 class LocalStack:
@@ -74,7 +76,14 @@ class LocalStack:
         logging.getLogger(_INTERPRETER_LOGGER).setLevel(logging.CRITICAL)
         for name, value in {**LOCAL_CREDENTIALS, "AWS_DEFAULT_REGION": names.DEFAULT_REGION}.items():
             os.environ.setdefault(name, value)
-        self._door = serve(options.port, FrontDoorOptions(time_scale=options.time_scale, cache_dir=options.cache_dir))
+        self._door = serve(
+            options.port,
+            FrontDoorOptions(
+                time_scale=options.time_scale,
+                cache_dir=options.cache_dir,
+                timeouts=FleetTimeouts(ping_seconds=options.ping_timeout_seconds),
+            ),
+        )
         try:
             os.environ.update(self.environment())
             get_settings.cache_clear()
@@ -125,4 +134,3 @@ class LocalStack:
 
 def start_local_stack(options: LocalOptions | None = None) -> LocalStack:
     return LocalStack(options or LocalOptions()).start()
-
