@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
 import yaml
@@ -37,6 +38,7 @@ class Load:
     """Closed-loop clients calling InvokeEndpoint until stopped; counts answers and failures."""
 
     clients: int
+    runtime: Any  # one sagemaker-runtime client shared by the threads (boto3 clients are thread-safe)
     ok: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
@@ -52,7 +54,7 @@ class Load:
         return self
 
     def _run(self) -> None:
-        runtime = boto3.client("sagemaker-runtime", config=Config(retries={"max_attempts": 1}))
+        runtime = self.runtime
         body = json.dumps(SAMPLE)
         while not self._stop.is_set():
             try:
@@ -82,10 +84,15 @@ def say(text: str) -> None:
     print(f"\n\033[1m== {text}\033[0m", flush=True)
 
 
+# The CLI's environment, taken once when the stack is up: in-process Lambda invocations change os.environ on
+# other threads while they run, so it is not copied again later.
+CLI_ENV: dict[str, str] = {}
+
+
 def axon(*args: str) -> str:
     """Run the real CLI, as a user would, against the local stack; echo and return its output."""
     done = subprocess.run(
-        [sys.executable, "-m", "axon.cli", *args], capture_output=True, text=True, env=os.environ.copy(), check=False
+        [sys.executable, "-m", "axon.cli", *args], capture_output=True, text=True, env=CLI_ENV, check=False
     )
     output = (done.stdout + done.stderr).rstrip()
     print("$ axon " + " ".join(args) + ("\n" + output if output else ""), flush=True)
@@ -94,8 +101,11 @@ def axon(*args: str) -> str:
     return done.stdout
 
 
+CLIENTS: dict[str, Any] = {}  # made once, up front, for the same reason as CLI_ENV
+
+
 def replicas() -> tuple[int, int]:
-    variant = boto3.client("sagemaker").describe_endpoint(EndpointName="axon-iris")["ProductionVariants"][0]
+    variant = CLIENTS["sagemaker"].describe_endpoint(EndpointName="axon-iris")["ProductionVariants"][0]
     return int(variant.get("CurrentInstanceCount") or 0), int(variant.get("DesiredInstanceCount") or 0)
 
 
@@ -142,6 +152,12 @@ def main() -> int:
         LocalOptions(port=0, tick_seconds=5, wait_scale=0.1, time_scale=10, cache_dir=workdir / "cache")
     ).start()
     os.environ.update(stack.environment())
+    CLI_ENV.update(os.environ)
+    no_retries = Config(retries={"max_attempts": 1})
+    CLIENTS.update(
+        {s: boto3.client(s, config=no_retries) for s in ("sagemaker", "sagemaker-runtime", "dynamodb", "s3")}
+    )
+    runtime = CLIENTS["sagemaker-runtime"]
     print(f"   ready on {stack.url}")
     try:
         say("1. deploy examples/iris-numpy as API 'iris' (v1)")
@@ -150,12 +166,12 @@ def main() -> int:
         results["v1 prediction"] = "ok" if answer == EXPECTED else f"WRONG {answer}"
 
         say("2. roll out v2 as a 25% canary (bake 30 s, compressed 10x) while 8 clients call the API")
-        load = Load(clients=8).start()
+        load = Load(8, runtime).start()
         axon("deploy", str(version_two(workdir)), "--api", "iris")
         time.sleep(2)
         load.stop()
         registry = DynamoDBRegistry(
-            stack.provisioned.settings.registry_table if stack.provisioned else "", boto3.client("dynamodb")
+            stack.provisioned.settings.registry_table if stack.provisioned else "", CLIENTS["dynamodb"]
         )
         shifting = [e.message for e in registry.timeline("iris", 2) if e.data.get("status") == "shifting"]
         steps = list(dict.fromkeys(shifting))
@@ -167,7 +183,7 @@ def main() -> int:
         say("3. a load spike: the autoscaler Lambda (schedule every 5 s here) adds replicas, then removes them")
         print("   (first the replicas the canary's load added go back to 1)")
         wait_replicas(stack, "<=", 1, timeout=150)
-        spike = Load(clients=12).start()
+        spike = Load(12, runtime).start()
         up_path = wait_replicas(stack, ">=", 2, timeout=90)
         time.sleep(4)
         spike.stop()
@@ -181,7 +197,7 @@ def main() -> int:
         shutil.copytree(EXAMPLE, broken)
         (broken / "predictor.py").write_text("class Predictor(:\n    pass\n")
         subprocess.run(["tar", "-czf", str(workdir / "broken.tar.gz"), "-C", str(broken), "."], check=True)
-        version_id = boto3.client("s3").put_object(
+        version_id = CLIENTS["s3"].put_object(
             Bucket=names.LOCAL_MODELS_BUCKET,
             Key="apis/iris/broken.tar.gz",
             Body=(workdir / "broken.tar.gz").read_bytes(),

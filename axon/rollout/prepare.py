@@ -42,6 +42,7 @@ def validate(deps: RolloutDeps, state: RolloutState) -> RolloutState:
     finally:
         body.close()
     spec = report.spec
+    deps.platform_for(spec.compute.platform)  # refuse a platform this deployment cannot serve before any build
     spec_json = spec.model_dump(mode="json")
     copy_key = immutable_bundle_key(state.api, record.version)
     s3.copy(

@@ -42,8 +42,15 @@ def bundle(spec: str = "", predictor: str = PREDICTOR, requirements: str | None 
     return builder.build()
 
 
+_clients: dict[str, Any] = {}
+
+
 def client(service: str) -> Any:
-    return boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
+    """One client per service per test: creating clients reads os.environ, which in-process Lambda invocations
+    change on other threads (the harness's documented process-wide environment), so the test thread creates few."""
+    if service not in _clients:
+        _clients[service] = boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
+    return _clients[service]
 
 
 @dataclass
@@ -56,7 +63,7 @@ class Stack:
 
     @property
     def registry(self) -> DynamoDBRegistry:
-        return DynamoDBRegistry(self.settings.registry_table, client("dynamodb"))
+        return DynamoDBRegistry(self.settings.registry_table, client("dynamodb"))  # the cached client
 
     def upload(self, api: str, data: bytes, filename: str = "bundle.tar.gz") -> str:
         """Put a bundle as a user would; the S3 event starts everything else. Returns the S3 VersionId."""
@@ -141,11 +148,13 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), moto_patches():
+        _clients.clear()
         get_settings.cache_clear()
         default_deps.cache_clear()
         yield Stack(provision(client))
         get_settings.cache_clear()
         default_deps.cache_clear()
+        _clients.clear()
 
 
 def decoded(body: Any) -> Any:

@@ -58,9 +58,11 @@ def test_configured_limits_apply(stack: Stack, case: str) -> None:
     _assert_refused(stack, CASES[case].build(), CASES[case].code)
 
 
-def test_a_bundle_for_an_unavailable_platform_is_refused(stack: Stack) -> None:
+def test_a_bundle_for_a_platform_this_deployment_lacks_is_refused_before_any_build(stack: Stack) -> None:
     _live_v1(stack)
-    _assert_refused(stack, bundle("compute: {platform: ecs, instance_type: g5.xlarge}"), "platform.unsupported")
+    ecs = bundle("compute: {platform: ecs, instance_type: g5.xlarge}", requirements="numpy\n")
+    _assert_refused(stack, ecs, "platform.ecs_not_configured")  # no AxonEcs stack, so no /axon/ecs/config
+    assert stack.builds() == []
 
 
 def test_an_image_cache_miss_builds_once_then_reuses(stack: Stack) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,24 @@ from axon.local.stack import LocalOptions, LocalStack
 from axon.registry import DynamoDBRegistry, VersionRecord
 
 ROOT = Path(__file__).resolve().parents[3]
+_CLIENTS_LOCK = threading.Lock()
+SERVICES = ("s3", "dynamodb", "sagemaker", "sagemaker-runtime", "events", "stepfunctions")
 
 
 @dataclass
 class Local:
     stack: LocalStack
+    # Taken once at start: in-process Lambda invocations change os.environ on other threads while they run.
+    cli_env: dict[str, str]
+    clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, config=Config(retries={"max_attempts": 1}))  # type: ignore[call-overload]
+        """One shared client per service: boto3 clients are thread-safe, and creating one reads os.environ,
+        which in-process Lambda invocations change on other threads, so clients are made once, up front."""
+        with _CLIENTS_LOCK:
+            if service not in self.clients:
+                self.clients[service] = boto3.client(service, config=Config(retries={"max_attempts": 1}))  # type: ignore[call-overload]
+            return self.clients[service]
 
     @property
     def registry(self) -> DynamoDBRegistry:
@@ -77,7 +88,10 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
         )
     ).start()
     try:
-        yield Local(stack)
+        local = Local(stack, dict(os.environ))
+        for service in SERVICES:  # before any Lambda runs
+            local.client(service)
+        yield local
     finally:
         stack.close()
         os.environ.clear()

@@ -87,7 +87,7 @@ def test_the_cli_deploys_v1_and_it_answers_correctly(local: Local) -> None:
 def _spec(strategy: str, tag: str, extra: str = "") -> str:
     return (
         f"predictor: {{config: {{tag: {tag}}}}}\nserving: {{max_concurrency: 4}}\n"
-        f"rollout: {{strategy: {strategy}, canary_percent: 30, linear_step_percent: 25, bake_seconds: 20}}\n{extra}"
+        f"rollout: {{strategy: {strategy}, canary_percent: 30, linear_step_percent: 25, bake_seconds: 60}}\n{extra}"
     )
 
 

@@ -1,0 +1,275 @@
+"""``AxonEcs``: the shared ECS infrastructure GPU APIs run on, published to the control plane through SSM.
+
+The stack creates what every ECS API shares: a VPC (or uses an imported one), the cluster, one GPU Auto Scaling
+group and capacity provider per instance type, the internet-facing ALB and its listener, security groups, and the
+task and execution roles. Per-version resources (services, target groups, listener rules) are created at run time
+by ``axon.platforms.ecs``. The stack writes ``/axon/ecs/config`` (``axon.platforms.ecs_config.EcsConfig``), so
+``AxonCore`` needs no reference to it and deploys the same with or without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_autoscaling as autoscaling
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from axon import names
+from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsConfig
+from axon.platforms.ecs_specs import CONTAINER_PORT
+from cdk_app.nag import acknowledge, acknowledge_wildcards
+
+CLUSTER_NAME = names.PROJECT
+DEFAULT_INSTANCE_TYPES = ("g5.xlarge",)
+# GPU AMI + serving image + extracted bundle + the instance's image cache: 30 GB is the AMI's own minimum.
+ROOT_VOLUME_GIB = 100
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+# AxonCore's models bucket gets a CloudFormation-generated name, "<stack>-<logical id>-<suffix>", lowercased;
+# the task role reads published bundles there (``versions/<api>/<label>/bundle.tar.gz``) without a cross-stack
+# reference.
+MODELS_BUCKET_PATTERN = f"{names.CORE_STACK.lower()}-models*"
+
+
+def capacity_provider_name(instance_type: str) -> str:
+    """``g5.xlarge`` -> ``axon-g5-xlarge`` (capacity provider names may not start with ``aws``/``ecs``)."""
+    return f"{names.PROJECT}-{instance_type.replace('.', '-')}"
+
+
+class AxonEcsStack(Stack):
+    """Cluster, GPU capacity, load balancer, roles and the ``/axon/ecs/config`` parameter."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        instance_types: Sequence[str] = DEFAULT_INSTANCE_TYPES,
+        max_instances_per_type: int = 4,
+        vpc: ec2.IVpc | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.vpc = vpc or self._vpc()
+        self.cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            cluster_name=CLUSTER_NAME,
+            vpc=self.vpc,
+            container_insights_v2=ecs.ContainerInsights.ENABLED,
+        )
+        self.alb_security_group = ec2.SecurityGroup(
+            self, "AlbSecurityGroup", vpc=self.vpc, description="axon ALB: front door of the APIs"
+        )
+        self.alb_security_group.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(80), "clients of the APIs")
+        acknowledge(
+            self.alb_security_group,
+            "AwsSolutions-EC23",
+            "The ALB is the public front door of the APIs; it forwards only /apis/<api>/* to the tasks.",
+        )
+        self.task_security_group = ec2.SecurityGroup(
+            self, "TaskSecurityGroup", vpc=self.vpc, description="axon serving tasks: port 8080 from the ALB only"
+        )
+        self.task_security_group.add_ingress_rule(
+            self.alb_security_group, ec2.Port.tcp(CONTAINER_PORT), "ALB to the serving runtime"
+        )
+        self.load_balancer, self.listener = self._load_balancer()
+        self.task_role, self.execution_role = self._task_roles()
+        providers = {t: self._capacity(t, max_instances_per_type) for t in instance_types}
+        ecs.CfnClusterCapacityProviderAssociations(
+            self,
+            "CapacityProviders",
+            cluster=self.cluster.cluster_name,
+            capacity_providers=[p.ref for p in providers.values()],
+            default_capacity_provider_strategy=[
+                ecs.CfnClusterCapacityProviderAssociations.CapacityProviderStrategyProperty(
+                    capacity_provider=providers[instance_types[0]].ref, weight=1
+                )
+            ],
+        )
+        config = {
+            "cluster": self.cluster.cluster_name,
+            "listener_arn": self.listener.listener_arn,
+            "vpc_id": self.vpc.vpc_id,
+            "subnets": [s.subnet_id for s in self.vpc.private_subnets],
+            "security_groups": [self.task_security_group.security_group_id],
+            "task_role_arn": self.task_role.role_arn,
+            "execution_role_arn": self.execution_role.role_arn,
+            "capacity_providers": {t: p.ref for t, p in providers.items()},
+            "url": f"http://{self.load_balancer.load_balancer_dns_name}",
+        }
+        missing = set(EcsConfig.model_fields) - set(config) - {"placement_timeout_seconds"}
+        if missing:  # the parameter must parse as EcsConfig in the Lambdas
+            raise ValueError(f"the ECS config misses {sorted(missing)}")
+        self.parameter = ssm.StringParameter(
+            self,
+            "Config",
+            parameter_name=ECS_CONFIG_PARAMETER,
+            description="axon: where ECS APIs run (read by the AxonCore Lambdas)",
+            string_value=self.to_json_string(config),
+        )
+
+    def _vpc(self) -> ec2.Vpc:
+        vpc = ec2.Vpc(self, "Vpc", max_azs=2, nat_gateways=1)
+        vpc.add_flow_log(
+            "FlowLogs",
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(
+                logs.LogGroup(self, "FlowLogGroup", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
+            ),
+        )
+        return vpc
+
+    def _load_balancer(self) -> tuple[elbv2.ApplicationLoadBalancer, elbv2.ApplicationListener]:
+        access_logs = s3.Bucket(
+            self,
+            "AlbAccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,  # ALB access logs support SSE-S3 only
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(access_logs, "AwsSolutions-S1", "This bucket receives the ALB's access logs; it is their sink.")
+        balancer = elbv2.ApplicationLoadBalancer(
+            self,
+            "Alb",
+            vpc=self.vpc,
+            internet_facing=True,
+            security_group=self.alb_security_group,
+            drop_invalid_header_fields=True,
+        )
+        balancer.log_access_logs(access_logs, prefix="alb")
+        listener = balancer.add_listener(
+            "Http",
+            port=80,
+            open=False,  # the security group above already admits port 80
+            default_action=elbv2.ListenerAction.fixed_response(
+                404, content_type="application/json", message_body='{"error": "no such API"}'
+            ),
+        )
+        return balancer, listener
+
+    def _task_roles(self) -> tuple[iam.Role, iam.Role]:
+        principal = iam.ServicePrincipal("ecs-tasks.amazonaws.com")
+        task = iam.Role(self, "TaskRole", assumed_by=principal, description="axon serving container: reads bundles")
+        read = iam.PolicyStatement(
+            actions=["s3:GetObject", "s3:GetObjectVersion"],
+            resources=[f"arn:{self.partition}:s3:::{MODELS_BUCKET_PATTERN}/versions/*"],
+        )
+        decrypt = iam.PolicyStatement(
+            actions=["kms:Decrypt"],
+            resources=[self.format_arn(service="kms", resource="key", resource_name="*")],
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}},
+        )
+        for statement, reason in (
+            (
+                read,
+                "Bundles are published under versions/ of AxonCore's models bucket, whose generated name is "
+                "only known after AxonCore deploys; read-only, versions/ prefix only.",
+            ),
+            (decrypt, "The models bucket's KMS key lives in AxonCore; Decrypt is allowed only through S3."),
+        ):
+            task.add_to_policy(statement)
+            acknowledge_wildcards(task, statement, reason)
+        execution = iam.Role(self, "ExecutionRole", assumed_by=principal, description="ECS agent: image and logs")
+        ecr.Repository.from_repository_name(self, "Images", names.ECR_REPOSITORY).grant_pull(execution)
+        acknowledge(
+            execution,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken supports no resource-level permissions; pulls are limited to axon-serving.",
+        )
+        logs_statement = iam.PolicyStatement(
+            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            resources=[
+                self.format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name=f"{names.log_group('*')}:*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+        )
+        execution.add_to_policy(logs_statement)
+        acknowledge_wildcards(
+            execution,
+            logs_statement,
+            "Each API logs to its own group, named per API at run time (axon.names.log_group).",
+        )
+        return task, execution
+
+    def _capacity(self, instance_type: str, max_instances: int) -> ecs.CfnCapacityProvider:
+        """One GPU Auto Scaling group per instance type; ECS managed scaling grows it when tasks cannot be placed."""
+        suffix = instance_type.replace(".", "").title()
+        role = iam.Role(
+            self,
+            f"InstanceRole{suffix}",
+            assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonEC2ContainerServiceforEC2Role")
+            ],
+        )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonEC2ContainerServiceforEC2Role]",
+            "AWS's policy for the ECS agent on container instances; it changes with the agent.",
+        )
+        user_data = ec2.UserData.for_linux()
+        user_data.add_commands(
+            f"echo ECS_CLUSTER={CLUSTER_NAME} >> /etc/ecs/ecs.config",
+            "echo ECS_ENABLE_GPU_SUPPORT=true >> /etc/ecs/ecs.config",
+        )
+        template = ec2.LaunchTemplate(
+            self,
+            f"LaunchTemplate{suffix}",
+            instance_type=ec2.InstanceType(instance_type),
+            machine_image=ecs.EcsOptimizedImage.amazon_linux2023(ecs.AmiHardwareType.GPU),
+            role=role,
+            user_data=user_data,
+            security_group=self.task_security_group,
+            require_imdsv2=True,
+            block_devices=[
+                ec2.BlockDevice(
+                    device_name="/dev/xvda",
+                    volume=ec2.BlockDeviceVolume.ebs(
+                        ROOT_VOLUME_GIB, encrypted=True, volume_type=ec2.EbsDeviceVolumeType.GP3
+                    ),
+                )
+            ],
+        )
+        group = autoscaling.AutoScalingGroup(
+            self,
+            f"Gpu{suffix}",
+            vpc=self.vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            launch_template=template,
+            min_capacity=0,
+            max_capacity=max_instances,
+        )
+        acknowledge(
+            group,
+            "AwsSolutions-AS3",
+            "ECS managed scaling drives this group; scaling activity shows in the cluster's capacity provider.",
+        )
+        return ecs.CfnCapacityProvider(
+            self,
+            f"Provider{suffix}",
+            name=capacity_provider_name(instance_type),
+            auto_scaling_group_provider=ecs.CfnCapacityProvider.AutoScalingGroupProviderProperty(
+                auto_scaling_group_arn=group.auto_scaling_group_name,
+                managed_scaling=ecs.CfnCapacityProvider.ManagedScalingProperty(
+                    status="ENABLED", target_capacity=100, maximum_scaling_step_size=max_instances
+                ),
+                managed_termination_protection="DISABLED",
+            ),
+        )
