@@ -84,6 +84,21 @@ def test_the_cli_deploys_v1_and_it_answers_correctly(local: Local) -> None:
     assert set(history[0]) >= {"version", "status", "reason", "s3_uri", "image_uri", "created_at", "updated_at"}
 
 
+def test_real_clients_work_unchanged_the_sagemaker_sdk_too(local: Local) -> None:
+    """The example that uses the SageMaker Python SDK (v3) predicts through the local stack as it would on AWS."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "sdk_predict.py"), "iris", json.dumps(SAMPLE)],
+        capture_output=True,
+        text=True,
+        env=local.cli_env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "axon-iris: InService, config axon-iris-v1"
+    assert json.loads(lines[-1]) == EXPECTED
+
+
 def _spec(strategy: str, tag: str, extra: str = "") -> str:
     return (
         f"predictor: {{config: {{tag: {tag}}}}}\nserving: {{max_concurrency: 4}}\n"
