@@ -173,3 +173,16 @@ def test_the_schedule_runs_the_autoscaler_which_scales_the_live_endpoint(stack: 
     assert variant["DesiredInstanceCount"] > 1
     decisions = [e for e in stack.registry.list_versions("iris")]  # the registry still has one live version
     assert [d.status for d in decisions] == [VersionStatus.LIVE]
+
+
+def test_only_the_last_three_live_versions_keep_their_models_and_configs(stack: Stack) -> None:
+    stack.push_image()
+    for n in range(1, 6):
+        record = stack.wait_final("iris", stack.upload("iris", bundle(f"serving: {{max_concurrency: {n}}}")))
+        assert record.status == VersionStatus.LIVE, record.reason
+    _, configs, models = stack.sagemaker_resources()
+    assert configs == ["axon-iris-v3", "axon-iris-v4", "axon-iris-v5"]
+    assert models == ["axon-iris-v3", "axon-iris-v4", "axon-iris-v5"]
+    assert [v.status for v in stack.registry.list_versions("iris")] == [VersionStatus.SUPERSEDED] * 4 + [
+        VersionStatus.LIVE
+    ]
