@@ -34,7 +34,8 @@ def emf_document(record: DecisionRecord) -> dict[str, Any]:
             "CloudWatchMetrics": [
                 {
                     "Namespace": NAMESPACE,
-                    "Dimensions": [["Api"]],
+                    # Per API, and once more with no dimension: the platform's at-max alarm watches that total.
+                    "Dimensions": [["Api"], []],
                     "Metrics": [{"Name": name, "Unit": "Count"} for name in METRICS],
                 }
             ],

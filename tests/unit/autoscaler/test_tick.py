@@ -113,6 +113,8 @@ def test_at_max_is_noted_and_emitted() -> None:
     assert (record.desired, record.at_max) == (50, True)
     doc = emf_document(record)
     assert (doc["AtMaxReplicas"], doc["DesiredReplicas"], doc["Decision"]) == (1, 50, 1)
+    # Per API and as a platform-wide total (no dimension), which the at-max alarm watches.
+    assert doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Api"], []]
 
 
 def test_state_carries_to_the_next_tick() -> None:
