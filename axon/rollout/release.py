@@ -109,12 +109,13 @@ def _duration(record: VersionRecord, now: float) -> float:
 
 def finalize(deps: RolloutDeps, state: RolloutState) -> Outcome:
     record, previous, platform = _versions(deps, state)
+    # The API points at the new version first, so a reader never sees the old one "live" after the new one.
+    deps.registry.update_api(state.api, live_seq=state.seq, platform=platform.name)
     deps.registry.set_status(state.api, state.seq, VersionStatus.LIVE, f"{record.version} is live", traffic_percent=100)
     if previous is not None:
         deps.registry.set_status(
             state.api, previous.seq, VersionStatus.SUPERSEDED, f"replaced by {record.version}", traffic_percent=0
         )
-    deps.registry.update_api(state.api, live_seq=state.seq, platform=platform.name)
     _prune(deps, state.api, platform)
     notify(deps, "Rollout Succeeded", record, previous)
     finish_and_start_next(deps, state.api, state.seq, state.execution)
