@@ -1,1 +1,1 @@
-"""The AWS CDK app that deploys axon: ``cdk deploy`` creates the ``AxonCore`` stack."""
+"""The AWS CDK app that deploys axon: ``AxonCore`` (everything, SageMaker APIs) and ``AxonEcs`` (ECS GPU APIs)."""

@@ -17,6 +17,7 @@ from axon.rollout.queue import finish_and_start_next
 from axon.rollout.versions import spec_of, version_ref
 
 KEEP_VERSIONS = 3  # models/configs kept for rollback: the live version and the two before it
+PROGRESS_EVENT = "progress"  # timeline kind of a platform message recorded while the new version waits
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,20 @@ def deploy(deps: RolloutDeps, state: RolloutState) -> RolloutState:
     return state.model_copy(update={"phase": DeploymentPhase.IN_PROGRESS.value})
 
 
+def _last_progress(deps: RolloutDeps, state: RolloutState) -> str | None:
+    """The message of the version's newest ``progress`` event, if it has one."""
+    events = [e for e in deps.registry.timeline(state.api, state.seq) if e.kind == PROGRESS_EVENT]
+    return events[-1].message if events else None
+
+
 def check_deployment(deps: RolloutDeps, state: RolloutState) -> RolloutState:
-    """One poll of the deployment; records traffic progress on the version as it moves."""
+    """One poll of the deployment; records traffic progress on the version as it moves.
+
+    Before any traffic moves, the platform's message is the only sign of progress ("waiting for g5.xlarge
+    capacity", "waiting for health checks"), so a changed message is recorded as a ``progress`` event: once per
+    change, never once per poll. After traffic moves, each traffic step is recorded instead; the messages between
+    steps (bake countdowns) would add one event per poll and are left out.
+    """
     record, previous, platform = _versions(deps, state)
     status = platform.deployment_status(version_ref(record), _ref(previous))
     if status.phase == DeploymentPhase.IN_PROGRESS and status.new_version_percent != record.traffic_percent:
@@ -66,6 +79,13 @@ def check_deployment(deps: RolloutDeps, state: RolloutState) -> RolloutState:
             f"{status.new_version_percent}% of traffic on {record.version}",
             traffic_percent=status.new_version_percent,
         )
+    elif (
+        status.phase == DeploymentPhase.IN_PROGRESS
+        and status.new_version_percent == 0
+        and status.message
+        and status.message != _last_progress(deps, state)
+    ):
+        deps.registry.add_event(state.api, state.seq, PROGRESS_EVENT, status.message, {"traffic_percent": 0})
     smoke_payload = spec_of(record).smoke_test.payload
     return state.model_copy(
         update={

@@ -33,6 +33,14 @@ RESOURCE_STAR_ACTIONS = frozenset(
         "logs:PutResourcePolicy",
         "logs:DescribeResourcePolicies",
         "logs:DescribeLogGroups",
+        # The ECS platform (AxonCore's rollout Lambdas and autoscaler). In the Service Authorization Reference
+        # these list no resource type, so a scoped Resource would deny them:
+        "ecs:DeregisterTaskDefinition",  # removing a version deregisters its task-definition revisions
+        "ecs:ListTaskDefinitions",  # ... found by familyPrefix axon-<api>-<label>
+        "elasticloadbalancing:DescribeRules",  # the API's rules and their weights on the listener
+        "elasticloadbalancing:DescribeTags",  # the bake clock and smoke-test verdict on green's target group
+        "elasticloadbalancing:DescribeTargetGroups",  # a version's target group by name
+        "elasticloadbalancing:DescribeTargetHealth",  # whether green's targets pass their health checks
     }
 )
 

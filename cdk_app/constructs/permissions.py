@@ -19,12 +19,22 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from axon.names import endpoint_name
+from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER
 from axon.registry.keys import ENTITY_INDEX
+from cdk_app.stacks.ecs_stack import (
+    CLUSTER_NAME,
+    ECS_TASKS_PRINCIPAL,
+    EXECUTION_ROLE_NAME,
+    LOAD_BALANCER_NAME,
+    TASK_ROLE_NAME,
+)
 
 AXON_PATTERN = endpoint_name("*")  # axon-*: every per-API resource name starts so
 BUNDLES = "apis/*"
 VERSIONS = "versions/*"
 SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
+# axon.platforms.ecs_specs.target_group_name: "ax-<api>-<label>-<hash>" (target group names stop at 32 characters).
+TARGET_GROUP_PATTERN = "ax-*"
 
 
 @dataclass(frozen=True)
@@ -67,11 +77,20 @@ class ControlPlaneAccess:
 
     def for_function(self, module: str) -> tuple[Permission, ...]:
         """Everything the Lambda in ``lambdas/<module>.py`` needs, and nothing else."""
-        rollout = (self.control_endpoints, self.publish_versions, self.registry, self.start_rollouts, self.notify)
+        rollout = (
+            self.control_endpoints,
+            self.control_ecs_services,
+            self.control_listener,
+            self.read_ecs_config,
+            self.publish_versions,
+            self.registry,
+            self.start_rollouts,
+            self.notify,
+        )
         images = (self.build_images, self.read_bundles, self.registry)
         plan: dict[str, tuple[Callable[[], tuple[Permission, ...]], ...]] = {
             "on_upload": (self.read_bundles, self.registry, self.start_rollouts),
-            "validate_bundle": (self.read_bundles, self.registry),
+            "validate_bundle": (self.read_bundles, self.registry, self.read_ecs_config),
             "resolve_image": images,
             "check_build": images,
             "deploy_version": rollout,
@@ -79,7 +98,7 @@ class ControlPlaneAccess:
             "verify_version": rollout,
             "finalize_rollout": rollout,
             "handle_failure": rollout,
-            "autoscaler": (self.scale_endpoints, self.registry),
+            "autoscaler": (self.scale_endpoints, self.scale_ecs_services, self.read_ecs_config, self.registry),
         }
         if module not in plan:
             raise KeyError(f"no permissions planned for lambdas/{module}.py; add it to ControlPlaneAccess")
@@ -152,7 +171,126 @@ class ControlPlaneAccess:
                     conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER_PRINCIPAL}},
                 )
             ),
-            self._alarms("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms"),
+            self._alarms(
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:SetAlarmState",  # ECS re-arms an API's alarms; SageMaker trips one to stop an update
+            ),
+        )
+
+    # ---- ECS (compute.platform: ecs): resources of the AxonEcs stack, found by their fixed names -------------
+
+    def read_ecs_config(self) -> tuple[Permission, ...]:
+        """``/axon/ecs/config``: where ECS APIs run, read when an ECS API is first touched in a container."""
+        parameter = self._arn("ssm", "parameter", ECS_CONFIG_PARAMETER.lstrip("/"))
+        return (Permission(_allow(["ssm:GetParameter"], [parameter])),)
+
+    def _ecs_services(self) -> str:
+        return self._arn("ecs", "service", f"{CLUSTER_NAME}/{AXON_PATTERN}")
+
+    def control_ecs_services(self) -> tuple[Permission, ...]:
+        """One task-definition family and one service per version, all named ``axon-<api>-<label>``."""
+        services = self._ecs_services()
+        families = self._arn("ecs", "task-definition", AXON_PATTERN)
+        per_version = (
+            "ECS services and task-definition families are created per API and version at run time, all named "
+            f"axon-<api>-<label>; services only in cluster {CLUSTER_NAME}."
+        )
+        roles = [
+            self._stack.format_arn(service="iam", region="", resource="role", resource_name=name)
+            for name in (TASK_ROLE_NAME, EXECUTION_ROLE_NAME)
+        ]
+        return (
+            Permission(_allow(["ecs:RegisterTaskDefinition"], [families]), per_version),
+            Permission(
+                _allow(
+                    ["ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:DescribeServices"],
+                    [services],
+                ),
+                per_version,
+            ),
+            Permission(
+                # Tags passed to CreateService and RegisterTaskDefinition need TagResource; nothing else is tagged.
+                _allow(
+                    ["ecs:TagResource"],
+                    [services, families],
+                    conditions={"StringEquals": {"ecs:CreateAction": ["CreateService", "RegisterTaskDefinition"]}},
+                ),
+                per_version,
+            ),
+            Permission(
+                _allow(["ecs:DeregisterTaskDefinition", "ecs:ListTaskDefinitions"], ["*"]),
+                "ecs:DeregisterTaskDefinition and ecs:ListTaskDefinitions support no resource-level permissions; "
+                "AWS requires Resource '*'. Removal lists only the axon-<api>-<label> family (familyPrefix).",
+            ),
+            Permission(
+                _allow(
+                    ["iam:PassRole"],
+                    roles,
+                    conditions={"StringEquals": {"iam:PassedToService": ECS_TASKS_PRINCIPAL}},
+                )
+            ),
+        )
+
+    def control_listener(self) -> tuple[Permission, ...]:
+        """Per-version target groups, and the API's rules on the listener of AxonEcs's load balancer."""
+        target_groups = self._arn("elasticloadbalancing", "targetgroup", f"{TARGET_GROUP_PATTERN}/*")
+        listeners = self._arn("elasticloadbalancing", "listener", f"app/{LOAD_BALANCER_NAME}/*")
+        rules = self._arn("elasticloadbalancing", "listener-rule", f"app/{LOAD_BALANCER_NAME}/*")
+        return (
+            Permission(
+                _allow(
+                    [
+                        "elasticloadbalancing:CreateTargetGroup",
+                        "elasticloadbalancing:DeleteTargetGroup",
+                        "elasticloadbalancing:ModifyTargetGroupAttributes",
+                        "elasticloadbalancing:AddTags",
+                    ],
+                    [target_groups],
+                ),
+                "Target groups are created per API and version at run time, named ax-<api>-<label>-<hash> "
+                "(32-character limit); their tags hold the rollout's bake clock and smoke-test verdict.",
+            ),
+            Permission(
+                _allow(["elasticloadbalancing:CreateRule"], [listeners]),
+                f"Listener and load balancer ids are generated by AxonEcs; only the listeners of its load balancer "
+                f"{LOAD_BALANCER_NAME}, without a cross-stack reference.",
+            ),
+            Permission(
+                _allow(
+                    [
+                        "elasticloadbalancing:ModifyRule",
+                        "elasticloadbalancing:DeleteRule",
+                        "elasticloadbalancing:AddTags",
+                    ],
+                    [rules],
+                ),
+                f"Each API's rules are created at run time on the listener of load balancer {LOAD_BALANCER_NAME}; "
+                "rule ids are generated by ELB.",
+            ),
+            self._describe_listener(
+                "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"
+            ),
+        )
+
+    @staticmethod
+    def _describe_listener(*extra: str) -> Permission:
+        return Permission(
+            _allow(["elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags", *extra], ["*"]),
+            "Elastic Load Balancing Describe* actions support no resource-level permissions; AWS requires "
+            "Resource '*'. They only read.",
+        )
+
+    def scale_ecs_services(self) -> tuple[Permission, ...]:
+        """The autoscaler finds the live service through the API's rule and sets its desired count."""
+        return (
+            Permission(
+                _allow(["ecs:DescribeServices", "ecs:UpdateService"], [self._ecs_services()]),
+                f"The autoscaler scales every live ECS API's service; all are named axon-<api>-<label>, created at "
+                f"run time in cluster {CLUSTER_NAME}.",
+            ),
+            self._describe_listener(),
         )
 
     def scale_endpoints(self) -> tuple[Permission, ...]:

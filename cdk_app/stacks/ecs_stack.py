@@ -30,6 +30,12 @@ from axon.platforms.ecs_specs import CONTAINER_PORT
 from cdk_app.nag import acknowledge, acknowledge_wildcards
 
 CLUSTER_NAME = names.PROJECT
+# Fixed names, so that AxonCore's Lambdas can be granted exactly these resources without a cross-stack reference
+# (cdk_app/constructs/permissions.py): listener rules of this ALB only, iam:PassRole on these two roles only.
+LOAD_BALANCER_NAME = names.PROJECT
+TASK_ROLE_NAME = f"{names.PROJECT}-ecs-task"
+EXECUTION_ROLE_NAME = f"{names.PROJECT}-ecs-execution"
+ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
 DEFAULT_INSTANCE_TYPES = ("g5.xlarge",)
 # GPU AMI + serving image + extracted bundle + the instance's image cache: 30 GB is the AMI's own minimum.
 ROOT_VOLUME_GIB = 100
@@ -143,6 +149,7 @@ class AxonEcsStack(Stack):
         balancer = elbv2.ApplicationLoadBalancer(
             self,
             "Alb",
+            load_balancer_name=LOAD_BALANCER_NAME,
             vpc=self.vpc,
             internet_facing=True,
             security_group=self.alb_security_group,
@@ -160,8 +167,14 @@ class AxonEcsStack(Stack):
         return balancer, listener
 
     def _task_roles(self) -> tuple[iam.Role, iam.Role]:
-        principal = iam.ServicePrincipal("ecs-tasks.amazonaws.com")
-        task = iam.Role(self, "TaskRole", assumed_by=principal, description="axon serving container: reads bundles")
+        principal = iam.ServicePrincipal(ECS_TASKS_PRINCIPAL)
+        task = iam.Role(
+            self,
+            "TaskRole",
+            role_name=TASK_ROLE_NAME,
+            assumed_by=principal,
+            description="axon serving container: reads bundles",
+        )
         read = iam.PolicyStatement(
             actions=["s3:GetObject", "s3:GetObjectVersion"],
             resources=[f"arn:{self.partition}:s3:::{MODELS_BUCKET_PATTERN}/versions/*"],
@@ -181,7 +194,13 @@ class AxonEcsStack(Stack):
         ):
             task.add_to_policy(statement)
             acknowledge_wildcards(task, statement, reason)
-        execution = iam.Role(self, "ExecutionRole", assumed_by=principal, description="ECS agent: image and logs")
+        execution = iam.Role(
+            self,
+            "ExecutionRole",
+            role_name=EXECUTION_ROLE_NAME,
+            assumed_by=principal,
+            description="ECS agent: image and logs",
+        )
         ecr.Repository.from_repository_name(self, "Images", names.ECR_REPOSITORY).grant_pull(execution)
         acknowledge(
             execution,

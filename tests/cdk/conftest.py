@@ -1,4 +1,9 @@
-"""One synth of the CDK app per test session, shared by every CDK test (they run in one xdist group)."""
+"""One synth of the CDK app per test session, shared by every CDK test (they run in one xdist group).
+
+The app is built as ``python -m cdk_app.app`` builds it (both stacks, cdk-nag, the least-privilege aspect), with
+two context values fixed so that the templates do not depend on the machine: ``AxonEcs`` in ``us-east-1`` and two
+GPU instance types (to show one capacity provider per type).
+"""
 
 from __future__ import annotations
 
@@ -9,23 +14,35 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Validations, assertions
+from aws_cdk import Stack, Validations, assertions, cx_api
 
-from axon.names import CORE_STACK
-from cdk_app.app import build_app
-from cdk_app.stacks.core_stack import AxonCoreStack
+from cdk_app.app import GPU_INSTANCE_TYPES_CONTEXT, REGION_CONTEXT, build_app
+
+TEST_CONTEXT = {REGION_CONTEXT: "us-east-1", GPU_INSTANCE_TYPES_CONTEXT: "g5.xlarge,g6.2xlarge"}
 
 
 @dataclass(frozen=True)
 class Synth:
-    stack: AxonCoreStack
+    """One stack of the session's synth: its template, where it was written, and its error annotations."""
+
+    stack: Stack
     template: assertions.Template
     template_path: Path
+    errors: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, assembly: cx_api.CloudAssembly, stack: Stack) -> Synth:
+        artifact = assembly.get_stack_by_name(stack.stack_name)
+        path = Path(artifact.template_full_path)
+        errors = tuple(
+            f"{m.id}: {m.entry.data}" for m in artifact.messages if m.level == cx_api.SynthesisMessageLevel.ERROR
+        )
+        return cls(stack, assertions.Template.from_json(json.loads(path.read_text())), path, errors)
 
     @property
     def acknowledgements(self) -> dict[str, str]:
         """Rule id -> reason of every cdk-nag acknowledgement, as recorded in the assembly's metadata."""
-        metadata = json.loads(self.template_path.with_name(f"{CORE_STACK}.metadata.json").read_text())
+        metadata = json.loads(self.template_path.with_name(f"{self.stack.artifact_id}.metadata.json").read_text())
         return {
             rule.removeprefix("Annotation::"): reason
             for entries in metadata.values()
@@ -52,11 +69,27 @@ class Synth:
         return logical_id
 
 
+@dataclass(frozen=True)
+class AppSynth:
+    core: Synth
+    ecs: Synth
+
+
 @pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
-    """Synthesizes ``AxonCore`` once; cdk-nag runs as part of it and fails it on any unacknowledged finding."""
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app, stack = build_app(str(outdir))
-    assembly = app.synth()
-    template_path = Path(assembly.get_stack_by_name(CORE_STACK).template_full_path)
-    yield Synth(stack, assertions.Template.from_json(json.loads(template_path.read_text())), template_path)
+def app_synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppSynth]:
+    """Synthesizes ``AxonCore`` and ``AxonEcs`` once; cdk-nag runs inside and fails it on any unacknowledged finding."""
+    built = build_app(str(tmp_path_factory.mktemp("cdk.out")), context=TEST_CONTEXT)
+    assembly = built.app.synth()
+    yield AppSynth(Synth.of(assembly, built.core), Synth.of(assembly, built.ecs))
+
+
+@pytest.fixture(scope="session")
+def synth(app_synth: AppSynth) -> Synth:
+    """``AxonCore`` of the session's synth."""
+    return app_synth.core
+
+
+@pytest.fixture(scope="session")
+def ecs_synth(app_synth: AppSynth) -> Synth:
+    """``AxonEcs`` of the session's synth."""
+    return app_synth.ecs

@@ -269,9 +269,11 @@ def test_function_permissions_are_scoped_to_axon_resources(synth: Synth, spec: A
     assert all(r.endswith(scoped) for r in resources if ":sagemaker:" in r or ":alarm:" in r)
     pass_role = [s for s in statements if s["Action"] == "iam:PassRole"]
     if spec.module in ROLLOUT_MODULES:
-        (statement,) = pass_role
-        assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
-        assert statement["Resource"]["Fn::GetAtt"][1] == "Arn"
+        # One statement per service the roles may be passed to (ECS's: tests/cdk/test_ecs_permissions.py).
+        by_service = {s["Condition"]["StringEquals"]["iam:PassedToService"]: s for s in pass_role}
+        assert len(pass_role) == len(by_service) == 2
+        assert by_service.keys() == {"sagemaker.amazonaws.com", "ecs-tasks.amazonaws.com"}
+        assert by_service["sagemaker.amazonaws.com"]["Resource"]["Fn::GetAtt"][1] == "Arn"
     else:
         assert pass_role == []
     assert ("states:StartExecution" in granted) == (spec.module in ROLLOUT_MODULES | {"on_upload"})

@@ -3,60 +3,68 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
-from aws_cdk import App, Aspects, Environment, assertions, cx_api
-from cfnlint.api import lint_file  # type: ignore[import-untyped]
+from aws_cdk import App, assertions
+from cfnlint.api import lint_file
 
 from axon.names import ECS_STACK
 from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsConfig
-from cdk_app.app import cdk_json_context
-from cdk_app.aspects.least_privilege import LeastPrivilege
-from cdk_app.nag import add_checks
-from cdk_app.stacks.ecs_stack import AxonEcsStack
+from cdk_app.app import GPU_INSTANCE_TYPES_CONTEXT, REGION_CONTEXT, ecs_region, gpu_instance_types
+from cdk_app.stacks.ecs_stack import (
+    DEFAULT_INSTANCE_TYPES,
+    EXECUTION_ROLE_NAME,
+    LOAD_BALANCER_NAME,
+    TASK_ROLE_NAME,
+)
+from tests.cdk.conftest import AppSynth, Synth
 
 pytestmark = pytest.mark.xdist_group("cdk")
 
 
-@dataclass(frozen=True)
-class EcsSynth:
-    template: assertions.Template
-    path: Path
-    errors: list[str]
-
-    def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
-        resources: dict[str, dict[str, Any]] = self.template.to_json()["Resources"]
-        return {k: v for k, v in resources.items() if v["Type"] == cfn_type}
+def test_the_app_synthesizes_axon_ecs_with_axon_core_in_its_region(app_synth: AppSynth) -> None:
+    assert app_synth.ecs.stack.stack_name == ECS_STACK
+    assert app_synth.ecs.stack.region == "us-east-1"
+    assert app_synth.ecs.template_path.parent == app_synth.core.template_path.parent  # one app, one synth
 
 
-@pytest.fixture(scope="module")
-def ecs_synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EcsSynth]:
-    """The stack in an app wired as ``cdk_app.app`` wires AxonCore: cdk-nag and the least-privilege aspect."""
-    app = App(outdir=str(tmp_path_factory.mktemp("cdk.out")), context=cdk_json_context())
-    # ALB access logs need the region (older regions deliver from a per-region ELB account).
-    AxonEcsStack(app, ECS_STACK, instance_types=("g5.xlarge", "g6.2xlarge"), env=Environment(region="us-east-1"))
-    Aspects.of(app).add(LeastPrivilege())
-    add_checks(app)
-    assembly = app.synth()
-    artifact = assembly.get_stack_by_name(ECS_STACK)
-    errors = [f"{m.id}: {m.entry.data}" for m in artifact.messages if m.level == cx_api.SynthesisMessageLevel.ERROR]
-    path = Path(artifact.template_full_path)
-    yield EcsSynth(assertions.Template.from_json(json.loads(path.read_text())), path, errors)
+def test_the_region_comes_from_context_else_the_cli_default_else_us_east_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CDK_DEFAULT_REGION", raising=False)
+    assert ecs_region(App()) == "us-east-1"
+    monkeypatch.setenv("CDK_DEFAULT_REGION", "eu-west-1")
+    assert ecs_region(App()) == "eu-west-1"
+    assert ecs_region(App(context={REGION_CONTEXT: "ap-south-1"})) == "ap-south-1"
 
 
-def test_synth_is_clean_of_cdk_nag_and_least_privilege_errors(ecs_synth: EcsSynth) -> None:
-    assert ecs_synth.errors == []
+def test_gpu_instance_types_come_from_context_as_a_list_or_a_comma_separated_string() -> None:
+    assert gpu_instance_types(App()) == DEFAULT_INSTANCE_TYPES
+    assert gpu_instance_types(App(context={GPU_INSTANCE_TYPES_CONTEXT: "g5.xlarge, g6.xlarge"})) == (
+        "g5.xlarge",
+        "g6.xlarge",
+    )
+    assert gpu_instance_types(App(context={GPU_INSTANCE_TYPES_CONTEXT: ["g6.2xlarge"]})) == ("g6.2xlarge",)
+    with pytest.raises(ValueError, match="names no instance type"):
+        gpu_instance_types(App(context={GPU_INSTANCE_TYPES_CONTEXT: " , "}))
 
 
-def test_cfn_lint_finds_nothing(ecs_synth: EcsSynth) -> None:
-    assert [str(m) for m in lint_file(ecs_synth.path) if m.rule.id[0] in "EW" and m.rule.id != "W3005"] == []
+def test_synth_is_clean_of_cdk_nag_and_least_privilege_errors(ecs_synth: Synth) -> None:
+    assert ecs_synth.errors == ()
 
 
-def test_one_gpu_capacity_provider_per_instance_type_with_managed_scaling(ecs_synth: EcsSynth) -> None:
+def test_cfn_lint_finds_nothing(ecs_synth: Synth) -> None:
+    assert [str(m) for m in lint_file(ecs_synth.template_path) if m.rule.id[0] in "EW" and m.rule.id != "W3005"] == []
+
+
+def test_the_names_axon_core_is_granted_by_are_the_names_the_stack_gives(ecs_synth: Synth) -> None:
+    """AxonCore's Lambdas may pass only these roles and change only this ALB's rules (test_ecs_permissions.py)."""
+    roles = {r["Properties"].get("RoleName") for r in ecs_synth.of_type("AWS::IAM::Role").values()}
+    assert {TASK_ROLE_NAME, EXECUTION_ROLE_NAME} <= roles
+    ecs_synth.template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::LoadBalancer", {"Name": LOAD_BALANCER_NAME, "Scheme": "internet-facing"}
+    )
+
+
+def test_one_gpu_capacity_provider_per_instance_type_with_managed_scaling(ecs_synth: Synth) -> None:
     providers = ecs_synth.of_type("AWS::ECS::CapacityProvider")
     assert sorted(p["Properties"]["Name"] for p in providers.values()) == ["axon-g5-xlarge", "axon-g6-2xlarge"]
     for provider in providers.values():
@@ -74,7 +82,7 @@ def test_one_gpu_capacity_provider_per_instance_type_with_managed_scaling(ecs_sy
         assert group["Properties"]["MinSize"] == "0"
 
 
-def test_the_config_parameter_names_every_field_the_platform_reads(ecs_synth: EcsSynth) -> None:
+def test_the_config_parameter_names_every_field_the_platform_reads(ecs_synth: Synth) -> None:
     (parameter,) = ecs_synth.of_type("AWS::SSM::Parameter").values()
     assert parameter["Properties"]["Name"] == ECS_CONFIG_PARAMETER
     rendered = json.dumps(parameter["Properties"]["Value"])
@@ -82,7 +90,7 @@ def test_the_config_parameter_names_every_field_the_platform_reads(ecs_synth: Ec
         assert f'\\"{field}\\"' in rendered, field
 
 
-def test_tasks_accept_only_the_alb_and_the_listener_defaults_to_404(ecs_synth: EcsSynth) -> None:
+def test_tasks_accept_only_the_alb_and_the_listener_defaults_to_404(ecs_synth: Synth) -> None:
     ecs_synth.template.has_resource_properties(
         "AWS::EC2::SecurityGroup",
         {
@@ -99,7 +107,7 @@ def test_tasks_accept_only_the_alb_and_the_listener_defaults_to_404(ecs_synth: E
     )
 
 
-def test_the_task_role_reads_only_published_bundles(ecs_synth: EcsSynth) -> None:
+def test_the_task_role_reads_only_published_bundles(ecs_synth: Synth) -> None:
     statements = [
         s
         for policy in ecs_synth.of_type("AWS::IAM::Policy").values()

@@ -140,14 +140,22 @@ def test_an_alarm_during_the_bake_rolls_traffic_back_to_blue(ecs: Ecs) -> None:
 def test_no_gpu_capacity_fails_the_rollout_clearly_and_leaves_blue_serving(ecs: Ecs) -> None:
     ecs.live_v1("autoscaling: {min_replicas: 2}")
     ecs.scheduler.room = False
-    # ECS has been trying to place green's tasks for all but the last second of the placement timeout.
-    ecs.scheduler.backdate = timedelta(seconds=PLACEMENT_TIMEOUT - 1)
+    # ECS has been trying to place green's tasks for all but the last seconds of the placement timeout: the
+    # workflow polls (instant waits) a few seconds before it gives up.
+    ecs.scheduler.backdate = timedelta(seconds=PLACEMENT_TIMEOUT - 3)
     second = ecs.stack.upload("iris", bundle(ECS + "autoscaling: {min_replicas: 2}"))
     record = ecs.stack.wait_final("iris", second)
     assert record.status == VersionStatus.FAILED
     assert record.reason is not None and record.reason.code == "platform.capacity_unavailable"
     assert record.reason.message.startswith("2 of 2 tasks of axon-iris-v2 are waiting for g5.xlarge capacity")
     assert "unable to place a task" in record.reason.message
+    # While it waited, the timeline said why: once, not once per poll, and before the failure.
+    timeline = ecs.stack.registry.timeline("iris", record.seq)
+    waiting = [i for i, e in enumerate(timeline) if e.kind == "progress" and "g5.xlarge capacity" in e.message]
+    (failed,) = [i for i, e in enumerate(timeline) if e.data.get("status") == VersionStatus.FAILED.value]
+    assert len(waiting) == 1 and waiting[0] < failed, [(e.kind, e.message) for e in timeline]
+    assert timeline[waiting[0]].message.startswith("2 of 2 tasks of axon-iris-v2 are waiting for g5.xlarge capacity")
+    assert "capacity provider axon-g5-xlarge is adding instances" in timeline[waiting[0]].message
     assert ecs.weights() == [("v1", 100)]
     blue = ecs.service("v1")
     assert blue is not None and (blue["desiredCount"], blue["runningCount"]) == (2, 2)
