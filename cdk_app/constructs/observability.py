@@ -12,6 +12,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from axon.autoscaler.emf import NAMESPACE as AUTOSCALER_NAMESPACE
 from axon.names import IN_FLIGHT_METRIC, IN_FLIGHT_PERIOD_SECONDS, METRIC_DIMENSIONS, METRIC_NAMESPACE, PROJECT
 from cdk_app.constructs.function import AxonFunction
 
@@ -56,6 +57,7 @@ class Observability(Construct):
             description: str,
             comparison: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             missing_data: cw.TreatMissingData = cw.TreatMissingData.NOT_BREACHING,
+            evaluation_periods: int = 1,
         ) -> None:
             created = cw.Alarm(
                 self,
@@ -64,17 +66,27 @@ class Observability(Construct):
                 alarm_description=description,
                 metric=metric,
                 threshold=1,
-                evaluation_periods=1,
+                evaluation_periods=evaluation_periods,
                 comparison_operator=comparison,
                 treat_missing_data=missing_data,
             )
             created.add_alarm_action(action)
             self.alarms.append(created)
 
+        # A refused or rolled-back version ends its execution in the Fail state by design (its reason is in the
+        # registry), so failed executions are not an alarm; an execution that timed out or was aborted never ran
+        # HandleFailure, and its API's lease is held until it expires.
         alarm(
-            "RolloutExecutionsFailed",
-            state_machine.metric_failed(period=ALARM_PERIOD),
-            "A rollout execution failed (not a rolled-back rollout: the workflow itself broke).",
+            "RolloutExecutionsBroken",
+            cw.MathExpression(
+                expression="timedOut + aborted",
+                using_metrics={
+                    "timedOut": state_machine.metric_timed_out(period=ALARM_PERIOD),
+                    "aborted": state_machine.metric_aborted(period=ALARM_PERIOD),
+                },
+                period=ALARM_PERIOD,
+            ),
+            "A rollout execution timed out or was aborted: HandleFailure did not run and the API's lease stays held.",
         )
         for function in functions:
             alarm(
@@ -93,6 +105,18 @@ class Observability(Construct):
             "The autoscaler has not run for 5 minutes (it is scheduled every minute).",
             comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
             missing_data=cw.TreatMissingData.BREACHING,
+        )
+        alarm(
+            "ApiAtMaxReplicas",
+            cw.Metric(
+                namespace=AUTOSCALER_NAMESPACE,
+                metric_name="AtMaxReplicas",
+                statistic="Maximum",
+                period=ALARM_PERIOD,
+            ),
+            "An API has sat at its max_replicas for 15 minutes: raise the cap or expect queueing (see the "
+            "autoscaler's decisions in the registry and the Axon/Autoscaler metrics per Api).",
+            evaluation_periods=3,
         )
         self.dashboard = self._dashboard(state_machine, functions, autoscaler)
 

@@ -293,7 +293,17 @@ def test_platform_alarms_notify_and_cannot_be_touched_by_the_lambdas(synth: Synt
         "LessThanThreshold",
     )
     assert silent["TreatMissingData"] == "breaching"
-    assert f"{PLATFORM_ALARM_PREFIX}RolloutExecutionsFailed" in alarms
+    broken = alarms[f"{PLATFORM_ALARM_PREFIX}RolloutExecutionsBroken"]
+    expressions = [m["Expression"] for m in broken["Metrics"] if "Expression" in m]
+    watched = sorted(m["MetricStat"]["Metric"]["MetricName"] for m in broken["Metrics"] if "MetricStat" in m)
+    assert (expressions, watched) == (["timedOut + aborted"], ["ExecutionsAborted", "ExecutionsTimedOut"])
+    at_max = alarms[f"{PLATFORM_ALARM_PREFIX}ApiAtMaxReplicas"]
+    assert (at_max["Namespace"], at_max["MetricName"], at_max["EvaluationPeriods"]) == (
+        "Axon/Autoscaler",
+        "AtMaxReplicas",
+        3,
+    )
+    assert "Dimensions" not in at_max  # the dimensionless total the autoscaler's EMF publishes
     for spec in ALL_FUNCTIONS:
         assert f"{PLATFORM_ALARM_PREFIX}{spec.logical_name}Errors" in alarms
     synth.template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
