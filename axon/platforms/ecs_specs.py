@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from axon import names
+from axon.platforms.alarms import MetricSource, rollback_alarm_requests
 from axon.platforms.base import VersionRef
 from axon.platforms.ecs_config import EcsConfig
 
@@ -317,39 +318,15 @@ def parse_shift_tag(value: str | None) -> tuple[int, int] | None:
 
 
 def alarm_requests(version: VersionRef, listener_arn: str, target_group_arn: str) -> list[dict[str, Any]]:
-    """The per-API rollback alarms, aimed at the new version's target group only (blue's errors cannot stop it).
-
-    Same names as on SageMaker (``axon-<api>-5xx``/``-latency``); ``TargetResponseTime`` is in seconds and the
-    threshold is 80 % of the request timeout.
-    """
-    dimensions = [
-        {"Name": "LoadBalancer", "Value": load_balancer_dimension(listener_arn)},
-        {"Name": "TargetGroup", "Value": arn_resource(target_group_arn)},
-    ]
-    common = {
-        "Namespace": "AWS/ApplicationELB",
-        "Dimensions": dimensions,
-        "Period": 60,
-        "EvaluationPeriods": 1,
-        "DatapointsToAlarm": 1,
-        "TreatMissingData": "notBreaching",
-        "ComparisonOperator": "GreaterThanThreshold",
-    }
-    return [
-        {
-            **common,
-            "AlarmName": names.alarm_name(version.api, "5xx"),
-            "AlarmDescription": f"axon: 5XX answers of {version.api} {version.label}; rolls the rollout back",
-            "MetricName": "HTTPCode_Target_5XX_Count",
-            "Statistic": "Sum",
-            "Threshold": 0.0,
-        },
-        {
-            **common,
-            "AlarmName": names.alarm_name(version.api, "latency"),
-            "AlarmDescription": f"axon: response time of {version.api} {version.label}; rolls the rollout back",
-            "MetricName": "TargetResponseTime",
-            "Statistic": "Average",
-            "Threshold": version.spec.serving.request_timeout_seconds * 0.8,
-        },
-    ]
+    """The per-API rollback alarms on the new version's target group (``TargetResponseTime`` is in seconds)."""
+    source = MetricSource(
+        namespace="AWS/ApplicationELB",
+        dimensions=[
+            {"Name": "LoadBalancer", "Value": load_balancer_dimension(listener_arn)},
+            {"Name": "TargetGroup", "Value": arn_resource(target_group_arn)},
+        ],
+        errors_metric="HTTPCode_Target_5XX_Count",
+        latency_metric="TargetResponseTime",
+        latency_unit_per_second=1.0,
+    )
+    return rollback_alarm_requests(version, source, f"{version.api} {version.label}")

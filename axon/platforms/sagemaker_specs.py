@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from axon import names
+from axon.platforms.alarms import MetricSource, rollback_alarm_requests
 from axon.platforms.base import VersionRef
 from axon.rollout.plan import total_bake_seconds
 from axon.spec import RolloutSpec
@@ -107,38 +108,17 @@ def alarm_requests(version: VersionRef) -> list[dict[str, Any]]:
     """The per-API alarms SageMaker watches during a deployment; they roll the update back automatically.
 
     Both watch only the new fleet (``EndpointConfigName`` dimension), so a noisy old fleet cannot stop a rollout.
-    ``ModelLatency`` is in microseconds; the threshold is 80 % of the request timeout.
+    ``ModelLatency`` is in microseconds.
     """
-    dimensions = [
-        {"Name": "EndpointName", "Value": names.endpoint_name(version.api)},
-        {"Name": "VariantName", "Value": names.VARIANT_NAME},
-        {"Name": "EndpointConfigName", "Value": names.endpoint_config_name(version.api, version.label)},
-    ]
-    common = {
-        "Namespace": "AWS/SageMaker",
-        "Dimensions": dimensions,
-        "Period": 60,
-        "EvaluationPeriods": 1,
-        "DatapointsToAlarm": 1,
-        "TreatMissingData": "notBreaching",
-        "ComparisonOperator": "GreaterThanThreshold",
-    }
-    latency_us = version.spec.serving.request_timeout_seconds * 0.8 * 1_000_000
-    return [
-        {
-            **common,
-            "AlarmName": names.alarm_name(version.api, "5xx"),
-            "AlarmDescription": f"axon: 5XX errors on the new fleet of {version.api}; rolls the deployment back",
-            "MetricName": "Invocation5XXErrors",
-            "Statistic": "Sum",
-            "Threshold": 0.0,
-        },
-        {
-            **common,
-            "AlarmName": names.alarm_name(version.api, "latency"),
-            "AlarmDescription": f"axon: model latency of the new fleet of {version.api}; rolls the deployment back",
-            "MetricName": "ModelLatency",
-            "Statistic": "Average",
-            "Threshold": latency_us,
-        },
-    ]
+    source = MetricSource(
+        namespace="AWS/SageMaker",
+        dimensions=[
+            {"Name": "EndpointName", "Value": names.endpoint_name(version.api)},
+            {"Name": "VariantName", "Value": names.VARIANT_NAME},
+            {"Name": "EndpointConfigName", "Value": names.endpoint_config_name(version.api, version.label)},
+        ],
+        errors_metric="Invocation5XXErrors",
+        latency_metric="ModelLatency",
+        latency_unit_per_second=1_000_000,
+    )
+    return rollback_alarm_requests(version, source, f"the new fleet of {version.api}")

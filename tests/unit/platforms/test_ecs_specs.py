@@ -209,7 +209,7 @@ def test_alarms_watch_the_new_target_group_only() -> None:
     assert latency == {
         **common,
         "AlarmName": "axon-iris-latency",
-        "AlarmDescription": "axon: response time of iris v2; rolls the rollout back",
+        "AlarmDescription": "axon: latency of iris v2; rolls the rollout back",
         "MetricName": "TargetResponseTime",
         "Statistic": "Average",
         "Threshold": 48.0,  # 80 % of the 60 s request timeout
