@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -155,6 +156,24 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         get_settings.cache_clear()
         default_deps.cache_clear()
         _clients.clear()
+
+
+def put_in_flight(api: str, value: float, points: int = 5, variant: str = names.VARIANT_NAME) -> None:
+    """What the serving runtime publishes: ``Axon/InFlight`` every 10 s (high resolution) for the last minute."""
+    now = datetime.now(UTC)
+    client("cloudwatch").put_metric_data(
+        Namespace=names.METRIC_NAMESPACE,
+        MetricData=[
+            {
+                "MetricName": names.IN_FLIGHT_METRIC,
+                "Dimensions": [{"Name": "Api", "Value": api}, {"Name": "Variant", "Value": variant}],
+                "Timestamp": now - timedelta(seconds=names.IN_FLIGHT_PERIOD_SECONDS * i),
+                "Value": value,
+                "StorageResolution": 1,
+            }
+            for i in range(1, points + 1)
+        ],
+    )
 
 
 def decoded(body: Any) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -19,7 +19,7 @@ from axon.platforms.ecs_config import EcsConfig
 from axon.registry import VersionStatus
 from tests.functional.platforms.conftest import rule_weights
 from tests.functional.platforms.ecs_world import CLUSTER, FakeScheduler, FrontDoor, provision_ecs
-from tests.functional.rollout.conftest import Stack, bundle, client
+from tests.functional.rollout.conftest import Stack, bundle, client, put_in_flight
 
 ECS = "compute: {platform: ecs, instance_type: g5.xlarge, gpu: 1}\n"
 PLACEMENT_TIMEOUT = 60
@@ -166,20 +166,7 @@ def test_the_autoscaler_sets_the_live_services_desired_count(ecs: Ecs) -> None:
     from axon.local.patches import fire_schedules
 
     ecs.live_v1("autoscaling: {min_replicas: 1, max_replicas: 8, target_in_flight: 1}")
-    now = datetime.now(UTC)
-    client("cloudwatch").put_metric_data(
-        Namespace="Axon",
-        MetricData=[
-            {
-                "MetricName": "InFlight",
-                "Dimensions": [{"Name": "Api", "Value": "iris"}, {"Name": "Variant", "Value": "AllTraffic"}],
-                "Timestamp": now - timedelta(seconds=10 * i),
-                "Value": 6.0,
-                "StorageResolution": 10,
-            }
-            for i in range(1, 6)
-        ],
-    )
+    put_in_flight("iris", 6.0)
     assert fire_schedules() == 1
     service = ecs.service("v1")
     assert service is not None and int(str(service["desiredCount"])) > 1

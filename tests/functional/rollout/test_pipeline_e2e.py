@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from axon.local.patches import sagemaker_outcomes
+from axon.local.patches import fire_schedules, sagemaker_outcomes
 from axon.registry import VersionStatus
-from tests.functional.rollout.conftest import Stack, bundle, client
+from tests.functional.rollout.conftest import Stack, bundle, client, put_in_flight
 
 
 def _live_v1(stack: Stack, spec: str = "") -> str:
@@ -149,30 +149,17 @@ def test_uploads_during_a_rollout_only_the_newest_rolls_out_next(stack: Stack) -
 
 
 def test_the_schedule_runs_the_autoscaler_which_scales_the_live_endpoint(stack: Stack) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from axon.local.patches import fire_schedules
-
     _live_v1(stack, "autoscaling: {min_replicas: 1, max_replicas: 8, target_in_flight: 1}")
-    now = datetime.now(UTC)
-    client("cloudwatch").put_metric_data(
-        Namespace="Axon",
-        MetricData=[
-            {
-                "MetricName": "InFlight",
-                "Dimensions": [{"Name": "Api", "Value": "iris"}, {"Name": "Variant", "Value": "AllTraffic"}],
-                "Timestamp": now - timedelta(seconds=10 * i),
-                "Value": 6.0,
-                "StorageResolution": 10,
-            }
-            for i in range(1, 6)
-        ],
-    )
+    put_in_flight("iris", 6.0)
     assert fire_schedules() == 1
     variant = stack.endpoint("iris")["ProductionVariants"][0]
     assert variant["DesiredInstanceCount"] > 1
-    decisions = [e for e in stack.registry.list_versions("iris")]  # the registry still has one live version
-    assert [d.status for d in decisions] == [VersionStatus.LIVE]
+    decisions = client("dynamodb").query(
+        TableName="axon-registry",
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues={":pk": {"S": "API#iris"}, ":prefix": {"S": "DECISION#"}},
+    )["Items"]
+    assert len(decisions) == 1 and int(decisions[0]["desired"]["N"]) == variant["DesiredInstanceCount"]
 
 
 def test_only_the_last_three_live_versions_keep_their_models_and_configs(stack: Stack) -> None:
