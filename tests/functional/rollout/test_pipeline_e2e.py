@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from axon.local.patches import fire_schedules, sagemaker_outcomes
 from axon.registry import VersionStatus
+from axon.rollout.deps import default_deps
+from axon.rollout.queue import finish_and_start_next
 from tests.functional.rollout.conftest import Stack, bundle, client, put_in_flight
 
 
@@ -103,8 +107,6 @@ def test_a_duplicated_event_starts_one_rollout(stack: Stack) -> None:
     stack.wait_final("iris", version_id)
     # EventBridge delivers at least once: replay the very same event to the intake.
     events = client("events")
-    from axon.local.patches import fire_schedules  # noqa: F401  (imported to show the patches are active)
-
     head = client("s3").head_object(Bucket="axon-models", Key="apis/iris/bundle.tar.gz", VersionId=version_id)
     detail = {
         "version": "0",
@@ -117,8 +119,6 @@ def test_a_duplicated_event_starts_one_rollout(stack: Stack) -> None:
         },
         "reason": "PutObject",
     }
-    import json
-
     for _ in range(2):
         events.put_events(
             Entries=[
@@ -134,9 +134,6 @@ def test_uploads_during_a_rollout_only_the_newest_rolls_out_next(stack: Stack) -
     api = stack.registry.get_api("iris")
     assert api is not None
     # Hold the lease as a running rollout would, upload twice, then let the holder finish.
-    from axon.rollout.deps import default_deps
-    from axon.rollout.queue import finish_and_start_next
-
     stack.registry.acquire_lease("iris", "manual-rollout", 1, lease_seconds=600)
     older = stack.upload("iris", bundle("serving: {max_concurrency: 2}"))
     newer = stack.upload("iris", bundle("serving: {max_concurrency: 3}"))
