@@ -26,8 +26,11 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy axon model_images/axon_serving lambdas cdk_app bench
 
+# Unit and moto tests in parallel; then the end-to-end tests on real local stacks, one at a time (each stack
+# serves moto's process-wide backends, so they never share a worker with other tests).
 unit: install
-	$(PY) -m pytest -q -n 2 --dist loadgroup --timeout 900
+	$(PY) -m pytest -q -n 2 --dist loadgroup --timeout 900 -m "not integration"
+	$(PY) -m pytest -q --timeout 900 -m integration
 
 test: lint typecheck unit
 

@@ -5,6 +5,8 @@ One ASGI app on uvicorn dispatches each request:
 * ``POST /endpoints/<name>/invocations`` -> the router (async: the fast path never touches a thread pool);
 * ``X-Amz-Target: SageMaker.<Op>`` for an emulated operation -> the local SageMaker (on a worker thread);
 * ``GET /_axon/stats[?endpoint=<name>]`` -> per-variant request statistics for ``axon get``;
+* ``/apis/<api>/...`` without a SigV4 signature -> the local ALB of ECS APIs, once one is attached
+  (:mod:`axon.local.ecs.alb`);
 * everything else -> moto's WSGI app (as ``ThreadedMotoServer`` builds it), run in a thread pool by a2wsgi.
 
 moto's Step Functions interpreter calls AWS at ``http://localhost:$MOTO_PORT``; :func:`serve` sets ``MOTO_PORT``
@@ -22,7 +24,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 import uvicorn
@@ -56,6 +58,17 @@ class FrontDoorOptions:
     moto_workers: int = 32  # Lambdas run in-process call back into this door, so nested calls need threads
 
 
+class AlbApp(Protocol):
+    """An ASGI app for the requests it claims on this port: the local ALB, which the stack attaches (this module
+    does not import `axon.local.ecs`)."""
+
+    def handles(self, path: str, headers: dict[str, str]) -> bool: ...
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
 async def _read_body(receive: Any) -> bytes:
     chunks: list[bytes] = []
     while True:
@@ -80,6 +93,7 @@ class FrontDoorApp:
         self._sagemaker = sagemaker
         self._runtime = runtime
         self._stats = stats
+        self.alb: AlbApp | None = None
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -89,6 +103,8 @@ class FrontDoorApp:
                     await send({"type": "lifespan.startup.complete"})
                 else:
                     await self._runtime.aclose()
+                    if self.alb is not None:
+                        await self.alb.aclose()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":
@@ -97,6 +113,8 @@ class FrontDoorApp:
         match = _INVOKE_PATH.match(scope["path"])
         if match and scope["method"] == "POST" and "/sagemaker/" in headers.get("authorization", "/sagemaker/"):
             return await self._invoke(unquote(match.group(1)), headers, receive, send)
+        if self.alb is not None and self.alb.handles(scope["path"], headers):
+            return await self.alb(scope, receive, send)
         target = headers.get("x-amz-target")
         if self._sagemaker.handles(target):
             assert target is not None
@@ -165,6 +183,7 @@ class FrontDoor:
         dispatcher = DomainDispatcherApplication(create_backend_app)
         moto = WSGIMiddleware(dispatcher, workers=options.moto_workers)  # type: ignore[arg-type]  # moto is untyped
         app = FrontDoorApp(moto, SageMakerProtocol(self.emulator), self._runtime, self.stats)
+        self._app = app
         config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -186,6 +205,10 @@ class FrontDoor:
 
     def variant_stats(self, endpoint: str | None = None) -> list[VariantStats]:
         return self.stats.snapshot(endpoint)
+
+    def attach_alb(self, alb: AlbApp) -> None:
+        """Serve ``/apis/<api>/...`` through ``alb`` from now on (the local stack attaches ECS's)."""
+        self._app.alb = alb
 
     def close(self) -> None:
         """Stop waits, delete every endpoint (no replica left running), then stop serving."""

@@ -4,7 +4,9 @@ One process serves every AWS API axon uses on ``http://127.0.0.1:<port>`` (moto 
 Functions, EventBridge, CloudWatch, ECR, CodeBuild, IAM, Lambda, Logs; the local SageMaker and its data plane for
 SageMaker and sagemaker-runtime), installs the documented moto patches (handlers run in-process, EventBridge
 delivers, builds become local environments), creates the control plane from the same sources of truth as the CDK
-app, and fires the autoscaler's schedule every ``tick_seconds``.
+app, and fires the autoscaler's schedule every ``tick_seconds``. ``compute.platform: ecs`` APIs run too: the
+``AxonEcs`` resources are created in moto (EC2, ELBv2, ECS, Auto Scaling, SSM) and :mod:`axon.local.ecs` runs
+their services and serves ``/apis/<api>/...`` on the same port.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from moto.moto_api._internal.models import moto_api_backend
 
 from axon import aws, names
 from axon.local import images
 from axon.local.builds import local_image_builder
 from axon.local.dataplane.fleet import FleetTimeouts
+from axon.local.ecs import EcsOptions, LocalEcs
 from axon.local.frontdoor import FrontDoor, FrontDoorOptions, serve
 from axon.local.logs import LogShipper
 from axon.local.patches import PatchOptions, fire_schedules, install, uninstall
@@ -53,6 +57,7 @@ class LocalStack:
         self.options = options
         self._door: FrontDoor | None = None
         self._shipper: LogShipper | None = None
+        self.ecs: LocalEcs | None = None
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick_forever, daemon=True, name="axon-schedule")
         self.provisioned: Provisioned | None = None
@@ -72,7 +77,9 @@ class LocalStack:
         return {"AWS_ENDPOINT_URL": self.url, "AWS_DEFAULT_REGION": names.DEFAULT_REGION, **LOCAL_CREDENTIALS}
 
     def start(self) -> LocalStack:
+        """Serve a fresh local account: moto's backends are process-wide, so they start (and end) empty."""
         options = self.options
+        moto_api_backend.reset()
         logging.getLogger(_INTERPRETER_LOGGER).setLevel(logging.CRITICAL)
         for name, value in {**LOCAL_CREDENTIALS, "AWS_DEFAULT_REGION": names.DEFAULT_REGION}.items():
             os.environ.setdefault(name, value)
@@ -100,6 +107,14 @@ class LocalStack:
                 )
             )
             self.provisioned = provision(aws.client)
+            self.ecs = LocalEcs.start(
+                self.door,
+                aws.client,
+                EcsOptions(
+                    cache_dir=options.cache_dir,
+                    timeouts=FleetTimeouts(ping_seconds=options.ping_timeout_seconds),
+                ),
+            )
             self._shipper = LogShipper(options.cache_dir / "logs", aws.client("logs"))
             self._shipper.start()
             self._ticker.start()
@@ -123,11 +138,14 @@ class LocalStack:
         self._stop.set()
         if self._ticker.is_alive():
             self._ticker.join(timeout=10)
+        if self.ecs is not None:
+            self.ecs.close()  # drains and stops every ECS replica while the door still answers its API calls
         if self._shipper is not None:
             self._shipper.close()
         if self._door is not None:
             self._door.close()  # deletes every endpoint: no replica process is left behind
         uninstall()
+        moto_api_backend.reset()
         get_settings.cache_clear()
         default_deps.cache_clear()
 
