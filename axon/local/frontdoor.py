@@ -33,6 +33,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 
 from axon import aws, names
 from axon.local import images
+from axon.local.asgi import header_pairs, read_body, respond
 from axon.local.dataplane.bundles import BundleCache
 from axon.local.dataplane.fleet import FleetTimeouts, LocalFleet, ServeCommand, axon_serve_command
 from axon.local.dataplane.publisher import InFlightPublisher
@@ -69,22 +70,6 @@ class AlbApp(Protocol):
     async def aclose(self) -> None: ...
 
 
-async def _read_body(receive: Any) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-async def _respond(send: Any, status: int, headers: dict[str, str], body: bytes) -> None:
-    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    raw.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
-
-
 class FrontDoorApp:
     """The ASGI dispatcher; holds no state beyond the services it routes to."""
 
@@ -118,9 +103,9 @@ class FrontDoorApp:
         target = headers.get("x-amz-target")
         if self._sagemaker.handles(target):
             assert target is not None
-            body = await _read_body(receive)
+            body = await read_body(receive)
             answer = await asyncio.to_thread(self._sagemaker.handle, target, body)
-            return await _respond(send, answer.status, answer.headers, answer.body)
+            return await respond(send, answer.status, header_pairs(answer.headers), answer.body)
         if scope["path"].startswith(STATS_PATH) and scope["method"] == "GET":
             return await self._serve_stats(unquote(scope["path"][len(STATS_PATH) :].strip("/")), send)
         return await self._moto(scope, receive, send)  # type: ignore[no-any-return]
@@ -130,25 +115,25 @@ class FrontDoorApp:
         json_type = {"Content-Type": "application/json"}
         if not endpoint:
             rows = [dataclasses.asdict(s) for s in self._stats.snapshot(None)]
-            return await _respond(send, 200, json_type, json.dumps(rows).encode())
+            return await respond(send, 200, header_pairs(json_type), json.dumps(rows).encode())
         variants = {s.variant: dataclasses.asdict(s) for s in self._stats.snapshot(endpoint)}
         if not variants:
-            return await _respond(
-                send, 404, json_type, json.dumps({"message": f"no statistics for {endpoint}"}).encode()
+            return await respond(
+                send, 404, header_pairs(json_type), json.dumps({"message": f"no statistics for {endpoint}"}).encode()
             )
-        return await _respond(send, 200, json_type, json.dumps({"variants": variants}).encode())
+        return await respond(send, 200, header_pairs(json_type), json.dumps({"variants": variants}).encode())
 
     async def _invoke(self, endpoint: str, headers: dict[str, str], receive: Any, send: Any) -> None:
         request = InvokeRequest(
             endpoint=endpoint,
-            body=await _read_body(receive),
+            body=await read_body(receive),
             content_type=headers.get("content-type"),
             accept=headers.get("accept"),
             target_variant=headers.get("x-amzn-sagemaker-target-variant"),
             custom_attributes=headers.get("x-amzn-sagemaker-custom-attributes"),
         )
         answer = await self._runtime.invoke(request)
-        await _respond(send, answer.status, answer.headers, answer.body)
+        await respond(send, answer.status, header_pairs(answer.headers), answer.body)
 
 
 class FrontDoor:

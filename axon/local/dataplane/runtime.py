@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from axon.local.asgi import ReplicaClient
 from axon.local.dataplane.router import EndpointNotFoundError, ReplicaState, Router, VariantNotFoundError
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's documented request limit
@@ -55,21 +56,10 @@ class RuntimeService:
         self._account = account
         self._region = region
         self._window = retry_window_seconds  # how long a request may wait for a reachable replica
-        self._transport = transport  # tests inject one; None: real sockets
-        self._client: httpx.AsyncClient | None = None
+        self._http = ReplicaClient(MODEL_TIMEOUT_SECONDS, transport)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
-            self._client = httpx.AsyncClient(
-                limits=limits, timeout=httpx.Timeout(MODEL_TIMEOUT_SECONDS), transport=self._transport
-            )
-        return self._client
+        await self._http.aclose()
 
     def _error(self, status: int, code: str, message: str, **extra: object) -> InvokeResponse:
         headers = {"Content-Type": "application/json", "x-amzn-ErrorType": code, "x-amzn-RequestId": str(uuid.uuid4())}

@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 
 from axon import names
+from axon.local.asgi import ReplicaClient, read_body, respond
 from axon.local.dataplane.router import EndpointNotFoundError, Replica, ReplicaState, Router
 from axon.local.ecs.listener import FixedResponse
 from axon.platforms import ecs_specs as specs
@@ -80,21 +81,6 @@ def _page(status: int, reason: str) -> bytes:
     ).encode()
 
 
-async def _read_body(receive: Any) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-async def _respond(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-    raw = [*headers, (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
-
-
 class LocalAlb:
     """ASGI app for the requests :meth:`handles` claims; ``table()`` returns the agent's current routes, and
     ``refresh()`` reads the rules again before a request is answered with the default action."""
@@ -113,9 +99,7 @@ class LocalAlb:
         self._refresh = refresh  # re-reads the rules (blocking: run on a worker thread)
         self._port = port
         self._window = retry_window_seconds
-        self._timeout = idle_timeout_seconds
-        self._transport = transport  # tests inject one; None: real sockets
-        self._client: httpx.AsyncClient | None = None
+        self._http = ReplicaClient(idle_timeout_seconds, transport)
 
     @staticmethod
     def handles(path: str, headers: Mapping[str, str]) -> bool:
@@ -123,17 +107,7 @@ class LocalAlb:
         return path.startswith("/apis/") and "aws4_request" not in headers.get("authorization", "")
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
-            self._client = httpx.AsyncClient(
-                limits=limits, timeout=httpx.Timeout(self._timeout), transport=self._transport
-            )
-        return self._client
+        await self._http.aclose()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
@@ -146,10 +120,10 @@ class LocalAlb:
         if match is None or router is None:
             default = table.default
             content_type = [(b"content-type", default.content_type.encode())]
-            return await _respond(send, default.status, content_type, default.body.encode())
-        body = await _read_body(receive)
+            return await respond(send, default.status, content_type, default.body.encode())
+        body = await read_body(receive)
         status, out, answer = await self._forward(router, match.group(1), match.group(2), scope, body)
-        await _respond(send, status, out, answer)
+        await respond(send, status, out, answer)
 
     def _request_headers(self, scope: Scope) -> list[tuple[str, str]]:
         forwarded = [
