@@ -3,65 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
-import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 
-from axon.local.stack import LocalOptions, LocalStack
 from axon.platforms import ecs_specs as specs
-from axon.registry import DynamoDBRegistry, VersionRecord
+from tests.integration.harness import LocalClients, running_stack
 
-_CLIENTS_LOCK = threading.Lock()
 SERVICES = ("s3", "dynamodb", "ecs", "elbv2", "events", "stepfunctions")
 
 
-@dataclass
-class Local:
-    stack: LocalStack
-    clients: dict[str, Any] = field(default_factory=dict)
-
-    def client(self, service: str) -> Any:
-        """One shared client per service, made up front: creating one reads os.environ, which in-process Lambda
-        invocations change on other threads."""
-        with _CLIENTS_LOCK:
-            if service not in self.clients:
-                self.clients[service] = boto3.client(service, config=Config(retries={"max_attempts": 1}))  # type: ignore[call-overload]
-            return self.clients[service]
-
-    @property
-    def registry(self) -> DynamoDBRegistry:
-        return DynamoDBRegistry("axon-registry", self.client("dynamodb"))
-
-    def upload(self, api: str, data: bytes) -> str:
-        answer = self.client("s3").put_object(Bucket="axon-models", Key=f"apis/{api}/bundle.tar.gz", Body=data)
-        return str(answer["VersionId"])
-
-    def wait_final(self, api: str, version_id: str, timeout: float = 120) -> VersionRecord:
-        record: VersionRecord = self.wait_for(
-            lambda: (r := self.registry.find_version(api, version_id)) is not None and r.status.is_final and r,
-            f"{api} {version_id} to finish",
-            timeout,
-        )
-        return record
-
-    def wait_for(self, check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = check()
-            if value:
-                return value
-            time.sleep(0.25)
-        raise AssertionError(f"timed out waiting for {what}")
-
+class Local(LocalClients):
     def invoke(self, api: str, payload: Any, headers: dict[str, str] | None = None) -> httpx.Response:
         """What an ECS API's client does: POST to the load balancer's ``/apis/<api>/invocations``."""
         return httpx.post(
@@ -103,23 +58,5 @@ def alive(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
-    saved = dict(os.environ)
-    stack = LocalStack(
-        LocalOptions(
-            port=0,
-            tick_seconds=3600,  # the tests fire the schedule themselves
-            wait_scale=0.05,
-            time_scale=20,
-            cache_dir=tmp_path_factory.mktemp("axon-cache"),
-            ping_timeout_seconds=15,
-        )
-    ).start()
-    try:
-        local = Local(stack)
-        for service in SERVICES:  # before any Lambda runs
-            local.client(service)
+    with running_stack(Local, tmp_path_factory.mktemp("axon-cache"), SERVICES) as local:
         yield local
-    finally:
-        stack.close()
-        os.environ.clear()
-        os.environ.update(saved)

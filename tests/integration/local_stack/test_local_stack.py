@@ -14,7 +14,8 @@ import pytest
 
 from axon.registry import VersionStatus
 from tests.functional.rollout.conftest import bundle
-from tests.integration.local_stack.conftest import ROOT, Local
+from tests.integration.harness import ROOT
+from tests.integration.local_stack.conftest import Local
 from tests.unit.bundle.builder import valid
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("local-stack")]

@@ -1,0 +1,85 @@
+"""What the local-stack end-to-end tests share: a stack per module, clients made once, waiting helpers."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+
+from axon.local.stack import LocalOptions, LocalStack
+from axon.registry import DynamoDBRegistry, VersionRecord
+
+ROOT = Path(__file__).resolve().parents[2]
+_CLIENTS_LOCK = threading.Lock()
+
+
+@dataclass
+class LocalClients:
+    stack: LocalStack
+    # Taken once at start: in-process Lambda invocations change os.environ on other threads while they run.
+    cli_env: dict[str, str] = field(default_factory=dict)
+    clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        """One shared client per service (boto3 clients are thread-safe), made up front: creating one reads
+        os.environ, which in-process Lambda invocations change on other threads."""
+        with _CLIENTS_LOCK:
+            if service not in self.clients:
+                self.clients[service] = boto3.client(service, config=Config(retries={"max_attempts": 1}))  # type: ignore[call-overload]
+            return self.clients[service]
+
+    @property
+    def registry(self) -> DynamoDBRegistry:
+        return DynamoDBRegistry("axon-registry", self.client("dynamodb"))
+
+    def upload(self, api: str, data: bytes, filename: str = "bundle.tar.gz") -> str:
+        answer = self.client("s3").put_object(Bucket="axon-models", Key=f"apis/{api}/{filename}", Body=data)
+        return str(answer["VersionId"])
+
+    def wait_final(self, api: str, version_id: str, timeout: float = 120) -> VersionRecord:
+        record: VersionRecord = self.wait_for(
+            lambda: (r := self.registry.find_version(api, version_id)) is not None and r.status.is_final and r,
+            f"{api} {version_id} to finish",
+            timeout,
+        )
+        return record
+
+    def wait_for(self, check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = check()
+            if value:
+                return value
+            time.sleep(0.25)
+        raise AssertionError(f"timed out waiting for {what}")
+
+
+L = TypeVar("L", bound=LocalClients)
+
+
+@contextmanager
+def running_stack(kind: type[L], cache_dir: Path, services: tuple[str, ...]) -> Iterator[L]:
+    """A local stack with short waits (the tests fire the schedule themselves); the environment is restored."""
+    saved = dict(os.environ)
+    stack = LocalStack(
+        LocalOptions(
+            port=0, tick_seconds=3600, wait_scale=0.05, time_scale=20, cache_dir=cache_dir, ping_timeout_seconds=15
+        )
+    ).start()
+    try:
+        local = kind(stack, dict(os.environ))
+        for service in services:  # before any Lambda runs
+            local.client(service)
+        yield local
+    finally:
+        stack.close()
+        os.environ.clear()
+        os.environ.update(saved)
