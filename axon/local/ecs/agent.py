@@ -21,12 +21,11 @@ as ECS's own agent would call the APIs. Writes that have no API (the counts ECS 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,85 +37,24 @@ from axon.local.dataplane.fleet import LocalFleet
 from axon.local.dataplane.router import Replica, ReplicaState, Router
 from axon.local.ecs.alb import RouteTable
 from axon.local.ecs.listener import ListenerView, read_listener
+from axon.local.ecs.services import (
+    AgentService,
+    TaskSpec,
+    circuit_breaker_threshold,
+    primary_deployment,
+    read_task_spec,
+    settle,
+)
 from axon.local.ecs.world import task_addresses
 from axon.local.patches import DEFAULT_ACCOUNT
-from axon.local.sagemaker.ports import FleetError, FleetShare, VariantSpec
+from axon.local.sagemaker.ports import FleetError, FleetShare
 from axon.platforms import ecs_specs as specs
 from axon.platforms.ecs_config import EcsConfig
 
 logger = logging.getLogger(__name__)
 
-BUNDLE_ENV = "AXON_BUNDLE_URI"
 _EVENTS_KEPT = 100  # DescribeServices returns the 100 most recent events
 _BACKOFF_CAP_SECONDS = 30.0
-
-
-def circuit_breaker_threshold(desired: int) -> int:
-    """Failed task starts that stop a deployment: half the desired count, at least 3, at most 200 (ECS's rule)."""
-    return min(200, max(3, math.ceil(desired / 2)))
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """What a task definition runs, as the local fleet needs it."""
-
-    api: str
-    variant: VariantSpec
-
-
-@dataclass(eq=False)
-class _Service:
-    """One ECS service as this agent runs it; only the poll thread adds or drops these."""
-
-    model: Any  # moto's Service object: its identity is the service's
-    fleet_id: str
-    task_definition: str
-    task: TaskSpec
-    launched: bool = False
-    failures: int = 0
-    retry_at: float = 0.0
-    targets: dict[Replica, str] = field(default_factory=dict)  # replica -> its IP target
-    work: Future[None] | None = None
-
-    @property
-    def name(self) -> str:
-        return str(self.model.name)
-
-    @property
-    def endpoint(self) -> str:
-        return names.endpoint_name(self.task.api)
-
-    @property
-    def target_groups(self) -> list[str]:
-        return [str(lb["targetGroupArn"]) for lb in self.model.load_balancers or [] if lb.get("targetGroupArn")]
-
-    def busy(self) -> bool:
-        return self.work is not None and not self.work.done()
-
-
-def read_task_spec(task_definition: dict[str, Any]) -> TaskSpec | str:
-    """The serving container of a ``DescribeTaskDefinition`` answer, or why the local agent cannot run it."""
-    containers = task_definition.get("containerDefinitions") or []
-    container = next((c for c in containers if c.get("name") == specs.CONTAINER_NAME), None)
-    if container is None:
-        container = next((c for c in containers if c.get("essential", True)), None)
-    arn = task_definition.get("taskDefinitionArn", "?")
-    if container is None:
-        return f"task definition {arn} has no essential container"
-    environment = {str(e["name"]): str(e.get("value", "")) for e in container.get("environment") or []}
-    bundle = environment.pop(BUNDLE_ENV, "")
-    api = environment.get("AXON_API", "")
-    if not bundle or not api:
-        return (
-            f"task definition {arn} sets no {BUNDLE_ENV} or AXON_API: the local ECS agent runs axon's serving image "
-            "on a model bundle only"
-        )
-    # The agent downloads the bundle itself (BundleCache, like the instance's cache), so the replica gets a model
-    # directory and no bundle URI: the runtime would refuse to replace a directory it did not fill.
-    variant = VariantSpec(
-        name=names.VARIANT_NAME, image=str(container.get("image", "")), model_data_url=bundle, environment=environment
-    )
-    return TaskSpec(api, variant)
 
 
 class EcsAgent:
@@ -142,7 +80,7 @@ class EcsAgent:
         self._account = account
         self._poll = poll_seconds
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="axon-ecs")
-        self._services: dict[str, _Service] = {}
+        self._services: dict[str, AgentService] = {}
         self._retiring: list[Future[None]] = []  # deleted services being drained and stopped
         self._task_specs: dict[str, TaskSpec] = {}  # task definition ARN -> spec (revisions are immutable)
         self._warned: set[str] = set()  # services and rules already warned about (once each)
@@ -168,8 +106,8 @@ class EcsAgent:
         if self._thread.is_alive():
             self._thread.join()
         self._fleet.close()
-        _settle([s.work for s in self._services.values() if s.work is not None])
-        _settle([*self._retiring, *(self._pool.submit(self._retire, s) for s in self._services.values())])
+        settle([s.work for s in self._services.values() if s.work is not None])
+        settle([*self._retiring, *(self._pool.submit(self._retire, s) for s in self._services.values())])
         self._services.clear()
         self._pool.shutdown()
 
@@ -239,7 +177,7 @@ class EcsAgent:
                 service.work = self._pool.submit(self._reconcile, service)
         self._mirror_rules(self._describe_rules())
 
-    def _adopt(self, model: Any) -> _Service | None:
+    def _adopt(self, model: Any) -> AgentService | None:
         """A service seen for the first time: read its task definition (once per revision)."""
         arn = str(model.task_definition)
         task = self._task_specs.get(arn)
@@ -258,7 +196,7 @@ class EcsAgent:
                 return None
             task = self._task_specs[arn] = found
         fleet_id = f"{model.arn}#{id(model):x}"
-        return _Service(model=model, fleet_id=fleet_id, task_definition=arn, task=task)
+        return AgentService(model=model, fleet_id=fleet_id, task_definition=arn, task=task)
 
     def _describe_rules(self) -> ListenerView:
         rules: list[dict[str, Any]] = []
@@ -312,14 +250,14 @@ class EcsAgent:
 
     # ---- per service (worker threads) -------------------------------------------------------------------------
 
-    def _live(self, service: _Service) -> list[Replica]:
+    def _live(self, service: AgentService) -> list[Replica]:
         return [
             r
             for r in self._router.replicas(service.fleet_id)
             if r.state is ReplicaState.READY and r.process.exit_code() is None
         ]
 
-    def _reconcile(self, service: _Service) -> None:
+    def _reconcile(self, service: AgentService) -> None:
         try:
             self._converge(service)
         except FleetError as error:
@@ -332,11 +270,11 @@ class EcsAgent:
         except Exception:
             logger.exception("the local ECS agent could not report %s", service.name)
 
-    def _converge(self, service: _Service) -> None:
+    def _converge(self, service: AgentService) -> None:
         """Start, replace or stop replicas until ``desiredCount`` run (blocks while new ones load the model)."""
         model = service.model
         desired = int(model.desired_count)
-        if _primary(model).get("rolloutState") == "FAILED" or time.monotonic() < service.retry_at:
+        if primary_deployment(model).get("rolloutState") == "FAILED" or time.monotonic() < service.retry_at:
             return  # the circuit breaker stopped this deployment, or a failed start is backing off
         if not service.launched:
             if desired == 0:
@@ -365,13 +303,13 @@ class EcsAgent:
         elif after < before:
             self._event(model, f"(service {service.name}) has stopped {before - after} running tasks.")
 
-    def _failed_start(self, service: _Service, reason: str) -> None:
+    def _failed_start(self, service: AgentService, reason: str) -> None:
         """Count a failed start; back off before the next; trip the circuit breaker at ECS's threshold."""
         model = service.model
         service.failures += 1
         service.retry_at = time.monotonic() + min(_BACKOFF_CAP_SECONDS, 2.0 ** (service.failures - 1))
         self._event(model, f"(service {service.name}) failed to start a task: {reason[:800]}")
-        deployment = _primary(model)
+        deployment = primary_deployment(model)
         deployment["failedTasks"] = int(deployment.get("failedTasks") or 0) + 1
         if service.failures >= circuit_breaker_threshold(int(model.desired_count)):
             deployment["rolloutState"] = "FAILED"
@@ -381,7 +319,7 @@ class EcsAgent:
                 f"(service {service.name}) deployment {deployment.get('id')} deployment failed: tasks failed to start.",
             )
 
-    def _publish(self, service: _Service) -> None:
+    def _publish(self, service: AgentService) -> None:
         """Report the replicas as ECS and the ALB would: counts, steady state, one healthy IP target each."""
         live = self._live(service)
         with self._lock:
@@ -410,7 +348,7 @@ class EcsAgent:
             backend.update_cluster_resources(cluster, running - int(model.running_count), task_state="RUNNING")
             backend.update_cluster_resources(cluster, pending - int(model.pending_count), task_state="PENDING")
         model.running_count, model.pending_count = running, pending
-        deployment = _primary(model)
+        deployment = primary_deployment(model)
         steady = running == desired and deployment.get("rolloutState") == "IN_PROGRESS"
         deployment.update(desiredCount=desired, runningCount=running, pendingCount=pending)
         if steady:
@@ -419,7 +357,7 @@ class EcsAgent:
             deployment["updatedAt"] = datetime.now(UTC)
             self._event(model, f"(service {model.name}) has reached a steady state.")
 
-    def _retire(self, service: _Service) -> None:
+    def _retire(self, service: AgentService) -> None:
         """A deleted service: drain and stop its replicas, take its targets out, free their addresses."""
         try:
             self._fleet.terminate(service.fleet_id)
@@ -460,17 +398,3 @@ class EcsAgent:
             events: list[dict[str, Any]] = model.events
             events.insert(0, {"id": f"{time.time_ns():x}", "createdAt": datetime.now(UTC), "message": message})
             del events[_EVENTS_KEPT:]
-
-
-def _settle(futures: list[Future[None]]) -> None:
-    """Wait for every future; a failure is logged, so one service's trouble cannot keep the others running."""
-    for future in futures:
-        try:
-            future.result()
-        except Exception:
-            logger.exception("the local ECS agent could not stop a service cleanly")
-
-
-def _primary(model: Any) -> dict[str, Any]:
-    deployments: list[dict[str, Any]] = model.deployments or [{}]
-    return next((d for d in deployments if d.get("status") == "PRIMARY"), deployments[0])
