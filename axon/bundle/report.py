@@ -1,9 +1,9 @@
-"""What inspection learned about a valid bundle, in a JSON-safe shape for Step Functions payloads."""
+"""What inspection learned about a valid bundle (the workflow records its spec and image key in the registry)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 from axon.spec import ApiSpec
 
@@ -12,7 +12,7 @@ PredictorStyle = Literal["python", "sagemaker"]
 
 @dataclass(frozen=True)
 class BundleReport:
-    """A bundle that passed every check; ``to_dict``/``from_dict`` carry it between workflow steps."""
+    """A bundle that passed every check."""
 
     spec: ApiSpec
     predictor_path: str
@@ -34,18 +34,3 @@ class BundleReport:
     """Size of the decompressed tar stream (headers and padding included)."""
     compressed_bytes: int
     """Size of the gzip stream as read."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types only (``spec`` as ``ApiSpec.model_dump(mode="json")``, tuples as lists)."""
-        data = asdict(self)
-        data["spec"] = self.spec.model_dump(mode="json")
-        data["requirements"] = list(self.requirements)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BundleReport:
-        """Inverse of ``to_dict``, for the steps that receive the report from Step Functions."""
-        fields = dict(data)
-        fields["spec"] = ApiSpec.model_validate(fields["spec"])
-        fields["requirements"] = tuple(fields["requirements"])
-        return cls(**fields)

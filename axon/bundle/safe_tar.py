@@ -2,9 +2,9 @@
 
 Extraction does not use ``TarFile.extract``: every member is written by this module, after
 ``MemberChecker`` passed it, with ``O_NOFOLLOW`` and sanitized modes (0644/0755: no setuid, setgid or
-sticky bits, nothing group- or world-writable; owner and times are not restored). Where the running Python
-has ``tarfile.data_filter`` (3.11.4+, 3.12+), it is applied to each member as well, against the real tree
-on disk, as a second layer. Symlinks and hard links that stay inside the bundle are recreated.
+sticky bits, nothing group- or world-writable; owner and times are not restored). ``tarfile.data_filter``
+(Python 3.11.4+, which axon requires) is applied to each member as well, against the real tree on disk, as a
+second layer. Symlinks and hard links that stay inside the bundle are recreated.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import os
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -30,8 +29,6 @@ _TAR_TYPES = {
     MemberKind.SYMLINK: tarfile.SYMTYPE,
     MemberKind.HARDLINK: tarfile.LNKTYPE,
 }
-_DataFilter = Callable[[tarfile.TarInfo, str], tarfile.TarInfo]
-_DATA_FILTER: _DataFilter | None = getattr(tarfile, "data_filter", None)
 
 
 def _filter_error(error: tarfile.TarError, name: str) -> BundleError:
@@ -85,14 +82,12 @@ class _Extractor:
             shutil.copyfileobj(data, out, _COPY_CHUNK)
 
     def _data_filter(self, member: Member) -> None:
-        if _DATA_FILTER is None:
-            return
         info = tarfile.TarInfo(member.name)
         info.type = _TAR_TYPES[member.kind]
         info.linkname = member.link_target or ""
         info.mode = member.mode
         try:
-            _DATA_FILTER(info, str(self._root))
+            tarfile.data_filter(info, str(self._root))
         except tarfile.TarError as error:
             raise _filter_error(error, member.name) from None
 

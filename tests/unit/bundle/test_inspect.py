@@ -1,8 +1,8 @@
+import dataclasses
 import gzip
 import hashlib
 import io
 import itertools
-import json
 
 import pytest
 
@@ -74,20 +74,12 @@ def test_report_of_a_full_bundle() -> None:
     assert report.uncompressed_bytes == len(gzip.decompress(blob))
 
 
-def test_report_travels_as_json() -> None:
-    report = inspect(full_bundle(tuple(MEMBERS)))
-    payload = json.loads(json.dumps(report.to_dict()))
-    assert payload["requirements"] == ["numpy>=1.26", "scikit-learn==1.4"]
-    assert payload["spec"]["predictor"]["path"] == "./src/model.py"
-    assert BundleReport.from_dict(payload) == report
-
-
 def test_member_order_does_not_matter() -> None:
-    reports = {
-        json.dumps({**inspect(full_bundle(order)).to_dict(), "compressed_bytes": 0}, sort_keys=True)
+    reports = [
+        dataclasses.replace(inspect(full_bundle(order)), compressed_bytes=0)
         for order in itertools.permutations(MEMBERS)
-    }
-    assert len(reports) == 1
+    ]
+    assert all(report == reports[0] for report in reports)
 
 
 def test_sagemaker_style() -> None:

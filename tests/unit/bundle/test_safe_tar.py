@@ -1,7 +1,6 @@
 import io
 import os
 import stat
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,7 +76,6 @@ def test_dest_must_be_new_or_empty(tmp_path: Path) -> None:
     assert (tmp_path / "new/nested/predictor.py").exists()
 
 
-@pytest.mark.skipif(not hasattr(tarfile, "data_filter"), reason="this Python has no tarfile.data_filter")
 def test_tarfile_data_filter_is_a_second_layer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the name rules switched off, the data filter still stops the escape, using the real tree."""
     monkeypatch.setattr(member_rules, "normalize_name", lambda raw, limits: raw)
