@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import math
+
 from axon.autoscaler.tick import LiveApi
-from axon.registry import DynamoDBRegistry
+from axon.registry import ApiRecord, DynamoDBRegistry
 from axon.spec import ApiSpec
 
 
+def lease_expiry(api: ApiRecord) -> float | None:
+    """When the API's rollout lease lapses (epoch s); ``None`` without one. A lease written without an expiry
+    never lapses, as the registry's own acquire condition reads it."""
+    if api.lease_owner is None:
+        return None
+    return math.inf if api.lease_expires_at is None else float(api.lease_expires_at)
+
+
 def live_apis(registry: DynamoDBRegistry) -> list[LiveApi]:
-    """Every non-deleted API with a live version; a running rollout (lease held) holds scale-in."""
+    """Every non-deleted API with a live version, with its lease's expiry: the tick, which knows ``now``,
+    decides whether a rollout still holds scale-in."""
     lives = []
     for api in registry.list_apis():
         if api.live_seq is None:
             continue
         version = registry.get_version(api.api, api.live_seq)
         spec = ApiSpec.model_validate(version.spec or {})
-        lives.append(LiveApi(api.api, spec, spec.compute.platform, rollout_in_progress=api.lease_owner is not None))
+        lives.append(LiveApi(api.api, spec, spec.compute.platform, lease_expires_at=lease_expiry(api)))
     return lives

@@ -28,7 +28,12 @@ class LiveApi:
     api: str
     spec: ApiSpec
     platform: str  # compute.platform: "sagemaker" | "ecs"
-    rollout_in_progress: bool = False
+    lease_expires_at: float | None = None  # epoch seconds; None: no rollout holds the API's lease
+
+    def rollout_in_progress(self, now: float) -> bool:
+        """A rollout holds scale-in only while its lease runs: a crashed rollout's lease expires, and with it
+        the hold, so the API can scale in again."""
+        return self.lease_expires_at is not None and self.lease_expires_at > now
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,7 @@ def tick(
             ready=a.capacity.current,
             requested=a.capacity.desired,
             can_change=a.capacity.can_change,
-            rollout_in_progress=a.live.rollout_in_progress,
+            rollout_in_progress=a.live.rollout_in_progress(epoch),
         )
         _guarded(summary, a.live.api, partial(_decide, a, epoch))
     _apply_total_cap([a for a in apis if a.decision is not None], settings.max_total_replicas, epoch)

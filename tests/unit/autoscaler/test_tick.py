@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 from axon.autoscaler.emf import emf_document
+from axon.autoscaler.live import lease_expiry
 from axon.autoscaler.metrics import SeriesKey
 from axon.autoscaler.store import InMemoryScalerStateStore
 from axon.autoscaler.tick import LiveApi, TickSettings, TickSummary, tick
 from axon.platforms.base import Capacity
+from axon.registry import ApiRecord
 from axon.spec import load_spec_text
 from tests.unit.autoscaler.fakes import FakeMetrics, FakePlatform
 
@@ -125,3 +128,37 @@ def test_state_carries_to_the_next_tick() -> None:
     run(platform, metrics, store)
     assert store.states["a"].revision == first.revision + 1
     assert store.states["a"].state.recommendations == first.state.recommendations  # same datapoints, not replayed
+
+
+def _scale_in_under_lease(expires_at: float | None) -> tuple[list[tuple[str, str, int]], str]:
+    """4 replicas nearly idle, no downscale stabilization: a scale-in unless a rollout holds the API."""
+    spec = load_spec_text("autoscaling: {max_replicas: 50, downscale_stabilization_seconds: 0}")
+    platform, metrics = setup({"a": (4, 0.1)})
+    live = LiveApi("a", spec, "sagemaker", lease_expires_at=expires_at)
+    summary = tick(
+        now=NOW,
+        live_apis=lambda: [live],
+        platform_for=lambda _: platform,
+        metrics=metrics,
+        store=InMemoryScalerStateStore(),
+        settings=TickSettings(max_total_replicas=200),
+    )
+    return platform.calls, summary.records[0].reason
+
+
+def test_a_running_rollouts_lease_holds_scale_in() -> None:
+    assert _scale_in_under_lease(NOW.timestamp() + 60) == ([], "rollout")
+
+
+def test_an_expired_lease_no_longer_holds_scale_in() -> None:
+    # A crashed rollout leaves its lease behind; once it has expired the API scales in again.
+    calls, reason = _scale_in_under_lease(NOW.timestamp() - 1)
+    assert calls == [("a", "v-1", 3)] and reason != "rollout"
+    assert _scale_in_under_lease(NOW.timestamp())[1] != "rollout"  # expiring now: no longer held
+    assert _scale_in_under_lease(None)[0] == calls
+
+
+def test_lease_expiry_as_the_registry_reads_it() -> None:
+    assert lease_expiry(ApiRecord(api="a")) is None
+    assert lease_expiry(ApiRecord(api="a", lease_owner="exec-1", lease_expires_at=100)) == 100.0
+    assert lease_expiry(ApiRecord(api="a", lease_owner="exec-1")) == math.inf
