@@ -103,3 +103,7 @@ LOCAL_STATS_PATH = "/_axon/stats"
 def log_group(api: str) -> str:
     """Where a SageMaker endpoint's containers log (and where local replicas' output is shipped)."""
     return f"/aws/sagemaker/Endpoints/{endpoint_name(api)}"
+
+# The rollout state machine's execution timeout ("TimeoutSeconds" in statemachines/rollout.asl.json; a test keeps
+# them equal). Step Functions ends an execution past it, so a spec whose planned rollout takes longer is refused.
+ROLLOUT_TIMEOUT_SECONDS = 28_800

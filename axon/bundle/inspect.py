@@ -14,6 +14,7 @@ from axon.bundle.requirements import parse_requirements, requirements_text
 from axon.bundle.stream import ByteSource
 from axon.bundle.texts import REQUIREMENTS_FILE, SPEC_FILES, TextKeeper, predictor_path
 from axon.spec import ApiSpec, SpecError, SpecNameMismatchError, SpecYamlError, load_spec_text
+from axon.spec.duration import check_rollout_duration
 
 
 def _has_alias(text: bytes) -> bool:
@@ -49,7 +50,7 @@ def inspect_bundle(stream: ByteSource, *, api: str, limits: BundleLimits = DEFAU
     BundleError
         ``bundle.*``: see ``docs/bundle.md`` for every code.
     SpecError
-        ``spec.invalid_yaml``, ``spec.invalid``, ``spec.name_mismatch``.
+        ``spec.invalid_yaml``, ``spec.invalid``, ``spec.name_mismatch``, ``spec.rollout_too_long``.
 
     Examples
     --------
@@ -61,6 +62,7 @@ def inspect_bundle(stream: ByteSource, *, api: str, limits: BundleLimits = DEFAU
     spec = _load_spec(keeper)
     if spec.name is not None and spec.name != api:
         raise SpecNameMismatchError(f"axon.yaml names the API {spec.name!r}, but it was uploaded to apis/{api}/")
+    check_rollout_duration(spec)
     path = predictor_path(spec)
     source = keeper.predictor_source(path, walk.checker)
     if spec.predictor.type == "sagemaker":

@@ -1,6 +1,6 @@
 """The ``axon.yaml`` spec: user config model, derived identities, errors."""
 
-from axon.spec.errors import SpecError, SpecNameMismatchError, SpecYamlError
+from axon.spec.errors import SpecError, SpecNameMismatchError, SpecRolloutTooLongError, SpecYamlError
 from axon.spec.user_config import (
     ApiSpec,
     AutoscalingSpec,
@@ -23,6 +23,7 @@ __all__ = [
     "SmokeTestSpec",
     "SpecError",
     "SpecNameMismatchError",
+    "SpecRolloutTooLongError",
     "SpecYamlError",
     "load_spec_text",
     "parse_spec",

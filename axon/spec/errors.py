@@ -17,3 +17,9 @@ class SpecYamlError(SpecError):
 
 class SpecNameMismatchError(SpecError):
     code = "spec.name_mismatch"
+
+
+class SpecRolloutTooLongError(SpecError):
+    """The planned rollout cannot finish inside the rollout workflow's execution timeout."""
+
+    code = "spec.rollout_too_long"

@@ -65,4 +65,9 @@ CASES: dict[str, Case] = {
     "bad yaml": Case(lambda: valid(spec="serving: [1, 2").build(), "spec.invalid_yaml", member_level=False),
     "bad spec": Case(lambda: valid(spec="compute: {gpu: -1}").build(), "spec.invalid", member_level=False),
     "name mismatch": Case(lambda: valid(spec="name: other-api").build(), "spec.name_mismatch", member_level=False),
+    "rollout too long": Case(
+        lambda: valid(spec="rollout: {strategy: linear, linear_step_percent: 1, bake_seconds: 3600}").build(),
+        "spec.rollout_too_long",
+        member_level=False,
+    ),
 }
