@@ -9,6 +9,11 @@ One ASGI app on uvicorn dispatches each request:
   (:mod:`axon.local.ecs.alb`);
 * everything else -> moto's WSGI app (as ``ThreadedMotoServer`` builds it), run in a thread pool by a2wsgi.
 
+With ``ready_hold_seconds`` set, the public port answers nothing until :meth:`FrontDoor.set_ready`: a client that
+connects while the stack is still being provisioned is held (then 503 if the hold runs out), so an upload is never
+accepted before the rule, functions and state machine that roll it out exist. The stack provisions itself through
+``control_url``, a second, loopback-only port that is never held.
+
 moto's Step Functions interpreter calls AWS at ``http://localhost:$MOTO_PORT``; :func:`serve` sets ``MOTO_PORT``
 to this port so executions reach this door (and so the local SageMaker) rather than a bare moto.
 """
@@ -22,6 +27,7 @@ import os
 import re
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,6 +49,8 @@ from axon.local.dataplane.stats import StatsBook, VariantStats
 from axon.local.sagemaker import CloudWatchAlarms, SageMakerEmulator, SageMakerProtocol, SystemClock
 
 _INVOKE_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
+_READY_POLL_SECONDS = 0.02
+_MAX_HELD_REQUESTS = 256  # more wait for no one: they are answered 503 at once
 STATS_PATH = names.LOCAL_STATS_PATH
 Scope = dict[str, Any]
 
@@ -57,6 +65,39 @@ class FrontDoorOptions:
     publish_in_flight: bool = True
     retry_window_seconds: float = 10.0
     moto_workers: int = 32  # Lambdas run in-process call back into this door, so nested calls need threads
+    ready_hold_seconds: float | None = None  # None: answer at once; else hold until set_ready(), then 503
+
+
+class Readiness:
+    """Whether the stack behind the door is wired up; public-port requests wait for it, for a bounded time."""
+
+    def __init__(self, hold_seconds: float | None) -> None:
+        self._hold = hold_seconds or 0.0
+        self._ready = hold_seconds is None
+        self._settled = threading.Event()  # ready, or closing: nothing left to wait for
+        self._held = 0  # touched only on the event loop
+
+    def set_ready(self) -> None:
+        self._ready = True
+        self._settled.set()
+
+    def close(self) -> None:
+        """Answer every held request now (503): uvicorn's shutdown waits for them."""
+        self._settled.set()
+
+    async def wait(self) -> bool:
+        """``True`` once ready; ``False`` when the hold runs out or the door closes first. Polls, so that a
+        thread without the event loop can settle it."""
+        if self._settled.is_set() or self._held >= _MAX_HELD_REQUESTS:
+            return self._ready
+        deadline = time.monotonic() + self._hold
+        self._held += 1
+        try:
+            while not self._settled.is_set() and time.monotonic() < deadline:
+                await asyncio.sleep(_READY_POLL_SECONDS)
+        finally:
+            self._held -= 1
+        return self._ready
 
 
 class AlbApp(Protocol):
@@ -73,11 +114,21 @@ class AlbApp(Protocol):
 class FrontDoorApp:
     """The ASGI dispatcher; holds no state beyond the services it routes to."""
 
-    def __init__(self, moto: Any, sagemaker: SageMakerProtocol, runtime: RuntimeService, stats: StatsBook) -> None:
+    def __init__(
+        self,
+        moto: Any,
+        sagemaker: SageMakerProtocol,
+        runtime: RuntimeService,
+        stats: StatsBook,
+        readiness: Readiness,
+        control_port: int,
+    ) -> None:
         self._moto = moto
         self._sagemaker = sagemaker
         self._runtime = runtime
         self._stats = stats
+        self._readiness = readiness
+        self._control_port = control_port
         self.alb: AlbApp | None = None
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -94,6 +145,10 @@ class FrontDoorApp:
                     return
         if scope["type"] != "http":
             return await self._moto(scope, receive, send)  # type: ignore[no-any-return]
+        server = scope.get("server")
+        if (server is None or server[1] != self._control_port) and not await self._readiness.wait():
+            body = json.dumps({"message": "the axon local stack is still starting; retry"}).encode()
+            return await respond(send, 503, [(b"content-type", b"application/json"), (b"retry-after", b"1")], body)
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         match = _INVOKE_PATH.match(scope["path"])
         if match and scope["method"] == "POST" and "/sagemaker/" in headers.get("authorization", "/sagemaker/"):
@@ -145,8 +200,11 @@ class FrontDoor:
         sock.bind((options.host, port))
         self.port = int(sock.getsockname()[1])
         self.url = f"http://{options.host}:{self.port}"
+        control = socket.create_server(("127.0.0.1", 0))
+        self.control_url = f"http://127.0.0.1:{control.getsockname()[1]}"
         os.environ["MOTO_PORT"] = str(self.port)
-        local = {"endpoint_url": self.url, "aws_access_key_id": "local", "aws_secret_access_key": "local"}
+        # The door's own clients use the control port: they may run (the publisher) before the door is ready.
+        local = {"endpoint_url": self.control_url, "aws_access_key_id": "local", "aws_secret_access_key": "local"}
         self._clock = SystemClock(options.time_scale)
         self.stats = StatsBook()
         self._router = Router(self.stats)
@@ -167,14 +225,22 @@ class FrontDoor:
         )
         dispatcher = DomainDispatcherApplication(create_backend_app)
         moto = WSGIMiddleware(dispatcher, workers=options.moto_workers)  # type: ignore[arg-type]  # moto is untyped
-        app = FrontDoorApp(moto, SageMakerProtocol(self.emulator), self._runtime, self.stats)
+        self._readiness = Readiness(options.ready_hold_seconds)
+        app = FrontDoorApp(
+            moto,
+            SageMakerProtocol(self.emulator),
+            self._runtime,
+            self.stats,
+            self._readiness,
+            control_port=int(control.getsockname()[1]),
+        )
         self._app = app
         config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="axon-frontdoor"
+            target=self._server.run, kwargs={"sockets": [sock, control]}, daemon=True, name="axon-frontdoor"
         )
-        self._sock = sock
+        self._sockets = (sock, control)
         self._publisher = (
             InFlightPublisher(self._router, aws.client("cloudwatch", **local)) if options.publish_in_flight else None
         )
@@ -188,6 +254,10 @@ class FrontDoor:
         if self._publisher is not None:
             self._publisher.start()
 
+    def set_ready(self) -> None:
+        """The stack is wired up: answer the public port, held requests first."""
+        self._readiness.set_ready()
+
     def variant_stats(self, endpoint: str | None = None) -> list[VariantStats]:
         return self.stats.snapshot(endpoint)
 
@@ -196,7 +266,8 @@ class FrontDoor:
         self._app.alb = alb
 
     def close(self) -> None:
-        """Stop waits, delete every endpoint (no replica left running), then stop serving."""
+        """Stop waits and holds, delete every endpoint (no replica left running), then stop serving."""
+        self._readiness.close()
         self._clock.close()
         self.fleet.close()
         if self._publisher is not None:
@@ -204,11 +275,13 @@ class FrontDoor:
         self.emulator.close()
         self._server.should_exit = True
         self._thread.join()
-        self._sock.close()
+        for sock in self._sockets:
+            sock.close()
 
 
 def serve(port: int = names.LOCAL_PORT, options: FrontDoorOptions | None = None) -> FrontDoor:
-    """Start the front door on ``port`` (0: any free port) and return once it accepts requests.
+    """Start the front door on ``port`` (0: any free port) and return once it accepts connections (it answers
+    them once ready: at once unless ``options.ready_hold_seconds`` is set, then after :meth:`FrontDoor.set_ready`).
 
     Examples
     --------

@@ -7,6 +7,9 @@ delivers, builds become local environments), creates the control plane from the 
 app, and fires the autoscaler's schedule every ``tick_seconds``. ``compute.platform: ecs`` APIs run too: the
 ``AxonEcs`` resources are created in moto (EC2, ELBv2, ECS, Auto Scaling, SSM) and :mod:`axon.local.ecs` runs
 their services and serves ``/apis/<api>/...`` on the same port.
+
+The port answers nothing until all of that exists (requests are held, then answered): a script that uploads as soon
+as the bucket answers must not have its upload accepted before the rule and the workflow that roll it out.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -48,6 +52,7 @@ class LocalOptions:
     time_scale: float = 1.0  # >1 shortens SageMaker's bake and termination waits by that factor
     cache_dir: Path = field(default_factory=images.default_cache_dir)
     ping_timeout_seconds: float = FleetTimeouts().ping_seconds  # a new replica's time to pass /ping
+    ready_hold_seconds: float = 60.0  # a request made while the stack is provisioned waits this long, then 503
 
 
 class LocalStack:
@@ -89,14 +94,18 @@ class LocalStack:
                 time_scale=options.time_scale,
                 cache_dir=options.cache_dir,
                 timeouts=FleetTimeouts(ping_seconds=options.ping_timeout_seconds),
+                ready_hold_seconds=options.ready_hold_seconds,
             ),
         )
         try:
             os.environ.update(self.environment())
             get_settings.cache_clear()
             default_deps.cache_clear()
+            # Provisioning goes through the door's control port: the public one holds requests until it is done.
+            control = self.door.control_url
+            own_client = partial(aws.client, endpoint_url=control)
             httpx.post(
-                f"{self.url}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=30
+                f"{control}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=30
             ).raise_for_status()
             install(
                 PatchOptions(
@@ -106,10 +115,10 @@ class LocalStack:
                     synchronous_builds=False,
                 )
             )
-            self.provisioned = provision(aws.client)
+            self.provisioned = provision(own_client)
             self.ecs = LocalEcs.start(
                 self.door,
-                aws.client,
+                own_client,
                 EcsOptions(
                     cache_dir=options.cache_dir,
                     timeouts=FleetTimeouts(ping_seconds=options.ping_timeout_seconds),
@@ -118,6 +127,7 @@ class LocalStack:
             self._shipper = LogShipper(options.cache_dir / "logs", aws.client("logs"))
             self._shipper.start()
             self._ticker.start()
+            self.door.set_ready()
         except BaseException:
             self.close()
             raise
