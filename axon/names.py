@@ -22,6 +22,10 @@ CODEBUILD_PROJECT = "axon-image-build"
 AUTOSCALER_SCHEDULE = "axon-autoscaler"
 AUTOSCALER_SCHEDULE_EXPRESSION = "rate(1 minute)"
 UPLOAD_RULE = "axon-bundle-uploaded"
+EXECUTION_END_RULE = "axon-rollout-ended"
+RECONCILER_SCHEDULE = "axon-reconciler"
+RECONCILER_SCHEDULE_EXPRESSION = "rate(5 minutes)"
+RECONCILE_PERIOD_SECONDS = 300
 NOTIFICATION_SOURCE = "axon.rollout"
 SAGEMAKER_EXECUTION_ROLE = "axon-sagemaker-execution"
 
@@ -91,6 +95,11 @@ def execution_name(bucket: str, key: str, version_id: str) -> str:
     return f"{api[:40]}-{digest}"[:80]
 
 
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """ARN of the execution ``name`` of a state machine (``...:stateMachine:M`` -> ``...:execution:M:name``)."""
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+
+
 # CloudFormation outputs of the AxonCore stack that the CLI reads (DescribeStacks) to find the platform on AWS.
 OUTPUT_MODELS_BUCKET = "ModelsBucketName"
 OUTPUT_REGISTRY_TABLE = "RegistryTableName"
@@ -103,6 +112,11 @@ LOCAL_STATS_PATH = "/_axon/stats"
 def log_group(api: str) -> str:
     """Where a SageMaker endpoint's containers log (and where local replicas' output is shipped)."""
     return f"/aws/sagemaker/Endpoints/{endpoint_name(api)}"
+
+
+# axon-serve writes this to stderr, followed by the reason, when the model cannot load; the platforms look for it
+# in a replica's log to fail the rollout at once instead of after the health-check timeout.
+MODEL_LOAD_FAILED_MARKER = "axon-serve: model failed to load:"
 
 # The rollout state machine's execution timeout ("TimeoutSeconds" in statemachines/rollout.asl.json; a test keeps
 # them equal). Step Functions ends an execution past it, so a spec whose planned rollout takes longer is refused.

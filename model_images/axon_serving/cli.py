@@ -4,6 +4,10 @@
 
 Defaults follow SageMaker's container contract: model dir ``/opt/ml/model``, port 8080 or
 ``SAGEMAKER_BIND_TO_PORT``, all interfaces. ``--workers`` defaults to ``serving.workers`` in ``axon.yaml``.
+
+Exit status: 0 after a drain; 2 when the bundle or ``axon.yaml`` cannot be read; 3 when the predictor fails to
+load. In both failure cases stderr ends with one ``axon-serve: model failed to load: ...`` line
+(``axon.names.MODEL_LOAD_FAILED_MARKER``), which the platforms look for in the replica's log.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from axon.errors import AxonError
+from axon_serving.errors import announce_load_failure
 
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 DEFAULT_PORT = 8080
@@ -98,5 +103,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = serve(options)
     except AxonError as error:  # bad bundle URI, unreadable axon.yaml: one line, then a failing exit
         logger.error("%s", error)
+        announce_load_failure(error.message)
         code = 2
     sys.exit(code)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 from axon.errors import AxonError
+from axon.names import MODEL_LOAD_FAILED_MARKER
 
 
 class ServingError(AxonError):
@@ -74,7 +77,7 @@ class RequestTimeoutError(ServingError):
 
 
 class PredictorLoadError(ServingError):
-    """The predictor could not be imported or constructed: ``/ping`` never turns healthy."""
+    """The predictor could not be imported or constructed: the server exits (``worker.run_worker``)."""
 
     code = "serving.load_failed"
     status = 503
@@ -84,3 +87,10 @@ class BundleSourceError(ServingError):
     """The bundle URI is malformed or the bundle could not be fetched."""
 
     code = "serving.bundle_source"
+
+
+def announce_load_failure(reason: str) -> None:
+    """The process's last line on stderr, after the logged traceback: the platforms find it in the replica's log
+    and fail the rollout at once, instead of waiting out health checks that can never pass."""
+    sys.stderr.write(f"{MODEL_LOAD_FAILED_MARKER} {reason}\n")
+    sys.stderr.flush()

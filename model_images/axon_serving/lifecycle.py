@@ -1,5 +1,6 @@
 """Process lifecycle: load the model off the loop after the socket is up, sample in-flight every second,
-publish each closed window, and publish the last partial window at shutdown.
+publish each closed window, and publish the last partial window at shutdown. A model that cannot load is
+logged with its traceback; the server then exits non-zero (``worker.run_worker``).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class Lifecycle:
         try:
             handler = load_handler(self.model_dir, self.spec)
         except PredictorLoadError as error:
-            logger.error("model load failed, /ping stays unhealthy: %s", error)
+            logger.error("model load failed: %s", error.message, exc_info=error)
             reason = error.message
             loop.call_soon_threadsafe(self._settle, lambda: self.runtime.fail(reason))
             return

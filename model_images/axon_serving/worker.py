@@ -1,7 +1,9 @@
 """One serving process: build the app for a model dir and run it on uvicorn (uvloop + httptools).
 
 SIGTERM/SIGINT start a drain: ``/ping`` turns 503, uvicorn stops accepting, admitted requests finish
-within the grace period, and the process exits 0 (uvicorn's own handler would re-raise the signal).
+within the grace period, and the process exits 0 (uvicorn's own handler would re-raise the signal). A model that
+fails to load stops the server with :data:`LOAD_FAILED_EXIT_CODE`: the platform sees a replica that exited, not
+one that answers ``/ping`` 503 until a health-check timeout.
 """
 
 from __future__ import annotations
@@ -18,14 +20,16 @@ import uvicorn
 
 from axon.spec import ApiSpec
 from axon_serving.devices import WORKER_ENV
+from axon_serving.errors import announce_load_failure
 from axon_serving.lifecycle import Lifecycle, StdoutPublisher
 from axon_serving.metrics import Stats
-from axon_serving.runtime import Runtime
+from axon_serving.runtime import Runtime, State
 from axon_serving.server import App
 
 API_ENV = "AXON_API"
 VARIANT_ENV = "AXON_VARIANT"
 KEEP_ALIVE_SECONDS = 75  # above a load balancer's 60 s idle timeout, so the proxy closes first (no 502s)
+LOAD_FAILED_EXIT_CODE = 3
 
 
 def build_app(model_dir: Path, spec: ApiSpec, env: dict[str, str] | os._Environ[str]) -> App:
@@ -48,6 +52,12 @@ class DrainingServer(uvicorn.Server):
         self.axon_app.runtime.drain()
         super().handle_exit(sig, frame)
 
+    async def on_tick(self, counter: int) -> bool:
+        """Checked every 0.1 s: a failed model load ends the server as a signal would."""
+        if self.axon_app.runtime.state is State.FAILED:
+            return True
+        return await super().on_tick(counter)
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         handled = (signal.SIGTERM, signal.SIGINT)
@@ -60,7 +70,7 @@ class DrainingServer(uvicorn.Server):
 
 
 def run_worker(app: App, sock: socket.socket, drain_seconds: int, log_level: str) -> int:
-    """Serve on an already bound socket until a signal; 0 after a clean drain."""
+    """Serve on an already bound socket until a signal (0 after a clean drain) or a failed model load."""
     config = uvicorn.Config(
         app,
         loop="uvloop",
@@ -75,6 +85,9 @@ def run_worker(app: App, sock: socket.socket, drain_seconds: int, log_level: str
     )
     server = DrainingServer(config, app)
     server.run(sockets=[sock])
+    if app.runtime.state is State.FAILED:
+        announce_load_failure(app.runtime.reason)
+        return LOAD_FAILED_EXIT_CODE
     return 0 if server.started else 1
 
 

@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from axon_serving.worker import LOAD_FAILED_EXIT_CODE
 
+from axon.names import MODEL_LOAD_FAILED_MARKER
 from tests.unit.serving.conftest import make_model_dir
 
 pytestmark = pytest.mark.integration
@@ -28,17 +30,15 @@ def test_ping_turns_healthy_only_after_init_then_sigterm_exits_0(tmp_path: Path,
     assert server.terminate() == 0
 
 
-def test_load_failure_keeps_ping_unhealthy_and_logs_one_line(tmp_path: Path, serve_process: Any) -> None:
+def test_load_failure_exits_3_with_the_traceback_and_the_marker_last(tmp_path: Path, serve_process: Any) -> None:
     server = serve_process(make_model_dir(tmp_path / "m", "raises_in_init"))
-    deadline = time.monotonic() + 60
-    while "model load failed" not in server.stderr() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert server.ping_status() == 503
-    lines = [line for line in server.stderr().splitlines() if "model load failed" in line]
-    assert len(lines) == 1
-    assert "RuntimeError: weights file is corrupt (predictor.py:6)" in lines[0]
-    assert "Traceback" not in server.stderr()
-    assert server.terminate() == 0
+    assert server.process.wait(timeout=60) == LOAD_FAILED_EXIT_CODE
+    stderr = server.stderr()
+    assert "Traceback" in stderr and 'raise RuntimeError("weights file is corrupt")' in stderr
+    marker = stderr.strip().splitlines()[-1]
+    assert marker == (
+        f"{MODEL_LOAD_FAILED_MARKER} Predictor.__init__ failed: RuntimeError: weights file is corrupt (predictor.py:6)"
+    )
 
 
 def test_sigterm_drains_every_admitted_request(tmp_path: Path, serve_process: Any) -> None:
@@ -89,6 +89,7 @@ def test_bad_bundle_uri_exits_2_with_one_line(tmp_path: Path, serve_process: Any
     server = serve_process(tmp_path / "m", "--bundle-uri", "https://example.com/bundle.tar.gz")
     assert server.process.wait(timeout=60) == 2
     assert "serving.bundle_source: bundle URI must look like s3://" in server.stderr()
+    assert server.stderr().strip().splitlines()[-1].startswith(f"{MODEL_LOAD_FAILED_MARKER} bundle URI must look")
 
 
 def _children(pid: int) -> list[int]:
