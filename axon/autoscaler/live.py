@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 from axon.autoscaler.tick import LiveApi
-from axon.registry import ApiRecord, DynamoDBRegistry
+from axon.registry import ApiRecord, VersionRecord
 from axon.spec import ApiSpec
+
+
+class ApiLister(Protocol):
+    """The registry reads the autoscaler needs, and no more (any registry implementation has them)."""
+
+    def list_apis(self) -> list[ApiRecord]: ...
+
+    def get_version(self, api: str, seq: int) -> VersionRecord: ...
 
 
 def lease_expiry(api: ApiRecord) -> float | None:
@@ -17,7 +26,7 @@ def lease_expiry(api: ApiRecord) -> float | None:
     return math.inf if api.lease_expires_at is None else float(api.lease_expires_at)
 
 
-def live_apis(registry: DynamoDBRegistry) -> list[LiveApi]:
+def live_apis(registry: ApiLister) -> list[LiveApi]:
     """Every non-deleted API with a live version, with its lease's expiry: the tick, which knows ``now``,
     decides whether a rollout still holds scale-in."""
     lives = []
