@@ -20,3 +20,13 @@ class AxonError(Exception):
     def as_reason(self) -> dict[str, str]:
         """The registry's ``reason`` field: error code plus human message."""
         return {"code": self.code, "message": self.message}
+
+
+class TransientError(AxonError):
+    """An AWS call failed in a way that a later attempt may not (throttling, 5xx, a dropped connection).
+
+    Step handlers raise it in place of the SDK's error; the state machine retries it with back-off, which is safe
+    because every step is idempotent.
+    """
+
+    code = "aws.transient"

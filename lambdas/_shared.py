@@ -5,7 +5,8 @@ Kept out of ``axon`` so the core stays free of Lambda-only packages.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -14,6 +15,8 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from axon import names
+from axon.aws import is_transient
+from axon.errors import TransientError
 from axon.registry import VersionStatus
 from axon.rollout.contracts import RolloutState
 from axon.rollout.deps import RolloutDeps, default_deps
@@ -38,6 +41,18 @@ def record_outcome(outcome: Outcome) -> None:
     metrics.flush_metrics()
 
 
+@contextmanager
+def transient_errors() -> Iterator[None]:
+    """Report an SDK error that may pass as ``TransientError``: the state machine (or the event's redelivery)
+    retries it, where any other error fails the rollout."""
+    try:
+        yield
+    except Exception as error:
+        if is_transient(error):
+            raise TransientError(f"{type(error).__name__}: {error}") from error
+        raise
+
+
 def step_handler(step: Callable[[RolloutDeps, RolloutState], RolloutState | Outcome]) -> Handler:
     """A Lambda handler around one workflow step: the rollout's execution name is the correlation id."""
 
@@ -47,7 +62,8 @@ def step_handler(step: Callable[[RolloutDeps, RolloutState], RolloutState | Outc
         state = parse(event=event, model=RolloutState)
         logger.set_correlation_id(state.execution)
         logger.append_keys(api=state.api, seq=state.seq)
-        result = step(default_deps(), state)
+        with transient_errors():
+            result = step(default_deps(), state)
         if isinstance(result, Outcome):
             record_outcome(result)
             logger.info("rollout ended", extra={"status": result.status.value})

@@ -85,7 +85,7 @@ def delete(
     delete_scaler_state(cli.registry, name)
     if api.live_seq is not None:
         cli.registry.set_status(name, api.live_seq, VersionStatus.SUPERSEDED, "the API was deleted", traffic_percent=0)
-    cli.registry.update_api(name, deleted=True, live_seq=None)
+    cli.registry.mark_deleted(name)
     console = render.stdout()
     console.print(f"deleted {name} ({names.endpoint_name(name)})", markup=False)
     if purge:

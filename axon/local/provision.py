@@ -16,11 +16,13 @@ from typing import Any
 
 from axon import names
 from axon.registry import keys
-from axon.rollout.events import upload_event_pattern
+from axon.rollout.events import execution_end_pattern, upload_event_pattern
 from axon.rollout.workflow import (
     ALL_FUNCTIONS,
     AUTOSCALER_FUNCTION,
+    EXECUTION_END_FUNCTION,
     INTAKE_FUNCTION,
+    RECONCILER_FUNCTION,
     render_definition,
     rollout_asl_text,
 )
@@ -174,5 +176,14 @@ def provision(client: Callable[[str], Any], settings: Settings | None = None) ->
     events.put_rule(Name=names.AUTOSCALER_SCHEDULE, ScheduleExpression=names.AUTOSCALER_SCHEDULE_EXPRESSION)
     events.put_targets(
         Rule=names.AUTOSCALER_SCHEDULE, Targets=[{"Id": "autoscaler", "Arn": arns[AUTOSCALER_FUNCTION.logical_name]}]
+    )
+    events.put_rule(Name=names.EXECUTION_END_RULE, EventPattern=json.dumps(execution_end_pattern(state_machine_arn)))
+    events.put_targets(
+        Rule=names.EXECUTION_END_RULE,
+        Targets=[{"Id": "recovery", "Arn": arns[EXECUTION_END_FUNCTION.logical_name]}],
+    )
+    events.put_rule(Name=names.RECONCILER_SCHEDULE, ScheduleExpression=names.RECONCILER_SCHEDULE_EXPRESSION)
+    events.put_targets(
+        Rule=names.RECONCILER_SCHEDULE, Targets=[{"Id": "reconciler", "Arn": arns[RECONCILER_FUNCTION.logical_name]}]
     )
     return Provisioned(settings, arns, state_machine_arn, environment)

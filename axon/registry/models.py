@@ -104,10 +104,15 @@ class ApiRecord(BaseModel):
     lease_owner: str | None = None
     lease_expires_at: int | None = None  # epoch seconds
     next_seq: int = 0
+    registered_uploads: int = 0  # uploads registered so far: lease hand-offs are conditional on it
     platform: str = "sagemaker"
     deleted: bool = False
     created_at: str = Field(default_factory=utc_now)
     updated_at: str = Field(default_factory=utc_now)
+
+    def lease_held(self, now: float) -> bool:
+        """A rollout holds the API now: an expired lease belongs to an execution that is gone."""
+        return self.lease_owner is not None and (self.lease_expires_at is None or self.lease_expires_at > now)
 
 
 class TimelineEvent(BaseModel):

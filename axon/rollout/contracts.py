@@ -34,6 +34,7 @@ class RolloutState(BaseModel):
     new_percent: int = 0
     smoke_due: bool = False
     smoke_done: bool = False
+    live: bool = False  # past the commit point: the API points at this version
     error: CaughtError | None = None
 
     def out(self) -> dict[str, object]:

@@ -11,14 +11,14 @@ from typing import Any
 from axon import aws
 from axon.platforms.base import Platform
 from axon.platforms.factory import platform_factory
-from axon.registry import DynamoDBRegistry
+from axon.registry import DynamoDBRegistry, Registry
 from axon.settings import Settings, get_settings
 
 
 @dataclass
 class RolloutDeps:
     settings: Settings
-    registry: DynamoDBRegistry
+    registry: Registry
     platform_for: Callable[[str], Platform]
     client: Callable[[str], Any]  # boto3 client factory: s3, ecr, codebuild, stepfunctions, events
     clock: Callable[[], float] = field(default=time.time)

@@ -51,7 +51,7 @@ def validate(deps: RolloutDeps, state: RolloutState) -> RolloutState:
         copy_key,
         Config=_COPY_CONFIG,
     )
-    deps.registry.update_version(
+    deps.registry.record_validation(
         state.api,
         state.seq,
         spec=spec_json,
@@ -83,7 +83,7 @@ def resolve_image(deps: RolloutDeps, state: RolloutState) -> RolloutState:
     tag = names.image_tag(record.image_key)
     uri = _image_uri(deps, tag)
     if uri is not None:
-        deps.registry.update_version(state.api, state.seq, image_uri=uri)
+        deps.registry.set_image(state.api, state.seq, uri)
         deps.registry.add_event(state.api, state.seq, "image", f"reusing image {uri} (no build)")
         return state.model_copy(update={"build_status": "SUCCEEDED"})
     flavour = flavour_of(spec_of(record))
@@ -123,6 +123,6 @@ def check_build(deps: RolloutDeps, state: RolloutState) -> RolloutState:
     uri = _image_uri(deps, names.image_tag(record.image_key))
     if uri is None:
         raise ImageBuildFailedError(f"build {state.build_id} succeeded but pushed no image tagged for this version")
-    deps.registry.update_version(state.api, state.seq, image_uri=uri)
+    deps.registry.set_image(state.api, state.seq, uri)
     deps.registry.add_event(state.api, state.seq, "image", f"built image {uri}")
     return state.model_copy(update={"build_status": "SUCCEEDED"})

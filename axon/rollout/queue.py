@@ -8,10 +8,12 @@ import logging
 from botocore.exceptions import ClientError
 
 from axon import names
-from axon.registry import Reason, VersionRecord, VersionStatus
+from axon.errors import TransientError
+from axon.registry import LeaseMove, Reason, VersionRecord, VersionStatus
 from axon.rollout.deps import RolloutDeps
 
 logger = logging.getLogger(__name__)
+_HAND_OFF_ATTEMPTS = 5  # uploads registering at that rate would be a storm; the step's retry takes over
 
 
 def execution_for(version: VersionRecord) -> str:
@@ -40,39 +42,55 @@ def start_execution(deps: RolloutDeps, version: VersionRecord) -> None:
 def try_start(deps: RolloutDeps, version: VersionRecord) -> bool:
     """Start ``version`` if it can take the API's lease; otherwise leave it queued. Returns whether it started."""
     owner = execution_for(version)
-    if deps.registry.acquire_lease(version.api, owner, version.seq, deps.settings.lease_seconds, deps.clock()):
+    if deps.registry.acquire_lease(version.api, owner, version.seq, deps.settings.lease_seconds):
         start_execution(deps, version)
         return True
     if not version.queued:
-        deps.registry.update_version(version.api, version.seq, queued=True)
+        deps.registry.mark_queued(version.api, version.seq)
         deps.registry.add_event(version.api, version.seq, "queued", "another rollout of this API is running")
     return False
+
+
+def _supersede_older(deps: RolloutDeps, api: str, pending: list[VersionRecord], winner: str) -> None:
+    for skipped in pending:
+        deps.registry.set_status(
+            api,
+            skipped.seq,
+            VersionStatus.SUPERSEDED,
+            f"skipped: {winner} is newer",
+            reason=Reason(code="rollout.superseded", message=f"a newer upload ({winner}) rolled out instead"),
+        )
 
 
 def finish_and_start_next(deps: RolloutDeps, api: str, seq: int, owner: str) -> VersionRecord | None:
     """End the rollout ``seq`` of ``api``: the newest upload queued after it starts, older queued ones are skipped.
 
-    Uploads older than the version that just rolled out never roll out after it.
+    The lease is released or handed on in one write that is conditional on the API's count of registered uploads,
+    so an upload that registers while this runs (and finds the lease held, so queues itself) makes the write fail
+    and is seen on the next look: no upload is ever left queued behind a lease nobody holds.
     """
-    pending = [v for v in deps.registry.list_versions(api) if v.status == VersionStatus.PENDING and v.seq != seq]
-    newer = [v for v in pending if v.seq > seq]
-    successor = max(newer, key=lambda v: v.seq) if newer else None
-    for skipped in pending:
-        if successor is None or skipped.seq != successor.seq:
-            winner = f"v{successor.seq}" if successor else f"v{seq}"
-            deps.registry.set_status(
-                api,
-                skipped.seq,
-                VersionStatus.SUPERSEDED,
-                f"skipped: {winner} is newer",
-                reason=Reason(code="rollout.superseded", message=f"a newer upload ({winner}) rolled out instead"),
-            )
-    if successor is None:
-        deps.registry.release_lease(api, owner)
-        return None
-    successor_owner = execution_for(successor)
-    if deps.registry.transfer_lease(api, owner, successor_owner, successor.seq, deps.settings.lease_seconds):
-        start_execution(deps, successor)
+    for _ in range(_HAND_OFF_ATTEMPTS):
+        record = deps.registry.get_api(api)
+        counted = record.registered_uploads if record is not None else 0
+        pending = [v for v in deps.registry.list_versions(api) if v.status == VersionStatus.PENDING and v.seq != seq]
+        newer = [v for v in pending if v.seq > seq]
+        successor = max(newer, key=lambda v: v.seq) if newer else None
+        winner = f"v{successor.seq}" if successor else f"v{seq}"
+        _supersede_older(deps, api, [v for v in pending if successor is None or v.seq != successor.seq], winner)
+        moved = deps.registry.hand_lease_on(
+            api,
+            owner,
+            registered_uploads=counted,
+            successor=execution_for(successor) if successor else None,
+            successor_seq=successor.seq if successor else None,
+            lease_seconds=deps.settings.lease_seconds,
+        )
+        if moved == LeaseMove.RACED:
+            continue
+        if moved == LeaseMove.LOST:
+            logger.info("%s no longer holds the lease of %s: its holder starts what is queued", owner, api)
+            return None
+        if successor is not None:
+            start_execution(deps, successor)
         return successor
-    # We no longer held the lease (it expired and was taken): the holder will pick the successor up.
-    return None
+    raise TransientError(f"uploads of {api} kept registering while its lease was handed on; trying again")

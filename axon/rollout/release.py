@@ -10,8 +10,10 @@ from axon.errors import AxonError
 from axon.platforms.base import DeploymentPhase, Platform, VersionRef
 from axon.platforms.errors import SmokeTestFailedError
 from axon.registry import Reason, VersionRecord, VersionStatus
+from axon.registry.writes import ConditionFailedError
 from axon.rollout.contracts import CaughtError, RolloutState
 from axon.rollout.deps import RolloutDeps
+from axon.rollout.errors import StaleRolloutError
 from axon.rollout.notify import notify
 from axon.rollout.queue import finish_and_start_next
 from axon.rollout.versions import spec_of, version_ref
@@ -127,19 +129,45 @@ def _duration(record: VersionRecord, now: float) -> float:
     return max(now - created, 0.0)
 
 
-def finalize(deps: RolloutDeps, state: RolloutState) -> Outcome:
+def finalize(deps: RolloutDeps, state: RolloutState) -> RolloutState:
+    """The commit point: the API points at the new version, which is live, and the old one is superseded, in one
+    conditional transaction. From here on nothing rolls back: the next step only tidies up."""
     record, previous, platform = _versions(deps, state)
-    # The API points at the new version first, so a reader never sees the old one "live" after the new one.
-    deps.registry.update_api(state.api, live_seq=state.seq, platform=platform.name)
-    deps.registry.set_status(state.api, state.seq, VersionStatus.LIVE, f"{record.version} is live", traffic_percent=100)
-    if previous is not None:
-        deps.registry.set_status(
-            state.api, previous.seq, VersionStatus.SUPERSEDED, f"replaced by {record.version}", traffic_percent=0
+    try:
+        deps.registry.go_live(
+            state.api,
+            state.seq,
+            owner=state.execution,
+            platform=platform.name,
+            previous_seq=previous.seq if previous else None,
+            label=record.version,
         )
+    except ConditionFailedError:
+        raise StaleRolloutError(
+            f"execution {state.execution} lost the lease of {state.api} before going live"
+        ) from None
+    return state.model_copy(update={"live": True})
+
+
+def complete(deps: RolloutDeps, state: RolloutState) -> Outcome:
+    """After the commit: prune old versions, notify, hand the lease on. Each part is idempotent, so the state
+    machine retries this step; if it still fails, HandleFailure records it and never touches the live version."""
+    record, _, platform = _versions(deps, state)
     _prune(deps, state.api, platform)
-    notify(deps, "Rollout Succeeded", record, previous)
+    replaced = _replaced(deps, state.api, state.seq)
+    notify(deps, "Rollout Succeeded", record, replaced)
     finish_and_start_next(deps, state.api, state.seq, state.execution)
     return Outcome(VersionStatus.LIVE, _duration(record, deps.clock()))
+
+
+def _replaced(deps: RolloutDeps, api: str, seq: int) -> VersionRecord | None:
+    """The version the live one replaced: the newest earlier one that went live (now superseded)."""
+    earlier = [
+        v
+        for v in deps.registry.list_versions(api)
+        if v.seq < seq and v.status == VersionStatus.SUPERSEDED and v.reason is None and v.image_uri
+    ]
+    return max(earlier, key=lambda v: v.seq) if earlier else None
 
 
 def _prune(deps: RolloutDeps, api: str, platform: Platform) -> None:
@@ -171,18 +199,33 @@ def _reason_from(state: RolloutState) -> Reason:
     return Reason(code=f"rollout.{error.error}", message=message or error.error)
 
 
-def handle_failure(deps: RolloutDeps, state: RolloutState) -> Outcome:
-    """Record why, put traffic back where it moved, delete what this rollout created, pass the lease on."""
+def handle_failure(deps: RolloutDeps, state: RolloutState) -> RolloutState | Outcome:
+    """Record why, put traffic back where it moved, delete what this rollout created, pass the lease on.
+
+    Never touches the version the API points at: a failure after the commit point is recorded on the timeline
+    and the lease is handed on, nothing else. A rollout whose lease another execution now holds touches nothing
+    on the platform (that rollout owns the API). Running it again (a retry, the reconciler) is harmless.
+    """
     record, previous, platform_or_none = _versions_safely(deps, state)
     reason = _reason_from(state)
+    api = deps.registry.get_api(state.api)
+    if api is not None and api.live_seq == state.seq:
+        deps.registry.add_event(
+            state.api, state.seq, "post_commit", f"{record.version} is live; a step after it failed: {reason.code}"
+        )
+        finish_and_start_next(deps, state.api, state.seq, state.execution)
+        return state.model_copy(update={"live": True})
+    owns_api = api is None or not api.lease_held(deps.clock()) or api.lease_owner == state.execution
     rolled_back = reason.code in (SmokeTestFailedError.code, "deployment.rolled_back")
     status = VersionStatus.ROLLED_BACK if rolled_back else VersionStatus.FAILED
-    if platform_or_none is not None and record.image_uri:
+    if owns_api and not record.status.is_final and platform_or_none is not None and record.image_uri:
         platform_or_none.rollback(version_ref(record), _ref(previous))
         platform_or_none.remove_version(version_ref(record))
-    deps.registry.set_status(state.api, state.seq, status, reason.message, reason=reason, traffic_percent=0)
-    notify(deps, "Rollout Rolled Back" if rolled_back else "Rollout Failed", record, previous, reason)
-    finish_and_start_next(deps, state.api, state.seq, state.execution)
+    if not record.status.is_final:
+        deps.registry.set_status(state.api, state.seq, status, reason.message, reason=reason, traffic_percent=0)
+        notify(deps, "Rollout Rolled Back" if rolled_back else "Rollout Failed", record, previous, reason)
+    if owns_api:
+        finish_and_start_next(deps, state.api, state.seq, state.execution)
     return Outcome(status, _duration(record, deps.clock()), reason)
 
 

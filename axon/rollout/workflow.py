@@ -50,13 +50,23 @@ WORKFLOW_FUNCTIONS: tuple[LambdaFunction, ...] = (
     LambdaFunction("deploy_version", timeout_seconds=120),
     LambdaFunction("check_deployment", memory_mb=128),
     LambdaFunction("verify_version", timeout_seconds=120),
-    LambdaFunction("finalize_rollout", timeout_seconds=120),
+    LambdaFunction("finalize_rollout", timeout_seconds=60),
+    LambdaFunction("complete_rollout", timeout_seconds=120),
     LambdaFunction("handle_failure", timeout_seconds=300),
 )
-# Not in the state machine: the upload intake (EventBridge target) and the scheduled autoscaler.
+# Not in the state machine: the upload intake (EventBridge target), the scheduled autoscaler, the cleanup of
+# executions that ended unfinished (EventBridge target) and the scheduled reconciler.
 INTAKE_FUNCTION = LambdaFunction("on_upload", memory_mb=256, timeout_seconds=30)
 AUTOSCALER_FUNCTION = LambdaFunction("autoscaler", memory_mb=512, timeout_seconds=120)
-ALL_FUNCTIONS: tuple[LambdaFunction, ...] = (*WORKFLOW_FUNCTIONS, INTAKE_FUNCTION, AUTOSCALER_FUNCTION)
+EXECUTION_END_FUNCTION = LambdaFunction("on_execution_end", timeout_seconds=300)
+RECONCILER_FUNCTION = LambdaFunction("reconcile", timeout_seconds=600)
+ALL_FUNCTIONS: tuple[LambdaFunction, ...] = (
+    *WORKFLOW_FUNCTIONS,
+    INTAKE_FUNCTION,
+    AUTOSCALER_FUNCTION,
+    EXECUTION_END_FUNCTION,
+    RECONCILER_FUNCTION,
+)
 
 ROLLOUT_ASL = "rollout.asl.json"
 

@@ -18,7 +18,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
-from axon.names import endpoint_name
+from axon.names import STATE_MACHINE, endpoint_name
 from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER
 from axon.registry.keys import ENTITY_INDEX
 from cdk_app.stacks.ecs_stack import (
@@ -97,7 +97,10 @@ class ControlPlaneAccess:
             "check_deployment": rollout,
             "verify_version": rollout,
             "finalize_rollout": rollout,
+            "complete_rollout": rollout,
             "handle_failure": rollout,
+            "on_execution_end": rollout,
+            "reconcile": (*rollout, self.watch_executions, self.list_uploads),
             "autoscaler": (self.scale_endpoints, self.scale_ecs_services, self.read_ecs_config, self.registry),
         }
         if module not in plan:
@@ -314,6 +317,28 @@ class ControlPlaneAccess:
             _allow(list(actions), [self._arn("cloudwatch", "alarm", AXON_PATTERN, ArnFormat.COLON_RESOURCE_NAME)]),
             "Per-API rollback alarms are named axon-<api>-<kind> and created at run time; platform alarms are "
             "named AxonPlatform-* so this pattern cannot touch them.",
+        )
+
+    def watch_executions(self) -> tuple[Permission, ...]:
+        """The reconciler asks whether a lease's execution still runs."""
+        executions = self._arn("states", "execution", f"{STATE_MACHINE}:*", ArnFormat.COLON_RESOURCE_NAME)
+        return (
+            Permission(
+                _allow(["states:DescribeExecution"], [executions]),
+                "Execution names are derived from each upload at run time; this is the rollout machine's executions.",
+            ),
+        )
+
+    def list_uploads(self) -> tuple[Permission, ...]:
+        """The reconciler lists recent object versions under apis/ to register uploads whose event was missed."""
+        return (
+            Permission(
+                _allow(
+                    ["s3:ListBucketVersions"],
+                    [self._r.bucket.bucket_arn],
+                    {"StringLike": {"s3:prefix": [BUNDLES]}},
+                )
+            ),
         )
 
     def start_rollouts(self) -> tuple[Permission, ...]:

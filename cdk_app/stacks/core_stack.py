@@ -14,6 +14,7 @@ from cdk_app.constructs.notifications import Notifications
 from cdk_app.constructs.observability import Observability
 from cdk_app.constructs.packaging import LambdaPackaging
 from cdk_app.constructs.permissions import ControlPlaneAccess, ControlPlaneResources
+from cdk_app.constructs.recovery import Recovery
 from cdk_app.constructs.rollout import Rollout, state_machine_arn
 from cdk_app.constructs.serving import Serving
 from cdk_app.constructs.storage import ModelsStore, Registry
@@ -93,11 +94,26 @@ class AxonCoreStack(Stack):
         autoscaler = Autoscaler(
             self, "Autoscaler", packaging=packaging, environment=environment, access=access, dead_letters=dead_letters
         )
+        recovery = Recovery(
+            self,
+            "Recovery",
+            state_machine_arn=state_machine_arn(self),
+            packaging=packaging,
+            environment=environment,
+            access=access,
+            dead_letters=dead_letters,
+        )
         Observability(
             self,
             "Observability",
             state_machine=rollout.state_machine,
-            functions=[*rollout.steps, rollout.intake, autoscaler.function],
+            functions=[
+                *rollout.steps,
+                rollout.intake,
+                autoscaler.function,
+                recovery.on_execution_end,
+                recovery.reconciler,
+            ],
             autoscaler=autoscaler.function,
             dead_letters=dead_letters,
             topic=notifications.topic,

@@ -11,11 +11,13 @@ from cfnlint.api import lint_file
 
 from axon import names, settings
 from axon.registry import keys
-from axon.rollout.events import notification_event_pattern, upload_event_pattern
+from axon.rollout.events import EXECUTION_STATUS_DETAIL_TYPE, notification_event_pattern, upload_event_pattern
 from axon.rollout.workflow import (
     ALL_FUNCTIONS,
     AUTOSCALER_FUNCTION,
+    EXECUTION_END_FUNCTION,
     INTAKE_FUNCTION,
+    RECONCILER_FUNCTION,
     WORKFLOW_FUNCTIONS,
     placeholders_in,
     render_definition,
@@ -40,7 +42,17 @@ DEPLOYED_SETTINGS = {
     settings.ENV_EVENT_BUS,
     settings.ENV_ALARM_TOPIC_ARN,
 }
-ROLLOUT_MODULES = {"deploy_version", "check_deployment", "verify_version", "finalize_rollout", "handle_failure"}
+# The Lambdas that move traffic or clean up after a rollout: they share the platform grants.
+ROLLOUT_MODULES = {
+    "deploy_version",
+    "check_deployment",
+    "verify_version",
+    "finalize_rollout",
+    "complete_rollout",
+    "handle_failure",
+    "on_execution_end",
+    "reconcile",
+}
 # cfn-lint warnings the CDK output carries by design (see docs/deploy.md, "Validation").
 ACCEPTED_CFN_LINT_WARNINGS = {"W3005"}
 
@@ -206,8 +218,8 @@ def test_upload_rule_uses_the_shared_pattern_and_targets_the_intake(synth: Synth
 
 def test_autoscaler_runs_every_minute_one_tick_at_a_time(synth: Synth) -> None:
     autoscaler_id = synth.function_id(AUTOSCALER_FUNCTION.function_name)
-    _, schedule = only(synth.of_type("AWS::Scheduler::Schedule"))
-    props = schedule["Properties"]
+    schedules = {s["Properties"]["Name"]: s for s in synth.of_type("AWS::Scheduler::Schedule").values()}
+    props = schedules[names.AUTOSCALER_SCHEDULE]["Properties"]
     assert props["Name"] == names.AUTOSCALER_SCHEDULE
     assert props["ScheduleExpression"] == names.AUTOSCALER_SCHEDULE_EXPRESSION == "rate(1 minute)"
     assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
@@ -215,6 +227,29 @@ def test_autoscaler_runs_every_minute_one_tick_at_a_time(synth: Synth) -> None:
     assert props["Target"]["RetryPolicy"]["MaximumEventAgeInSeconds"] == 60
     assert "DeadLetterConfig" in props["Target"]
     assert synth.resources[autoscaler_id]["Properties"]["ReservedConcurrentExecutions"] == 1
+
+
+def test_unfinished_executions_and_the_reconciler_are_wired(synth: Synth) -> None:
+    """A timed-out or aborted execution reaches on_execution_end; the reconciler runs every few minutes, alone."""
+    recovery_id = synth.function_id(EXECUTION_END_FUNCTION.function_name)
+    (rule,) = [
+        r["Properties"]
+        for r in synth.of_type("AWS::Events::Rule").values()
+        if r["Properties"].get("Name") == names.EXECUTION_END_RULE
+    ]
+    pattern = rule["EventPattern"]
+    assert pattern["detail"]["status"] == ["FAILED", "TIMED_OUT", "ABORTED"]
+    assert pattern["detail-type"] == [EXECUTION_STATUS_DETAIL_TYPE] and pattern["source"] == ["aws.states"]
+    assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [recovery_id, "Arn"]}
+    assert "DeadLetterConfig" in rule["Targets"][0]
+    reconciler_id = synth.function_id(RECONCILER_FUNCTION.function_name)
+    schedules = {s["Properties"]["Name"]: s["Properties"] for s in synth.of_type("AWS::Scheduler::Schedule").values()}
+    props = schedules[names.RECONCILER_SCHEDULE]
+    assert props["ScheduleExpression"] == names.RECONCILER_SCHEDULE_EXPRESSION
+    assert props["Target"]["Arn"] == {"Fn::GetAtt": [reconciler_id, "Arn"]}
+    assert synth.resources[reconciler_id]["Properties"]["ReservedConcurrentExecutions"] == 1
+    granted = actions(function_statements(synth, RECONCILER_FUNCTION.function_name))
+    assert {"states:DescribeExecution", "s3:ListBucketVersions", "states:StartExecution"} <= granted
 
 
 def test_notifications_fan_rollout_events_out_to_an_encrypted_topic(synth: Synth) -> None:

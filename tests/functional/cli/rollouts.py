@@ -22,12 +22,19 @@ def intake_of(registry: DynamoDBRegistry, api: str, key: str) -> Callable[[], No
     return run
 
 
-def move(registry: DynamoDBRegistry, api: str, seq: int, status: VersionStatus, **fields: object) -> Callable[[], None]:
+def move(
+    registry: DynamoDBRegistry,
+    api: str,
+    seq: int,
+    status: VersionStatus,
+    traffic_percent: int | None = None,
+    reason: Reason | None = None,
+) -> Callable[[], None]:
     def run() -> None:
-        reason = fields.pop("reason", None)
-        registry.set_status(api, seq, status, f"now {status.value}", reason=reason, **fields)  # type: ignore[arg-type]
         if status == VersionStatus.LIVE:
-            registry.update_api(api, live_seq=seq)
+            went_live(registry, api, seq)
+        else:
+            registry.set_status(api, seq, status, f"now {status.value}", reason=reason, traffic_percent=traffic_percent)
 
     return run
 
@@ -43,11 +50,12 @@ def upload(registry: DynamoDBRegistry, api: str, body: bytes = b"bundle") -> int
 def went_live(registry: DynamoDBRegistry, api: str, seq: int) -> None:
     """Finalize as the workflow does: the new version live with its image, the previous one superseded."""
     current = registry.get_api(api)
-    registry.update_version(api, seq, image_uri=f"123.dkr.ecr.us-east-1.amazonaws.com/axon-serving:rt-{seq}")
-    registry.set_status(api, seq, VersionStatus.LIVE, f"v{seq} is live", traffic_percent=100)
-    if current is not None and current.live_seq is not None:
-        registry.set_status(api, current.live_seq, VersionStatus.SUPERSEDED, f"replaced by v{seq}", traffic_percent=0)
-    registry.update_api(api, live_seq=seq)
+    registry.set_image(api, seq, f"123.dkr.ecr.us-east-1.amazonaws.com/axon-serving:rt-{seq}")
+    owner = current.lease_owner if current is not None and current.lease_owner else f"rollout-{seq}"
+    assert registry.acquire_lease(api, owner, seq, lease_seconds=600)
+    previous = current.live_seq if current is not None else None
+    registry.go_live(api, seq, owner=owner, platform="sagemaker", previous_seq=previous, label=f"v{seq}")
+    assert registry.release_lease(api, owner)
 
 
 def failed(registry: DynamoDBRegistry, api: str, seq: int, code: str, message: str) -> None:

@@ -54,7 +54,7 @@ def test_follows_the_rollout_until_live(cli: Cli, bundle: Path, registry: Dynamo
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "following v1 of iris" in out
-    assert out.index("uploaded") < out.index("now validating") < out.index("now shifting") < out.index("now live")
+    assert out.index("uploaded") < out.index("now validating") < out.index("now shifting") < out.index("v1 is live")
     assert "traffic v1:10%" in out
     assert out.rstrip().endswith("v1 of iris went live")
     assert out.count("now validating") == 1  # each timeline event printed once across polls

@@ -13,7 +13,9 @@ def _iris_canary(registry: DynamoDBRegistry) -> None:
     went_live(registry, "iris", upload(registry, "iris", b"one"))
     failed(registry, "iris", upload(registry, "iris", b"two"), "bundle.path_traversal", "member ../x leaves it")
     v3 = upload(registry, "iris", b"three")
-    registry.acquire_lease("iris", "exec-3", v3, 3600, now=1_700_000_000)
+    clock, registry.clock = registry.clock, lambda: 1_700_000_000
+    registry.acquire_lease("iris", "exec-3", v3, 3600)
+    registry.clock = clock
     registry.set_status("iris", v3, VersionStatus.SHIFTING, "10% of traffic on v3", traffic_percent=10)
 
 

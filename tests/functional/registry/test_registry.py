@@ -5,15 +5,33 @@ import pytest
 from moto import mock_aws
 
 from axon.local.provision import create_registry_table
-from axon.registry import DynamoDBRegistry, Reason, Upload, VersionStatus
+from axon.registry import DynamoDBRegistry, InMemoryRegistry, LeaseMove, Reason, Registry, Upload, VersionStatus
+from axon.registry.writes import ConditionFailedError
+
+
+class Clock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 @pytest.fixture
-def registry() -> Iterator[DynamoDBRegistry]:
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(params=["dynamodb", "memory"])
+def registry(request: pytest.FixtureRequest, clock: Clock) -> Iterator[Registry]:
+    """Every test runs on both stores: the in-memory one must decide exactly what DynamoDB decides."""
+    if request.param == "memory":
+        yield InMemoryRegistry(clock)
+        return
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_registry_table(client, "axon-registry")
-        yield DynamoDBRegistry("axon-registry", client)
+        yield DynamoDBRegistry("axon-registry", client, clock)
 
 
 def _upload(api: str = "iris", version_id: str = "AAA") -> Upload:
@@ -22,7 +40,7 @@ def _upload(api: str = "iris", version_id: str = "AAA") -> Upload:
     )
 
 
-def test_an_upload_is_registered_once(registry: DynamoDBRegistry) -> None:
+def test_an_upload_is_registered_once(registry: Registry) -> None:
     first, created = registry.register_upload(_upload())
     again, created_again = registry.register_upload(_upload())
     assert created and not created_again
@@ -35,14 +53,14 @@ def test_an_upload_is_registered_once(registry: DynamoDBRegistry) -> None:
     assert [e.kind for e in registry.timeline("iris", 1)] == ["uploaded"]
 
 
-def test_sequence_numbers_are_per_api(registry: DynamoDBRegistry) -> None:
+def test_sequence_numbers_are_per_api(registry: Registry) -> None:
     registry.register_upload(_upload("iris"))
     other, _ = registry.register_upload(_upload("fraud"))
     assert other.version == "v1"
     assert [a.api for a in registry.list_apis()] == ["fraud", "iris"]
 
 
-def test_status_changes_are_recorded_on_the_timeline(registry: DynamoDBRegistry) -> None:
+def test_status_changes_are_recorded_on_the_timeline(registry: Registry) -> None:
     registry.register_upload(_upload())
     reason = Reason(code="bundle.path_traversal", message="member ../x leaves the bundle")
     record = registry.set_status("iris", 1, VersionStatus.FAILED, "refused", reason=reason, traffic_percent=0)
@@ -54,22 +72,36 @@ def test_status_changes_are_recorded_on_the_timeline(registry: DynamoDBRegistry)
     assert registry.find_version("iris", "v9") is None
 
 
-def test_update_version_can_remove_a_field(registry: DynamoDBRegistry) -> None:
+def test_validation_is_recorded_and_a_new_status_clears_the_old_reason(registry: Registry) -> None:
     registry.register_upload(_upload())
-    registry.update_version("iris", 1, reason=Reason(code="a.b", message="m"), spec={"serving": {"max_concurrency": 2}})
-    assert registry.get_version("iris", 1).spec == {"serving": {"max_concurrency": 2}}
-    assert registry.update_version("iris", 1, reason=None).reason is None
+    registry.set_status("iris", 1, VersionStatus.FAILED, "x", reason=Reason(code="a.b", message="m"))
+    registry.record_validation(
+        "iris", 1, spec={"serving": {"max_concurrency": 2}}, spec_digest="d", image_key="k", model_data_uri="s3://b/k"
+    )
+    record = registry.get_version("iris", 1)
+    assert (record.spec, record.image_key, record.model_data_uri) == (
+        {"serving": {"max_concurrency": 2}},
+        "k",
+        "s3://b/k",
+    )
+    assert registry.set_status("iris", 1, VersionStatus.BUILDING, "building").reason is None
 
 
-def test_lease_is_exclusive_idempotent_and_expires(registry: DynamoDBRegistry) -> None:
+def test_lease_is_exclusive_idempotent_and_expires(registry: Registry, clock: Clock) -> None:
     registry.register_upload(_upload())
-    assert registry.acquire_lease("iris", "exec-a", 1, lease_seconds=60, now=1000)
-    assert registry.acquire_lease("iris", "exec-a", 1, lease_seconds=60, now=1010)  # same owner: idempotent
-    assert not registry.acquire_lease("iris", "exec-b", 2, lease_seconds=60, now=1020)
-    assert registry.acquire_lease("iris", "exec-b", 2, lease_seconds=60, now=1071)  # a's lease (to 1070) expired
+    assert registry.acquire_lease("iris", "exec-a", 1, lease_seconds=60)
+    clock.now = 1010
+    assert registry.acquire_lease("iris", "exec-a", 1, lease_seconds=60)  # same owner: idempotent, to 1070
+    clock.now = 1020
+    assert not registry.acquire_lease("iris", "exec-b", 2, lease_seconds=60)
+    clock.now = 1071
+    assert registry.acquire_lease("iris", "exec-b", 2, lease_seconds=60)  # a's lease (to 1070) expired
     assert not registry.release_lease("iris", "exec-a")  # a lost it: releasing is a no-op
-    assert registry.transfer_lease("iris", "exec-b", "exec-c", 3, lease_seconds=60)
-    assert not registry.transfer_lease("iris", "exec-b", "exec-d", 4, lease_seconds=60)
+    counted = _counted(registry)
+    moved = registry.hand_lease_on("iris", "exec-b", registered_uploads=counted, successor="exec-c", successor_seq=3)
+    assert moved == LeaseMove.MOVED
+    lost = registry.hand_lease_on("iris", "exec-b", registered_uploads=counted, successor="exec-d", successor_seq=4)
+    assert lost == LeaseMove.LOST
     api = registry.get_api("iris")
     assert api is not None and (api.lease_owner, api.rolling_seq) == ("exec-c", 3)
     assert registry.release_lease("iris", "exec-c")
@@ -77,6 +109,50 @@ def test_lease_is_exclusive_idempotent_and_expires(registry: DynamoDBRegistry) -
     assert api is not None and api.lease_owner is None and api.rolling_seq is None
 
 
-def test_get_version_of_an_unknown_seq_raises(registry: DynamoDBRegistry) -> None:
+def _counted(registry: Registry) -> int:
+    api = registry.get_api("iris")
+    assert api is not None
+    return api.registered_uploads
+
+
+def test_a_hand_off_races_with_an_upload_registered_after_the_count(registry: Registry) -> None:
+    """The stranded-upload bug: an upload that registers between the holder's look and its release must make the
+    release fail, so the holder looks again and starts it."""
+    registry.register_upload(_upload())
+    assert registry.acquire_lease("iris", "exec-a", 1, lease_seconds=60)
+    counted = _counted(registry)
+    registry.register_upload(_upload(version_id="BBB"))  # registers while exec-a hands its lease on
+    assert registry.hand_lease_on("iris", "exec-a", registered_uploads=counted) == LeaseMove.RACED
+    assert registry.hand_lease_on("iris", "exec-a", registered_uploads=_counted(registry)) == LeaseMove.MOVED
+
+
+def test_going_live_is_one_transaction_only_the_lease_holder_commits(registry: Registry) -> None:
+    registry.register_upload(_upload())
+    registry.register_upload(_upload(version_id="BBB"))
+    assert registry.acquire_lease("iris", "exec-a", 1, lease_seconds=60)
+    registry.go_live("iris", 1, owner="exec-a", platform="sagemaker", previous_seq=None, label="v1")
+    assert registry.release_lease("iris", "exec-a")
+    with pytest.raises(ConditionFailedError):  # exec-b never held the lease
+        registry.go_live("iris", 2, owner="exec-b", platform="sagemaker", previous_seq=1, label="v2")
+    assert registry.get_version("iris", 2).status == VersionStatus.PENDING  # nothing of the transaction applied
+    assert registry.get_version("iris", 1).status == VersionStatus.LIVE
+    assert registry.acquire_lease("iris", "exec-b", 2, lease_seconds=60)
+    for _ in range(2):  # committing again (a retried step) is a no-op
+        registry.go_live("iris", 2, owner="exec-b", platform="sagemaker", previous_seq=1, label="v2")
+    api = registry.get_api("iris")
+    assert api is not None and api.live_seq == 2
+    assert [v.status for v in registry.list_versions("iris")] == [VersionStatus.SUPERSEDED, VersionStatus.LIVE]
+
+
+def test_a_deleted_api_is_hidden_until_its_next_upload(registry: Registry) -> None:
+    registry.register_upload(_upload())
+    registry.mark_deleted("iris")
+    assert registry.list_apis() == []
+    assert [a.api for a in registry.list_apis(include_deleted=True)] == ["iris"]
+    registry.register_upload(_upload(version_id="BBB"))
+    assert [a.api for a in registry.list_apis()] == ["iris"]
+
+
+def test_get_version_of_an_unknown_seq_raises(registry: Registry) -> None:
     with pytest.raises(KeyError):
         registry.get_version("iris", 42)

@@ -167,6 +167,6 @@ def test_the_autoscaler_sets_the_live_services_desired_count(ecs: Ecs) -> None:
 
     ecs.live_v1("autoscaling: {min_replicas: 1, max_replicas: 8, target_in_flight: 1}")
     put_in_flight("iris", 6.0)
-    assert fire_schedules() == 1
+    assert fire_schedules() == 2  # the autoscaler and the reconciler
     service = ecs.service("v1")
     assert service is not None and int(str(service["desiredCount"])) > 1

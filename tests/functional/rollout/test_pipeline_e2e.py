@@ -148,7 +148,7 @@ def test_uploads_during_a_rollout_only_the_newest_rolls_out_next(stack: Stack) -
 def test_the_schedule_runs_the_autoscaler_which_scales_the_live_endpoint(stack: Stack) -> None:
     _live_v1(stack, "autoscaling: {min_replicas: 1, max_replicas: 8, target_in_flight: 1}")
     put_in_flight("iris", 6.0)
-    assert fire_schedules() == 1
+    assert fire_schedules() == 2  # the autoscaler and the reconciler
     variant = stack.endpoint("iris")["ProductionVariants"][0]
     assert variant["DesiredInstanceCount"] > 1
     decisions = client("dynamodb").query(
