@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from axon.errors import AxonError
 from axon.spec import ApiSpec
 
 
@@ -41,6 +42,12 @@ class DeploymentStatus:
     reachable: bool = False  # a request can reach the new version now (the smoke test may run)
     message: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
+    reason_code: str = ""  # a FAILED deployment's stable code (``AxonError.code``), when the platform knows one
+
+    @classmethod
+    def failure(cls, error: AxonError) -> DeploymentStatus:
+        """FAILED with the error's code and message: nothing reached the new version, the live one is untouched."""
+        return cls(DeploymentPhase.FAILED, 0, message=error.message, reason_code=error.code)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ can pick it up. docs/ecs.md explains the design. The parts:
 - :mod:`axon.platforms.ecs_specs`: request bodies and names (pure);
 - :mod:`axon.platforms.ecs_listener`: target groups, their tags and the API's listener rules;
 - :mod:`axon.platforms.ecs_capacity`: whether green is placed and healthy, and why not (GPU capacity);
+- :mod:`axon.platforms.ecs_tasks`: green's tasks that exited because the model cannot load;
 - :mod:`axon.platforms.ecs_shift`: the weight-walking and bake decision (pure);
 - this module: the :class:`EcsPlatform` that puts them together.
 """
@@ -27,6 +28,7 @@ from axon import names
 from axon.platforms import ecs_capacity as capacity
 from axon.platforms import ecs_shift as shift
 from axon.platforms import ecs_specs as specs
+from axon.platforms import ecs_tasks as tasks
 from axon.platforms.base import Capacity, DeploymentPhase, DeploymentStatus, Platform, VersionRef
 from axon.platforms.ecs_config import EcsConfig
 from axon.platforms.ecs_listener import Listener, error_code, heaviest, weights
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+    from mypy_boto3_logs import CloudWatchLogsClient
 
 HttpPost = Callable[[str, bytes, Mapping[str, str], float], tuple[int, bytes]]
 """``(url, body, headers, timeout) -> (status, body)``; raises ``OSError`` when nothing answers."""
@@ -65,6 +68,7 @@ class EcsPlatform(Platform):
         cloudwatch: CloudWatchClient,
         config: EcsConfig,
         *,
+        logs: CloudWatchLogsClient | None = None,
         clock: Callable[[], float] = time.time,
         post: HttpPost = http_post,
     ) -> None:
@@ -72,6 +76,7 @@ class EcsPlatform(Platform):
         self.elbv2 = elbv2
         self.cloudwatch = cloudwatch
         self.config = config
+        self.logs = logs  # reads a crashed task's log tail; without it a load failure names the task only
         self.clock = clock
         self.post = post
 
@@ -123,6 +128,10 @@ class EcsPlatform(Platform):
             return DeploymentStatus(DeploymentPhase.SUCCEEDED, 100, reachable=True)
         percent = dict(weighted).get(green, 0)
         health = capacity.read_health(self.ecs, self.elbv2, self.config.cluster, version, self.clock)
+        if health is not None and not health.ready and percent == 0:
+            crashed = tasks.load_failure(self.ecs, self.logs, self.config.cluster, version)
+            if crashed is not None:
+                return DeploymentStatus.failure(crashed)
         if health is None or health.failed_reason:
             why = health.failed_reason if health else "its service no longer exists"
             if percent > 0:

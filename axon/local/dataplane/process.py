@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from axon.local.sagemaker.ports import FleetError
+from axon.local.sagemaker.ports import FleetError, ReplicaExitedError
 
 _LOG_TAIL_BYTES = 2000
 
@@ -68,14 +68,18 @@ class ReplicaProcess:
             return False
 
     def wait_healthy(self, timeout: float, describe: str, stop: Callable[[], bool] | None = None) -> None:
-        """Block until ``/ping`` answers 200; raise :class:`FleetError` when the process exits or time runs out."""
+        """Block until ``/ping`` answers 200; raise :class:`FleetError` when the process exits (SageMaker's wording,
+        as a model that cannot load makes ``axon-serve`` exit) or time runs out."""
         deadline = time.monotonic() + timeout
         while True:
             code = self.exit_code()
             if code is not None:
-                raise FleetError(
-                    f"The primary container for production variant {describe} exited with code {code} before "
-                    f"passing the ping health check. Log {self.log_path}: {self.log_tail()[-500:]}"
+                raise ReplicaExitedError(
+                    f"The primary container for production variant {describe} did not pass the ping health check. "
+                    f"Please check CloudWatch logs for this endpoint. (It exited with code {code}; local log "
+                    f"{self.log_path}.)",
+                    code,
+                    self.log_path,
                 )
             if self.ping():
                 return

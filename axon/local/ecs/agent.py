@@ -10,7 +10,8 @@ target. Every ``poll_seconds`` this agent reads moto's state and makes it true o
   (``COMPLETED`` at steady state; ``FAILED`` when the deployment circuit breaker trips after repeated failed
   starts), service events; and it registers each replica as an IP target in the service's target groups once it
   passes ``/ping`` (moto then reports it healthy), deregistering it when it stops;
-* it replaces a replica that exited, scales with ``desiredCount``, and drains and stops a deleted service;
+* it replaces a replica that exited, recorded as a STOPPED task with its exit code and its output in the task's
+  awslogs stream (:mod:`axon.local.ecs.tasks`), scales with ``desiredCount``, and stops a deleted service;
 * it mirrors the listener's rules into a :class:`RouteTable` for the local ALB (:mod:`axon.local.ecs.alb`).
 
 Services, their desired counts and identities are read from moto's backend (the object is the service: a service
@@ -23,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -45,10 +46,10 @@ from axon.local.ecs.services import (
     read_task_spec,
     settle,
 )
+from axon.local.ecs.tasks import StoppedTasks, update_targets
 from axon.local.ecs.world import task_addresses
 from axon.local.patches import DEFAULT_ACCOUNT
 from axon.local.sagemaker.ports import FleetError, FleetShare
-from axon.platforms import ecs_specs as specs
 from axon.platforms.ecs_config import EcsConfig
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class EcsAgent:
         router: Router,
         ecs: Any,
         elbv2: Any,
+        logs: Any,
         *,
         region: str,
         account: str = DEFAULT_ACCOUNT,
@@ -78,6 +80,7 @@ class EcsAgent:
         self._elbv2 = elbv2
         self._region = region
         self._account = account
+        self._stopped = StoppedTasks(logs, region=region, account=account)
         self._poll = poll_seconds
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="axon-ecs")
         self._services: dict[str, AgentService] = {}
@@ -261,6 +264,7 @@ class EcsAgent:
         try:
             self._converge(service)
         except FleetError as error:
+            self._stopped.failed_start(service, error)
             self._failed_start(service, str(error))
         except Exception as error:  # spawning failed, or a bug: count it as a failed start, never stop the agent
             logger.exception("the local ECS agent could not run %s", service.name)
@@ -292,6 +296,7 @@ class EcsAgent:
         exited = self._fleet.unhealthy(service.fleet_id)
         if exited is not None:  # ECS replaces a task whose essential container stopped
             self._event(model, f"(service {service.name}) has stopped 1 running task: {exited[:500]}")
+            self._stopped.exited(service, self._router.replicas(service.fleet_id))
         before = len(self._live(service))
         if exited is None and before == desired:
             return
@@ -327,9 +332,9 @@ class EcsAgent:
             removed = {r: a for r, a in service.targets.items() if r not in live}
         for group in service.target_groups:
             if removed:
-                self._targets(self._elbv2.deregister_targets, group, removed.values())
+                update_targets(self._elbv2.deregister_targets, group, removed.values())
             if added:
-                self._targets(self._elbv2.register_targets, group, added.values())
+                update_targets(self._elbv2.register_targets, group, added.values())
         with self._lock:
             for replica, address in removed.items():
                 del service.targets[replica]
@@ -366,7 +371,7 @@ class EcsAgent:
                 targets, service.targets = service.targets, {}
                 self._free.extend(targets.values())
             for group in service.target_groups:
-                self._targets(self._elbv2.deregister_targets, group, targets.values())
+                update_targets(self._elbv2.deregister_targets, group, targets.values())
 
     # ---- helpers ----------------------------------------------------------------------------------------------
 
@@ -378,19 +383,6 @@ class EcsAgent:
             return next(self._addresses)
         except StopIteration:
             raise FleetError("the local ECS agent ran out of task addresses (500 tasks at once)") from None
-
-    def _targets(self, call: Any, group: str, addresses: Iterable[str]) -> None:
-        """Register or deregister IP targets; a target group deleted meanwhile has nothing left to update."""
-        targets = [{"Id": address, "Port": specs.CONTAINER_PORT} for address in addresses]
-        if not targets:
-            return
-        try:
-            call(TargetGroupArn=group, Targets=targets)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") not in {"TargetGroupNotFound", "InvalidTarget"}:
-                raise
-        except BotoCoreError:
-            logger.warning("could not update the targets of %s", group, exc_info=True)
 
     def _event(self, model: Any, message: str) -> None:
         """A service event, newest first, as DescribeServices shows them."""

@@ -79,6 +79,7 @@ class LocalEcs:
             router,
             client("ecs", **local),
             client("elbv2", **local),
+            client("logs", **local),
             region=region,
             poll_seconds=options.poll_seconds,
         )

@@ -24,11 +24,24 @@ def circuit_breaker_threshold(desired: int) -> int:
 
 
 @dataclass(frozen=True)
+class AwsLogs:
+    """The serving container's awslogs configuration: where the driver ships a task's output."""
+
+    group: str
+    prefix: str
+    container: str
+
+    def stream(self, task_id: str) -> str:
+        return f"{self.prefix}/{self.container}/{task_id}"
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """What a task definition runs, as the local fleet needs it."""
 
     api: str
     variant: VariantSpec
+    awslogs: AwsLogs | None = None
 
 
 @dataclass(eq=False)
@@ -83,7 +96,15 @@ def read_task_spec(task_definition: dict[str, Any]) -> TaskSpec | str:
     variant = VariantSpec(
         name=names.VARIANT_NAME, image=str(container.get("image", "")), model_data_url=bundle, environment=environment
     )
-    return TaskSpec(api, variant)
+    return TaskSpec(api, variant, _awslogs(container))
+
+
+def _awslogs(container: dict[str, Any]) -> AwsLogs | None:
+    config = container.get("logConfiguration") or {}
+    options = config.get("options") or {}
+    if config.get("logDriver") != "awslogs" or not {"awslogs-group", "awslogs-stream-prefix"} <= set(options):
+        return None
+    return AwsLogs(options["awslogs-group"], options["awslogs-stream-prefix"], str(container.get("name", "")))
 
 
 def settle(futures: list[Future[None]]) -> None:

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 
 class FleetError(Exception):
     """A fleet could not start or keep serving; ``str(error)`` becomes the endpoint's ``FailureReason``."""
+
+
+class ReplicaExitedError(FleetError):
+    """A replica's process exited before it passed ``/ping`` (the local ECS agent records it as a STOPPED task)."""
+
+    def __init__(self, message: str, exit_code: int, log_path: Path) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.log_path = log_path
 
 
 @dataclass(frozen=True)

@@ -105,5 +105,7 @@ def world(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     with FrontDoor().serve() as door:
         config = provision_ecs(client, door.url, placement_timeout_seconds=600)
         clock = [float(int(time.time()))]
-        platform = EcsPlatform(client("ecs"), client("elbv2"), client("cloudwatch"), config, clock=lambda: clock[0])
+        platform = EcsPlatform(
+            client("ecs"), client("elbv2"), client("cloudwatch"), config, logs=client("logs"), clock=lambda: clock[0]
+        )
         yield World(config, scheduler, door, clock, platform)

@@ -6,8 +6,10 @@
   leaves every task pending and registers nothing with the load balancer, so a new service never becomes
   healthy. The scheduler places tasks (``runningCount``) and registers one IP target per task in the service's
   target groups (moto reports registered IP targets healthy). ``room = False`` simulates a cluster without free
-  GPUs: tasks stay pending and the service gets the event ECS writes. These manipulate moto's backend state
-  only; the product code under test talks to moto through boto3 as it would to AWS.
+  GPUs: tasks stay pending and the service gets the event ECS writes. :meth:`FakeScheduler.crash` is a task whose
+  container exited (a model that cannot load): a STOPPED task with its exit code, and its output in the task's
+  awslogs stream. These manipulate moto's state only; the product code under test talks to moto through boto3
+  as it would to AWS.
 - :class:`FrontDoor` stands in for the ALB's data plane: a local HTTP server the smoke test reaches through
   ``EcsConfig.url``, recording every request (moto's ALB has no data plane).
 """
@@ -17,17 +19,20 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import boto3
 import pytest
 from moto.ecs.models import EC2ContainerServiceBackend, ecs_backends
 from moto.elbv2.models import elbv2_backends
 
+from axon.local.ecs.tasks import register, stopped_task
 from axon.local.patches import DEFAULT_ACCOUNT as DEFAULT_ACCOUNT_ID
 from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsConfig
 
@@ -127,6 +132,26 @@ class FakeScheduler:
         """What the deployment circuit breaker does when tasks keep failing to start."""
         deployment = self.service(name).deployments[0]
         deployment["rolloutState"], deployment["rolloutStateReason"] = "FAILED", reason
+
+    def crash(self, name: str, exit_code: int, log_lines: Sequence[str]) -> str:
+        """A task of service ``name`` exited with ``exit_code`` before it was healthy: ECS keeps it STOPPED, the
+        awslogs driver shipped ``log_lines``, and the service has no running task. Returns the task id."""
+        backend = ecs_backends[DEFAULT_ACCOUNT_ID][REGION]
+        service = self.service(name)
+        task = stopped_task(backend, service, exit_code)
+        container = backend.describe_task_definition(service.task_definition).container_definitions[0]
+        options = container["logConfiguration"]["options"]
+        group, stream = options["awslogs-group"], f"{options['awslogs-stream-prefix']}/{container['name']}/{task.id}"
+        logs = boto3.client("logs", region_name=REGION)
+        if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+            logs.create_log_group(logGroupName=group)
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        events = [{"timestamp": int(time.time() * 1000), "message": line} for line in log_lines]
+        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+        register(backend, task)
+        service.running_count, service.pending_count = 0, service.desired_count
+        self.lose_targets(name)
+        return str(task.id)
 
     def lose_targets(self, name: str) -> None:
         """Green's tasks run but fail their health checks: the ALB takes their targets out."""

@@ -109,7 +109,10 @@ def test_a_new_version_failing_ping_is_rolled_back(stack: Stack) -> None:
     stack.sm.update_endpoint(EndpointName="axon-demo", EndpointConfigName=stack.version("v2", {"ping": "exit"}))
     body = stack.wait_status("axon-demo")
     assert (body["EndpointStatus"], body["EndpointConfigName"]) == ("InService", "c-v1")
-    assert "exited with code 3" in body["FailureReason"] and "exiting on purpose" in body["FailureReason"]
+    assert body["FailureReason"].startswith(
+        "The primary container for production variant AllTraffic did not pass the ping health check."
+    )
+    assert "exited with code 3" in body["FailureReason"]
     assert stack.predict("axon-demo", {})[0]["version"] == "v1"
 
 
