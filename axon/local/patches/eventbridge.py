@@ -105,15 +105,7 @@ def _deliver(arn: str, payload: Any) -> None:
     _, _, service, region, account, _ = arn.split(":", 5)
     try:
         if service == "lambda":
-            from moto.awslambda.utils import get_backend as lambda_backend
-
-            lambda_backend(account, region).invoke(
-                function_name=arn,
-                qualifier=None,
-                body=json.dumps(payload),
-                headers={"X-Amz-Invocation-Type": "Event"},
-                response_headers={},
-            )
+            _invoke_async(arn, account, region, payload)
         elif service == "states":
             from moto.stepfunctions.responses import get_backend as sfn_backend
 
@@ -126,6 +118,39 @@ def _deliver(arn: str, payload: Any) -> None:
             sns_backends[account][region].publish(message=json.dumps(payload), arn=arn)
     except Exception:
         _log.warning("delivery to target %s failed", arn, exc_info=True)
+
+
+# Lambda retries a failed asynchronous invocation this many times unless the function's EventInvokeConfig says less.
+DEFAULT_ASYNC_RETRIES = 2
+
+
+def _invoke_async(arn: str, account: str, region: str, payload: Any) -> None:
+    """An asynchronous invoke (``InvocationType=Event``) with Lambda's retries of a function error.
+
+    Gap: moto's Event invoke runs the handler once; a function error is silently dropped. AWS retries a function
+    error (an exception, a runtime crash) up to ``MaximumRetryAttempts`` more times (default 2, per the function's
+    EventInvokeConfig) with the same event, then discards it. Here the retries follow at once instead of after
+    about one and then two minutes.
+    """
+    from moto.awslambda.utils import get_backend as lambda_backend
+
+    backend = lambda_backend(account, region)
+    configs = backend.get_function(arn).event_invoke_config
+    retries = configs[0].config.get("MaximumRetryAttempts", DEFAULT_ASYNC_RETRIES) if configs else DEFAULT_ASYNC_RETRIES
+    body = json.dumps(payload)
+    for attempt in range(1 + int(retries)):
+        response_headers: dict[str, str] = {}
+        backend.invoke(
+            function_name=arn,
+            qualifier=None,
+            body=body,
+            headers={"X-Amz-Invocation-Type": "Event"},
+            response_headers=response_headers,
+        )
+        if "x-amz-function-error" not in response_headers:
+            return
+        _log.warning("asynchronous invocation %d of %s failed", attempt + 1, arn)
+    _log.warning("event for %s dropped after %d retries", arn, retries)
 
 
 # --- 3. Schedules on demand ---------------------------------------------------------------------------------------

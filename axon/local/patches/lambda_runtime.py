@@ -13,6 +13,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -110,6 +111,50 @@ class _RuntimeFault(Exception):
         self.error_type = error_type
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """The invocation a handler runs in, for harnesses that key what they observe on it (see ``current_invocation``)."""
+
+    function_name: str
+    request_id: str
+    event: Any
+
+
+class ProcessExit(BaseException):
+    """The Lambda process dies mid-invocation (out of memory, a native crash, ``os._exit``).
+
+    A ``BaseException``, so handler code cannot catch it, as it cannot outlive its own process on AWS; the runtime
+    reports it as Lambda does, with errorType ``Runtime.ExitError``. Raised by fault-injection harnesses only.
+    """
+
+
+# Handler middleware: called as ``middleware(invocation, call)`` where ``call()`` runs the handler once.
+HandlerMiddleware = Callable[[Invocation, Callable[[], Any]], Any]
+# A context variable, not os.environ: invocations run on Step Functions' worker threads and the test thread.
+_CURRENT: ContextVar[Invocation | None] = ContextVar("axon_lambda_invocation", default=None)
+_middleware: list[HandlerMiddleware] = []
+
+
+def current_invocation() -> Invocation | None:
+    """The invocation whose handler is running on this thread, or ``None`` outside any handler."""
+    return _CURRENT.get()
+
+
+@contextmanager
+def handler_middleware(middleware: HandlerMiddleware) -> Iterator[None]:
+    """Route every handler call through ``middleware`` for the block (one at a time; fault-injection harnesses).
+
+    The middleware decides how often ``call()`` runs (twice: a duplicate delivery) and sees which invocation it is.
+    """
+    if _middleware:
+        raise RuntimeError("a handler middleware is already installed")
+    _middleware.append(middleware)
+    try:
+        yield
+    finally:
+        _middleware.clear()
+
+
 # One invocation at a time: handlers see their function's environment in os.environ, which is process-wide.
 # Re-entrant, so a handler that synchronously triggers another in-process invocation on its thread still runs.
 _INVOKE_LOCK = threading.RLock()
@@ -156,9 +201,16 @@ def _invoke_lambda_in_process(self: Any, event: Any = None) -> tuple[str, bool, 
         "_HANDLER": self.handler or "",
     }
     started = time.monotonic()
+    invocation = Invocation(self.function_name, request_id, event)
     with _INVOKE_LOCK, _environment(environment), _captured_output() as printed:
+        token = _CURRENT.set(invocation)
         try:
-            result = _resolve_handler(self.handler or "")(event, context)
+            handler = _resolve_handler(self.handler or "")
+
+            def call() -> Any:
+                return handler(event, context)
+
+            result = _middleware[0](invocation, call) if _middleware else call()
             try:
                 payload, errored = json.dumps(result), False
             except (TypeError, ValueError) as exc:
@@ -168,6 +220,12 @@ def _invoke_lambda_in_process(self: Any, event: Any = None) -> tuple[str, bool, 
             stack = traceback.format_list(traceback.extract_tb(exc.__traceback__))
             error = {"errorMessage": str(exc), "errorType": error_type, "requestId": request_id, "stackTrace": stack}
             payload, errored = json.dumps(error), True
+        except ProcessExit as exit_:
+            # What Lambda reports when the runtime process exits before the handler returned.
+            message = f"RequestId: {request_id} Error: Runtime exited with error: {exit_ or 'signal: killed'}"
+            payload, errored = json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}), True
+        finally:
+            _CURRENT.reset(token)
     lines = [f"START RequestId: {request_id} Version: {self.version}"]
     lines += [line for line in "".join(printed).splitlines() if line.strip()]
     if errored:

@@ -1,0 +1,123 @@
+"""``python -m bench.faults [--json] [--sample] [--platform P] [--scenario S] [--fault F] [--jobs N] [--results]``.
+
+Records each scenario's clean rollout, then re-runs it once per call site and fault (``--sample``: once per call
+site, faults rotated) and checks the invariants after every run. Without ``--json``: a table call site x fault ->
+outcome and a summary; ``--results`` also rewrites ``bench/faults/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import multiprocessing
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+from bench.faults.matrix import FAULTS, Entry, Runner, entry, injections, sample
+from bench.faults.model import CallSite, Fault, Injection
+from bench.faults.report import Matrix, summary, table, write_results
+from bench.faults.scenario import ALL_SCENARIOS, KINDS, PLATFORMS, STRATEGIES, Scenario
+from bench.faults.world import open_world
+
+RUNS_PER_WORLD = 20  # a fresh moto account after this many runs: schedules tick every API ever created
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench.faults", description=__doc__)
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    p.add_argument("--sample", action="store_true", help="every call site once, faults rotated (what the tests run)")
+    p.add_argument("--platform", action="append", choices=PLATFORMS, help="repeatable; default: both")
+    p.add_argument("--kind", action="append", choices=KINDS, help="first deploy or update; repeatable")
+    p.add_argument("--strategy", action="append", choices=STRATEGIES, help="repeatable; default: all")
+    p.add_argument("--scenario", action="append", type=Scenario.parse, help="platform/kind/strategy; repeatable")
+    p.add_argument("--fault", action="append", type=Fault, choices=list(Fault), help="repeatable; default: all")
+    p.add_argument("--limit", type=int, default=0, help="at most this many injections per scenario (quick looks)")
+    p.add_argument("--jobs", type=int, default=1, help="scenario chunks run in this many processes")
+    p.add_argument("--results", action="store_true", help="rewrite bench/faults/RESULTS.md")
+    return p
+
+
+def _scenarios(args: argparse.Namespace) -> list[Scenario]:
+    if args.scenario:
+        return list(args.scenario)
+    return [
+        s
+        for s in ALL_SCENARIOS
+        if s.platform in (args.platform or PLATFORMS)
+        and s.kind in (args.kind or KINDS)
+        and s.strategy in (args.strategy or STRATEGIES)
+    ]
+
+
+def _catalog(scenarios: Sequence[Scenario]) -> tuple[dict[str, list[CallSite]], list[Entry]]:
+    """Each scenario's clean run (its call sites, and its own violations), in one world."""
+    sites: dict[str, list[CallSite]] = {}
+    clean = []
+    with open_world() as world:
+        runner = Runner(world, prefix="c")
+        for scenario in scenarios:
+            result, sites[scenario.name] = runner.record(scenario)
+            clean.append(entry(result))
+    return sites, clean
+
+
+def _run_chunk(scenario: Scenario, planned: Sequence[Injection]) -> list[Entry]:
+    """One chunk of injections in a fresh world (in this process or a spawned one)."""
+    logging.disable(logging.WARNING)  # expected failures log warnings on every faulted run
+    with open_world() as world:
+        return [entry(result) for result in Runner(world).inject(scenario, planned)]
+
+
+def _plan(args: argparse.Namespace, scenarios: Sequence[Scenario], sites: dict[str, list[CallSite]]) -> list[
+    tuple[Scenario, list[Injection]]
+]:  # fmt: skip
+    if args.sample:
+        planned = sample([(s, sites[s.name]) for s in scenarios])
+        by_scenario = {s.name: [i for owner, i in planned if owner == s] for s in scenarios}
+    else:
+        faults = args.fault or FAULTS
+        by_scenario = {s.name: injections(sites[s.name], faults) for s in scenarios}
+    chunks = []
+    for scenario in scenarios:
+        chosen = by_scenario[scenario.name]
+        if args.sample and args.fault:
+            chosen = [i for i in chosen if i.fault in args.fault]
+        chosen = chosen[: args.limit] if args.limit else chosen
+        chunks += [(scenario, chosen[n : n + RUNS_PER_WORLD]) for n in range(0, len(chosen), RUNS_PER_WORLD)]
+    return chunks
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.disable(logging.WARNING)
+    started = time.monotonic()
+    scenarios = _scenarios(args)
+    sites, clean = _catalog(scenarios)
+    chunks = _plan(args, scenarios, sites)
+    matrix = Matrix(sorted({s.platform for s in scenarios}), [s.name for s in scenarios], sites, list(clean))
+    if args.jobs > 1:
+        context = multiprocessing.get_context("spawn")  # moto and the patches are process-wide: no fork
+        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
+            for entries in pool.map(_run_chunk, *zip(*chunks, strict=True)) if chunks else []:
+                matrix.entries += entries
+    else:
+        for scenario, planned in chunks:
+            matrix.entries += _run_chunk(scenario, planned)
+            print(f"{scenario.name}: {len(matrix.injections)} injections so far", file=sys.stderr)
+    if args.json:
+        print(json.dumps(matrix.as_json(), indent=2))
+    else:
+        print(table(matrix))
+        print(summary(matrix))
+    if args.results:
+        command = "python -m bench.faults " + shlex.join(argv if argv is not None else sys.argv[1:])
+        print(f"wrote {write_results(matrix, command, time.monotonic() - started)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
