@@ -1,18 +1,24 @@
-"""SageMaker real-time endpoints behind the Platform interface (request bodies in ``sagemaker_specs``)."""
+"""SageMaker real-time endpoints behind the Platform interface (request bodies in ``sagemaker_specs``, a model
+that cannot load in ``sagemaker_logs``)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from axon import names
+from axon.platforms import sagemaker_logs
 from axon.platforms import sagemaker_specs as specs
 from axon.platforms.base import Capacity, DeploymentPhase, DeploymentStatus, Platform, VersionRef
-from axon.platforms.errors import PlatformError, SmokeTestFailedError
+from axon.platforms.errors import ModelLoadFailedError, PlatformError, SmokeTestFailedError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
 
@@ -44,11 +50,16 @@ class SageMakerPlatform(Platform):
         runtime: SageMakerRuntimeClient,
         cloudwatch: CloudWatchClient,
         execution_role_arn: str,
+        *,
+        logs: CloudWatchLogsClient | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.sagemaker = sagemaker
         self.runtime = runtime
         self.cloudwatch = cloudwatch
         self.execution_role_arn = execution_role_arn
+        self.logs = logs  # reads why a model could not load; without it SageMaker's own verdict stands
+        self.clock = clock
 
     # ---- rollout --------------------------------------------------------------------------------------------
 
@@ -88,20 +99,58 @@ class SageMakerPlatform(Platform):
         new_config = names.endpoint_config_name(version.api, version.label)
         reason = endpoint.get("FailureReason", "")
         if status == "Creating":
+            failed = self._load_failure(version)
+            if failed is not None:
+                return DeploymentStatus.failure(failed)  # the failure handler deletes the endpoint
             return DeploymentStatus(DeploymentPhase.IN_PROGRESS, 0, message="creating the endpoint")
         if status in {"Failed", "UpdateRollbackFailed", "OutOfService", "Deleting"}:
-            return DeploymentStatus(DeploymentPhase.FAILED, 0, message=reason or f"endpoint is {status}")
+            failed_status = DeploymentStatus(DeploymentPhase.FAILED, 0, message=reason or f"endpoint is {status}")
+            return self._explained(version, endpoint, failed_status)
         if status in _UPDATING:
             percent = self._pending_percent(endpoint, new_config)
+            pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+            failed = self._load_failure(version) if pending == new_config else None
+            if failed is not None:
+                self._stop_update(version.api, f"{version.label} could not load its model")
+                return DeploymentStatus.failure(failed)
             return DeploymentStatus(
                 DeploymentPhase.IN_PROGRESS, percent, reachable=percent == 100, message=f"endpoint is {status}"
             )
         if endpoint["EndpointConfigName"] == new_config:
             return DeploymentStatus(DeploymentPhase.SUCCEEDED, 100, reachable=True)
         # InService on another config after our update: SageMaker rolled the deployment back.
-        return DeploymentStatus(
+        rolled_back = DeploymentStatus(
             DeploymentPhase.ROLLED_BACK, 0, message=reason or "SageMaker rolled the update back (an alarm fired)"
         )
+        return self._explained(version, endpoint, rolled_back)
+
+    def _load_failure(self, version: VersionRef) -> ModelLoadFailedError | None:
+        """``axon-serve``'s marker in the endpoint's logs since the version's endpoint config was created."""
+        if self.logs is None:
+            return None
+        try:
+            config = self.sagemaker.describe_endpoint_config(
+                EndpointConfigName=names.endpoint_config_name(version.api, version.label)
+            )
+        except ClientError as error:
+            if _is_missing(error):
+                return None
+            raise
+        return sagemaker_logs.load_failure(self.logs, version.api, config["CreationTime"], version.label)
+
+    def _explained(self, version: VersionRef, endpoint: Any, verdict: DeploymentStatus) -> DeploymentStatus:
+        """SageMaker's own verdict, unless the logs say the model could not load; a container that failed its ping
+        check a moment ago may not have its last lines delivered yet, so wait a little for them."""
+        failed = self._load_failure(version)
+        if failed is not None:
+            return DeploymentStatus.failure(failed)
+        changed: datetime | None = endpoint.get("LastModifiedTime")
+        recent = changed is not None and self.clock() - changed.timestamp() < sagemaker_logs.LOG_DELIVERY_SECONDS
+        if self.logs is not None and recent and sagemaker_logs.PING_FAILED in verdict.message:
+            return DeploymentStatus(
+                DeploymentPhase.IN_PROGRESS, 0, message=f"{verdict.message} (reading the endpoint's logs for why)"
+            )
+        return verdict
 
     @staticmethod
     def _pending_percent(endpoint: Any, new_config: str) -> int:
@@ -128,12 +177,7 @@ class SageMakerPlatform(Platform):
         new_config = names.endpoint_config_name(version.api, version.label)
         pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
         if endpoint["EndpointStatus"] in _UPDATING and pending == new_config:
-            # No API stops a deployment, but the alarms in AutoRollbackConfiguration do: trip one.
-            self.cloudwatch.set_alarm_state(
-                AlarmName=names.alarm_name(version.api, "5xx"),
-                StateValue="ALARM",
-                StateReason="axon: the new version failed its smoke test",
-            )
+            self._stop_update(version.api, "the new version failed its smoke test")
             return
         if endpoint["EndpointConfigName"] != new_config:
             return  # traffic is not on the new version
@@ -141,6 +185,12 @@ class SageMakerPlatform(Platform):
             self.delete_endpoint(version.api)
             return
         self.sagemaker.update_endpoint(**specs.rollback_update_request(previous))
+
+    def _stop_update(self, api: str, why: str) -> None:
+        """No API stops a deployment, but the alarms in AutoRollbackConfiguration do: trip one."""
+        self.cloudwatch.set_alarm_state(
+            AlarmName=names.alarm_name(api, "5xx"), StateValue="ALARM", StateReason=f"axon: {why}"
+        )
 
     def smoke_test(self, version: VersionRef, payload: bytes, content_type: str) -> bytes:
         try:

@@ -81,7 +81,8 @@ class Lifecycle:
         try:
             handler = load_handler(self.model_dir, self.spec)
         except PredictorLoadError as error:
-            logger.error("model load failed: %s", error.message, exc_info=error)
+            # The user's traceback, when their code raised; the loader's own frames would only bury it.
+            logger.error("model load failed: %s", error.message, exc_info=error.__cause__)
             reason = error.message
             loop.call_soon_threadsafe(self._settle, lambda: self.runtime.fail(reason))
             return

@@ -139,14 +139,14 @@ class FakeScheduler:
         backend = ecs_backends[DEFAULT_ACCOUNT_ID][REGION]
         service = self.service(name)
         task = stopped_task(backend, service, exit_code)
-        container = backend.describe_task_definition(service.task_definition).container_definitions[0]
+        container: Any = backend.describe_task_definition(service.task_definition).container_definitions[0]
         options = container["logConfiguration"]["options"]
         group, stream = options["awslogs-group"], f"{options['awslogs-stream-prefix']}/{container['name']}/{task.id}"
         logs = boto3.client("logs", region_name=REGION)
         if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
             logs.create_log_group(logGroupName=group)
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
-        events = [{"timestamp": int(time.time() * 1000), "message": line} for line in log_lines]
+        events: list[Any] = [{"timestamp": int(time.time() * 1000), "message": line} for line in log_lines]
         logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
         register(backend, task)
         service.running_count, service.pending_count = 0, service.desired_count

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import httpx
 import pytest
 
+from axon.names import MODEL_LOAD_FAILED_MARKER
 from axon.registry import VersionStatus
 from tests.functional.rollout.conftest import bundle
 from tests.integration.local_ecs.conftest import Local, alive
@@ -108,11 +110,18 @@ def test_a_canary_under_load_loses_no_request_and_blue_is_gone_after(local: Loca
     assert local.invoke(API, {}, {"X-Axon-Version": "v1"}).json() == {"tag": "v2"}
 
 
-def test_a_version_whose_tasks_cannot_start_fails_and_the_live_one_keeps_serving(local: Local) -> None:
+def test_a_version_whose_model_cannot_load_fails_at_once_and_the_live_one_keeps_serving(local: Local) -> None:
     broken = ECHO.replace("self.tag = ", "raise RuntimeError('cannot load the model'); self.tag = ")
+    started = time.monotonic()
     record = local.wait_final(API, local.upload(API, bundle(spec("bad"), broken)))
+    assert time.monotonic() - started < 60  # not the placement timeout (30 min), nor the circuit breaker's retries
     assert record.status == VersionStatus.FAILED
-    assert record.reason is not None and "circuit breaker" in record.reason.message, record.reason
+    assert record.reason is not None and record.reason.code == "platform.model_load_failed", record.reason
+    headline, *lines = record.reason.message.splitlines()
+    assert headline.startswith(f"{record.version} could not load its model: task "), record.reason.message
+    assert "(Essential container in task exited) with exit code 3: Predictor.__init__ failed: " in headline
+    assert "RuntimeError: cannot load the model" in headline
+    assert lines[-1].startswith(MODEL_LOAD_FAILED_MARKER) and any("Traceback" in line for line in lines)
     local.wait_for(lambda: local.service(API, "bad") is None, "the failed version's service to be removed")
     assert local.pids(API, "bad") == []
     assert local.invoke(API, {}).json() == {"tag": "v2"}

@@ -14,14 +14,19 @@ from tests.unit.serving.conftest import make_model_dir
 
 
 @pytest.mark.parametrize(
-    ("predictor", "reason"),
+    ("predictor", "reason", "raised"),
     [
-        ("raises_in_init", "Predictor.__init__ failed: RuntimeError: weights file is corrupt (predictor.py:6)"),
-        ("no_predictor_class", "predictor.py defines no class Predictor"),
+        ("raises_in_init", "Predictor.__init__ failed: RuntimeError: weights file is corrupt (predictor.py:6)", True),
+        ("no_predictor_class", "predictor.py defines no class Predictor", False),
     ],
 )
 def test_a_failed_load_stops_the_server_with_exit_3_and_the_marker(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, predictor: str, reason: str
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    predictor: str,
+    reason: str,
+    raised: bool,
 ) -> None:
     model_dir = make_model_dir(tmp_path, predictor)
     app = build_app(model_dir, read_spec(model_dir), {})
@@ -30,4 +35,4 @@ def test_a_failed_load_stops_the_server_with_exit_3_and_the_marker(
     assert code == LOAD_FAILED_EXIT_CODE
     assert capsys.readouterr().err.splitlines()[-1] == f"{MODEL_LOAD_FAILED_MARKER} {reason}"
     (record,) = [r for r in caplog.records if r.getMessage().startswith("model load failed")]
-    assert record.exc_info is not None  # the traceback goes to the log
+    assert (record.exc_info is not None) == raised  # the user's traceback goes to the log, when there is one
