@@ -29,11 +29,17 @@ def platform_factory(settings: Settings, client: Callable[[str], Any]) -> Callab
         if name not in cache:
             if name == "sagemaker":
                 cache[name] = SageMakerPlatform(
-                    client("sagemaker"), client("sagemaker-runtime"), client("cloudwatch"), settings.sagemaker_role_arn
+                    client("sagemaker"),
+                    client("sagemaker-runtime"),
+                    client("cloudwatch"),
+                    settings.sagemaker_role_arn,
+                    logs=client("logs"),
                 )
             elif name == "ecs":
                 config = load_ecs_config(client("ssm"))
-                cache[name] = EcsPlatform(client("ecs"), client("elbv2"), client("cloudwatch"), config)
+                cache[name] = EcsPlatform(
+                    client("ecs"), client("elbv2"), client("cloudwatch"), config, logs=client("logs")
+                )
             else:
                 raise UnsupportedPlatformError(f"compute.platform {name!r} is not available in this deployment")
         return cache[name]

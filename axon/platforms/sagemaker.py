@@ -87,8 +87,10 @@ class SageMakerPlatform(Platform):
                 Tags=[{"Key": "axon:api", "Value": version.api}],
             )
             return
-        if endpoint["EndpointConfigName"] == names.endpoint_config_name(version.api, version.label):
-            return  # a retried Deploy step: the update was already accepted
+        new_config = names.endpoint_config_name(version.api, version.label)
+        pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+        if new_config in (endpoint["EndpointConfigName"], pending):
+            return  # a retried Deploy step: the update was already accepted (and may still be running)
         self.sagemaker.update_endpoint(**specs.update_endpoint_request(version, [a["AlarmName"] for a in alarms]))
 
     def deployment_status(self, version: VersionRef, previous: VersionRef | None) -> DeploymentStatus:

@@ -344,7 +344,8 @@ class Registry(ABC):
             self._update(Update(_meta(api), set=fields, condition=AllOf((held, unchanged))))
         except ConditionFailedError:
             current = self.get_api(api)
-            if current is None or current.lease_owner not in {owner, successor}:
+            holders = {owner, *((successor,) if successor else ())}
+            if current is None or current.lease_owner not in holders:
                 return LeaseMove.LOST
             return LeaseMove.RACED
         return LeaseMove.MOVED

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from axon.errors import AxonError
-from axon.platforms.base import DeploymentPhase, Platform, VersionRef
+from axon.platforms.base import DeploymentPhase, DeploymentStatus, Platform, VersionRef
 from axon.platforms.errors import SmokeTestFailedError
 from axon.registry import Reason, VersionRecord, VersionStatus
 from axon.registry.writes import ConditionFailedError
@@ -96,9 +96,14 @@ def check_deployment(deps: RolloutDeps, state: RolloutState) -> RolloutState:
             "smoke_due": smoke_payload is not None and status.reachable and not state.smoke_done,
             "error": None
             if status.phase in (DeploymentPhase.IN_PROGRESS, DeploymentPhase.SUCCEEDED)
-            else CaughtError.model_validate({"Error": status.phase.value, "Cause": status.message}),
+            else CaughtError.model_validate({"Error": status.phase.value, "Cause": _cause(status)}),
         }
     )
+
+
+def _cause(status: DeploymentStatus) -> str:
+    """The Catch-style cause of a failed deployment: ``<code>: <message>`` when the platform knows the code."""
+    return f"{status.reason_code}: {status.message}" if status.reason_code else status.message
 
 
 def _encode(payload: object, content_type: str) -> bytes:
@@ -221,9 +226,9 @@ def handle_failure(deps: RolloutDeps, state: RolloutState) -> RolloutState | Out
     if owns_api and not record.status.is_final and platform_or_none is not None and record.image_uri:
         platform_or_none.rollback(version_ref(record), _ref(previous))
         platform_or_none.remove_version(version_ref(record))
-    if not record.status.is_final:
-        deps.registry.set_status(state.api, state.seq, status, reason.message, reason=reason, traffic_percent=0)
+    if not record.status.is_final:  # notified first, so a retry notifies again rather than never
         notify(deps, "Rollout Rolled Back" if rolled_back else "Rollout Failed", record, previous, reason)
+        deps.registry.set_status(state.api, state.seq, status, reason.message, reason=reason, traffic_percent=0)
     if owns_api:
         finish_and_start_next(deps, state.api, state.seq, state.execution)
     return Outcome(status, _duration(record, deps.clock()), reason)

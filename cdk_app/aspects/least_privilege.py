@@ -37,6 +37,8 @@ RESOURCE_STAR_ACTIONS = frozenset(
         # these list no resource type, so a scoped Resource would deny them:
         "ecs:DeregisterTaskDefinition",  # removing a version deregisters its task-definition revisions
         "ecs:ListTaskDefinitions",  # ... found by familyPrefix axon-<api>-<label>
+        "ecs:ListTasks",  # a new version's stopped tasks (condition: the axon cluster)
+        "ecs:DescribeTaskDefinition",  # ... and where their container logged
         "elasticloadbalancing:DescribeRules",  # the API's rules and their weights on the listener
         "elasticloadbalancing:DescribeTags",  # the bake clock and smoke-test verdict on green's target group
         "elasticloadbalancing:DescribeTargetGroups",  # a version's target group by name

@@ -18,7 +18,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
-from axon.names import STATE_MACHINE, endpoint_name
+from axon.names import STATE_MACHINE, endpoint_name, log_group
 from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER
 from axon.registry.keys import ENTITY_INDEX
 from cdk_app.stacks.ecs_stack import (
@@ -79,6 +79,7 @@ class ControlPlaneAccess:
         """Everything the Lambda in ``lambdas/<module>.py`` needs, and nothing else."""
         rollout = (
             self.control_endpoints,
+            self.read_replica_logs,
             self.control_ecs_services,
             self.control_listener,
             self.read_ecs_config,
@@ -182,6 +183,16 @@ class ControlPlaneAccess:
             ),
         )
 
+    def read_replica_logs(self) -> tuple[Permission, ...]:
+        """Why a new version's replica died: its log (SageMaker endpoint or ECS task), one group per API."""
+        groups = self._arn("logs", "log-group", log_group("*"), ArnFormat.COLON_RESOURCE_NAME)
+        return (
+            Permission(
+                _allow(["logs:FilterLogEvents", "logs:GetLogEvents"], [groups]),
+                "Each API logs to its own group, named per API at run time (axon.names.log_group).",
+            ),
+        )
+
     # ---- ECS (compute.platform: ecs): resources of the AxonEcs stack, found by their fixed names -------------
 
     def read_ecs_config(self) -> tuple[Permission, ...]:
@@ -233,6 +244,22 @@ class ControlPlaneAccess:
                     roles,
                     conditions={"StringEquals": {"iam:PassedToService": ECS_TASKS_PRINCIPAL}},
                 )
+            ),
+            # A task of the new version that stopped with an error fails the rollout at once (its stop reason and
+            # the last lines of its log), instead of after the placement timeout.
+            Permission(
+                _allow(
+                    ["ecs:ListTasks"],
+                    ["*"],
+                    conditions={"ArnEquals": {"ecs:cluster": self._arn("ecs", "cluster", CLUSTER_NAME)}},
+                ),
+                "ecs:ListTasks has no resource type; the condition keeps it to the axon cluster.",
+            ),
+            Permission(_allow(["ecs:DescribeTasks"], [self._arn("ecs", "task", f"{CLUSTER_NAME}/*")]), per_version),
+            Permission(
+                _allow(["ecs:DescribeTaskDefinition"], ["*"]),
+                "ecs:DescribeTaskDefinition supports no resource-level permissions; AWS requires Resource '*'. It "
+                "reads where a stopped task of an axon-<api>-<label> family logged.",
             ),
         )
 

@@ -23,7 +23,7 @@ from tests.cdk.test_core_stack import ROLLOUT_MODULES, flat, function_statements
 
 pytestmark = pytest.mark.xdist_group("cdk")
 
-PLATFORM_SOURCES = ("ecs.py", "ecs_listener.py", "ecs_capacity.py")
+PLATFORM_SOURCES = ("ecs.py", "ecs_listener.py", "ecs_capacity.py", "ecs_tasks.py")
 CLIENT_PREFIXES = {"ecs": "ecs", "elbv2": "elasticloadbalancing", "cloudwatch": "cloudwatch"}
 # ``delete_api`` runs in the CLI (``axon delete``) with the operator's credentials, never in a Lambda.
 CLI_ONLY = {"ecs:ListServices", "ecs:ListTaskDefinitionFamilies"}
@@ -52,6 +52,9 @@ ROLLOUT_GRANTS = {
     "ecs:TagResource": {SERVICES, FAMILIES},
     "ecs:DeregisterTaskDefinition": {"*"},
     "ecs:ListTaskDefinitions": {"*"},
+    "ecs:ListTasks": {"*"},
+    "ecs:DescribeTasks": {arn("ecs", "task/axon/*")},
+    "ecs:DescribeTaskDefinition": {"*"},
     "elasticloadbalancing:CreateTargetGroup": {TARGET_GROUPS},
     "elasticloadbalancing:DeleteTargetGroup": {TARGET_GROUPS},
     "elasticloadbalancing:ModifyTargetGroupAttributes": {TARGET_GROUPS},

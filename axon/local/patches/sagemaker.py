@@ -51,6 +51,9 @@ class _Progress:
     describes_per_frame: int
     finish: Callable[[Any], None]
     describes: int = 0
+    # An update's rollback alarms, and what the deployment turns into when one of them is in ALARM.
+    alarms: tuple[str, ...] = ()
+    on_alarm: Callable[[str], _Progress] | None = None
 
 
 @dataclass(frozen=True)
@@ -156,10 +159,28 @@ def _describe_endpoint(self: Any, endpoint_name: str) -> dict[str, Any]:
     return response
 
 
+def _alarm_firing(endpoint: Any, alarms: tuple[str, ...]) -> str | None:
+    """The first of ``alarms`` in ALARM state in the endpoint's account and region (moto's CloudWatch)."""
+    if not alarms:
+        return None
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    _, _, _, region, account, _ = str(endpoint.arn).split(":", 5)
+    backend = cloudwatch_backends[account][region]
+    for name in alarms:
+        alarm = backend.alarms.get(name)
+        if alarm is not None and alarm.state_value == "ALARM":
+            return name
+    return None
+
+
 def _advance(endpoint: Any) -> dict[str, Any] | None:
     progress = _progress.get(endpoint)
     if progress is None:
         return None
+    firing = _alarm_firing(endpoint, progress.alarms)
+    if firing is not None and progress.on_alarm is not None:  # SageMaker watches these while it shifts and bakes
+        progress = _progress[endpoint] = progress.on_alarm(firing)
     index = progress.describes // progress.describes_per_frame
     progress.describes += 1
     if index >= len(progress.frames):
@@ -245,8 +266,23 @@ def _update_endpoint(
             else:
                 target.failure_reason = reason
 
+        def rolled_back_by(alarm: str) -> _Progress:
+            def back(target: Any) -> None:
+                target.endpoint_status = "InService"
+                target.failure_reason = f"Deployment rolled back: alarm(s) {alarm} went into ALARM state."
+
+            rollback_frame = _Frame("Updating", pending(0.0, "Deleting", "Traffic back on the old fleet"))
+            return _Progress([rollback_frame], _registry.options.describes_per_update_step, back)
+
+        rollback_alarms = (deployment_config or {}).get("AutoRollbackConfiguration", {}).get("Alarms", [])
         endpoint.endpoint_status = "Updating"
-        _progress[endpoint] = _Progress(frames, _registry.options.describes_per_update_step, finish)
+        _progress[endpoint] = _Progress(
+            frames,
+            _registry.options.describes_per_update_step,
+            finish,
+            alarms=tuple(alarm["AlarmName"] for alarm in rollback_alarms),
+            on_alarm=rolled_back_by,
+        )
         if deployment_config:
             _last_deployment_config[endpoint] = deployment_config
     return str(endpoint.arn)

@@ -138,11 +138,12 @@ def test_linear_steps_are_observed(local: Local) -> None:
     ]
 
 
-def test_a_replica_that_never_passes_ping_is_rolled_back_and_the_old_version_serves(local: Local) -> None:
+def test_a_model_that_cannot_load_fails_at_once_and_the_old_version_serves(local: Local) -> None:
     broken = SLOW_ECHO.replace("self.tag = ", "raise RuntimeError('cannot load the model'); self.tag = ")
     record = local.wait_final("echo", local.upload("echo", bundle(_spec("all_at_once", "bad"), broken)))
-    assert record.status == VersionStatus.ROLLED_BACK
-    assert record.reason is not None and record.reason.code == "deployment.rolled_back"
+    assert record.status == VersionStatus.FAILED
+    assert record.reason is not None and record.reason.code == "platform.model_load_failed"
+    assert "cannot load the model" in record.reason.message
     assert local.predict("echo", {}) == {"tag": "v3"}
 
 
