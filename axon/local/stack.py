@@ -138,7 +138,7 @@ class LocalStack:
             try:
                 fire_schedules()
             except Exception:
-                logger.exception("the autoscaler schedule could not fire")
+                logger.exception("the schedules (autoscaler, reconciler) could not fire")
 
     def tick(self) -> int:
         """Fire the schedules now (tests and the demo use it instead of waiting a minute)."""
