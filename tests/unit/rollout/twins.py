@@ -67,13 +67,13 @@ class TwinClients:
     def __call__(self, service: str) -> Any:
         return self
 
-    def start_execution(self, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:  # noqa: N803
+    def start_execution(self, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:
         if name in self.executions:
             raise ClientError({"Error": {"Code": "ExecutionAlreadyExists", "Message": name}}, "StartExecution")
         self.executions[name] = "RUNNING"
         return {"executionArn": f"{stateMachineArn}:{name}"}
 
-    def describe_execution(self, executionArn: str) -> dict[str, Any]:  # noqa: N803
+    def describe_execution(self, executionArn: str) -> dict[str, Any]:
         name = executionArn.rsplit(":", 1)[1]
         if name not in self.executions:
             raise ClientError({"Error": {"Code": "ExecutionDoesNotExist", "Message": name}}, "DescribeExecution")
@@ -86,7 +86,7 @@ class TwinClients:
     def paginate(self, **request: Any) -> list[dict[str, Any]]:
         return [{"Versions": self.object_versions}]
 
-    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         self.events.extend(Entries)
         return {"FailedEntryCount": 0}
 
