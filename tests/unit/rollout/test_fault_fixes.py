@@ -9,8 +9,9 @@ import pytest
 
 from axon.registry import InMemoryRegistry, VersionStatus
 from axon.registry.writes import Write
-from axon.rollout import recovery, release
+from axon.rollout import prepare, recovery, release
 from axon.rollout.contracts import CaughtError, RolloutState
+from axon.rollout.errors import StaleRolloutError
 from axon.rollout.intake import accept_upload
 from axon.rollout.queue import execution_for, finish_and_start_next
 from axon.rollout.versions import version_ref
@@ -206,3 +207,16 @@ def test_the_reconciler_registers_an_upload_whose_event_never_arrived() -> None:
     assert recovery.reconcile(w.deps, now).registered == ["iris v1"]
     assert [v.version_id for v in w.registry.list_versions("iris")] == ["MISSED"]
     assert recovery.reconcile(w.deps, now).registered == []  # registered once
+
+
+def test_a_step_of_an_execution_that_lost_its_lease_stops_before_touching_anything() -> None:
+    w = world()
+    seq = _arrive(w, "A")
+    state = _state(w, seq)
+    assert w.registry.release_lease("iris", state.execution)
+    assert w.registry.acquire_lease("iris", "a-newer-execution", 2, 3600)
+    with pytest.raises(StaleRolloutError):
+        prepare.validate(w.deps, state)
+    assert w.registry.get_version("iris", seq).status == VersionStatus.PENDING
+    with pytest.raises(StaleRolloutError):  # nor can it commit
+        release.finalize(w.deps, state)
