@@ -9,12 +9,13 @@ about a quarter of the sites and every site is hit once.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from bench.faults.model import CallSite, Fault, Injection, Violation
-from bench.faults.scenario import RunResult, Scenario, run
-from bench.faults.world import World
+from bench.faults.scenario import RunResult, Scenario, call_sites, run
+from bench.faults.world import World, open_world
 
 FAULTS: tuple[Fault, ...] = tuple(Fault)
 
@@ -56,6 +57,7 @@ class Entry:
     fault: str
     outcome: str
     reached: bool
+    seconds: float
     violations: list[Violation] = field(default_factory=list)
 
 
@@ -67,6 +69,7 @@ def entry(result: RunResult) -> Entry:
         fault=str(injection.fault) if injection else "none",
         outcome=str(result.outcome),
         reached=result.reached,
+        seconds=result.seconds,
         violations=list(result.violations),
     )
 
@@ -83,6 +86,10 @@ class Runner:
         result = run(self.world, scenario, next(self._names))
         return result, result.recorder.sites()
 
+    def sites(self, scenario: Scenario) -> list[CallSite]:
+        """The call sites of ``scenario`` only (no reconcile period, no checks): cheaper than :meth:`record`."""
+        return call_sites(self.world, scenario, next(self._names))
+
     def inject(self, scenario: Scenario, planned: Iterable[Injection]) -> Iterator[RunResult]:
         for injection in planned:
             yield run(self.world, scenario, next(self._names), injection)
@@ -90,5 +97,12 @@ class Runner:
 
 def plan_sample(runner: Runner, scenarios: Sequence[Scenario], index: int) -> list[Injection]:
     """The sample's injections for ``scenarios[index]``: it records the scenarios before it to know their sites."""
-    catalog = [(scenario, runner.record(scenario)[1]) for scenario in scenarios[: index + 1]]
+    catalog = [(scenario, runner.sites(scenario)) for scenario in scenarios[: index + 1]]
     return [injection for scenario, injection in sample(catalog) if scenario == scenarios[index]]
+
+
+def run_chunk(scenario: Scenario, planned: Sequence[Injection]) -> list[Entry]:
+    """Injections in a fresh world, in this process or a spawned one (a module-level function: picklable)."""
+    logging.disable(logging.CRITICAL)  # faulted runs log errors by design
+    with open_world() as world:
+        return [entry(result) for result in Runner(world).inject(scenario, planned)]

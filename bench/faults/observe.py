@@ -10,10 +10,7 @@ from botocore.exceptions import ClientError
 from axon import names
 from axon.platforms import ecs_specs
 from bench.faults.invariants import EndState, VersionView
-from bench.faults.world import World
-from tests.functional.platforms.conftest import rule_weights
-from tests.functional.platforms.ecs_world import CLUSTER
-from tests.functional.rollout.conftest import client
+from bench.faults.world import CLUSTER, World, client, rule_weights
 
 
 def end_state(world: World, platform: str, api: str, uploads: tuple[str, ...], previous_seq: int | None) -> EndState:

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from axon.local.patches import fire_schedules
 from axon.registry import VersionStatus
 from bench.faults.invariants import EndState, check, classify
-from bench.faults.model import Injection, Outcome, Violation
+from bench.faults.model import CallSite, Injection, Outcome, Violation
 from bench.faults.observe import end_state
 from bench.faults.recorder import SETTLE, Call, Recorder
-from bench.faults.world import World
-from tests.functional.rollout.conftest import bundle, client
+from bench.faults.world import World, bundle, client
 
 PLATFORMS = ("sagemaker", "ecs")
 KINDS = ("first", "update")
@@ -31,8 +30,10 @@ _ROLLOUT = {
 _COMPUTE = {"sagemaker": "", "ecs": "compute: {platform: ecs, instance_type: g5.xlarge, gpu: 1}"}
 SMOKE = "smoke_test: {payload: {x: 1}}"  # so VerifyVersion runs in every scenario
 
-ROLLOUT_TIMEOUT_SECONDS = 20.0
+ROLLOUT_TIMEOUT_SECONDS = 20.0  # a clean rollout takes 1-5 s on a busy two-core machine
 SETTLE_TIMEOUT_SECONDS = 10.0
+STUCK_TIMEOUT_SECONDS = 1.0
+IDLE_SECONDS = 2.0
 RECONCILE_TICKS = 3  # schedule firings that make one reconcile period
 
 
@@ -71,6 +72,7 @@ class RunResult:
     injection: Injection | None
     recorder: Recorder
     state: EndState
+    seconds: float
     violations: list[Violation] = field(default_factory=list)
 
     @property
@@ -89,46 +91,70 @@ class RunResult:
 
 def run(world: World, scenario: Scenario, api: str, injection: Injection | None = None) -> RunResult:
     """Roll ``scenario`` out on ``api`` (which must be new) with ``injection``, settle, and check the invariants."""
-    uploads: list[str] = []
-    previous_seq = None
-    if scenario.kind == "update":
-        uploads.append(world.stack.upload(api, bundle(scenario.spec)))
-        status = _wait(world, api, uploads[-1], ROLLOUT_TIMEOUT_SECONDS)
-        if status != VersionStatus.LIVE:
-            raise SetupError(f"{api}: the previous version ended {status}, not live")
-        previous_seq = 1
+    started = time.monotonic()
+    uploads = _previous_version(world, scenario, api)
     recorder = Recorder(injection)
     with recorder.active():
         uploads.append(world.stack.upload(api, bundle(scenario.spec)))
-        _wait(world, api, uploads[-1], ROLLOUT_TIMEOUT_SECONDS)
+        ended, _ = _wait(world, api, uploads[-1], ROLLOUT_TIMEOUT_SECONDS)
         recorder.phase = SETTLE
-        settle(world)
-        state = end_state(world, scenario.platform, api, tuple(uploads), previous_seq)
+        settle(world, SETTLE_TIMEOUT_SECONDS if ended else STUCK_TIMEOUT_SECONDS)
+        state = end_state(world, scenario.platform, api, tuple(uploads), 1 if scenario.kind == "update" else None)
     _stop_running(world)
-    result = RunResult(scenario, injection, recorder, state)
+    result = RunResult(scenario, injection, recorder, state, time.monotonic() - started)
     result.violations = check(state, recorder.calls, injection.fault if injection else None)
     return result
 
 
-def _wait(world: World, api: str, version_id: str, timeout: float) -> VersionStatus | None:
-    """Wait until the upload is final (or was never registered) and no execution runs; its status then."""
+def call_sites(world: World, scenario: Scenario, api: str) -> list[CallSite]:
+    """The call sites of a clean rollout of ``scenario`` on ``api``, without settling or checking (a catalog)."""
+    _previous_version(world, scenario, api)
+    recorder = Recorder()
+    with recorder.active():
+        version_id = world.stack.upload(api, bundle(scenario.spec))
+        _wait(world, api, version_id, ROLLOUT_TIMEOUT_SECONDS)
+    return recorder.sites()
+
+
+def _previous_version(world: World, scenario: Scenario, api: str) -> list[str]:
+    """An update's v1, rolled out unrecorded; the uploads so far."""
+    if scenario.kind != "update":
+        return []
+    version_id = world.stack.upload(api, bundle(scenario.spec))
+    _, status = _wait(world, api, version_id, ROLLOUT_TIMEOUT_SECONDS)
+    if status != VersionStatus.LIVE:
+        raise SetupError(f"{api}: the previous version ended {status}, not live")
+    return [version_id]
+
+
+def _wait(world: World, api: str, version_id: str, timeout: float) -> tuple[bool, VersionStatus | None]:
+    """Wait until no execution runs and the upload is final, never registered, or left unfinished for
+    ``IDLE_SECONDS`` (nothing runs that could finish it: the reconcile period may). Returns whether that happened
+    before ``timeout`` (not: an execution that does not end) and the upload's status then."""
     status: list[VersionStatus | None] = [None]
+    busy = [time.monotonic()]
 
     def done() -> bool:
         record = world.stack.registry.find_version(api, version_id)
         status[0] = record.status if record else None
-        return (record is None or record.status.is_final) and not world.stack.running_executions()
+        if world.stack.running_executions():
+            busy[0] = time.monotonic()
+            return False
+        return record is None or record.status.is_final or time.monotonic() - busy[0] > IDLE_SECONDS
 
-    _until(done, timeout)
-    return status[0]
+    return _until(done, timeout), status[0]
 
 
-def settle(world: World) -> None:
-    """One reconcile period: executions end, then every schedule fires ``RECONCILE_TICKS`` times."""
-    _until(lambda: not world.stack.running_executions(), SETTLE_TIMEOUT_SECONDS)
+def settle(world: World, patience: float = SETTLE_TIMEOUT_SECONDS) -> None:
+    """One reconcile period: executions end, then every schedule fires ``RECONCILE_TICKS`` times.
+
+    ``patience`` bounds each wait for executions to end; a run whose rollout never ended gets little (it is broken
+    already, and waiting again for the same execution would only slow the matrix down).
+    """
+    _until(lambda: not world.stack.running_executions(), patience)
     for _ in range(RECONCILE_TICKS):
         fire_schedules()
-        _until(lambda: not world.stack.running_executions(), SETTLE_TIMEOUT_SECONDS)
+        _until(lambda: not world.stack.running_executions(), patience)
 
 
 def _until(check: Callable[[], bool], timeout: float) -> bool:

@@ -2,26 +2,34 @@
 
 Tests get the stack from the ``stack`` fixture and attach ECS with :meth:`World.attach`; ``python -m bench.faults``
 opens the same world with :func:`open_world`, which does what the fixture does outside pytest.
+
+The test helpers (``tests.functional...``) are imported at run time: test modules are not held to ``mypy
+--strict``, and a static import would put them under bench's typecheck. :class:`Stack` states what bench uses.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import pytest
 from moto import mock_aws
 
 from axon.local.patches import moto_patches
-from axon.local.provision import provision
+from axon.local.provision import Provisioned, provision
 from axon.platforms.ecs_config import EcsConfig
+from axon.registry import DynamoDBRegistry
 from axon.rollout.deps import default_deps
-from axon.settings import get_settings
-from tests.functional.platforms.ecs_world import FakeScheduler, FrontDoor, provision_ecs
-from tests.functional.rollout import conftest
-from tests.functional.rollout.conftest import Stack, client
+from axon.settings import Settings, get_settings
 
+_rollout: Any = importlib.import_module("tests.functional.rollout.conftest")
+_ecs_world: Any = importlib.import_module("tests.functional.platforms.ecs_world")
+_platforms: Any = importlib.import_module("tests.functional.platforms.conftest")
+
+CLUSTER: str = _ecs_world.CLUSTER
 PLACEMENT_TIMEOUT_SECONDS = 60  # what the ECS end-to-end tests use
 _TEST_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -32,13 +40,45 @@ _TEST_ENVIRONMENT = {
 }
 
 
+class Stack(Protocol):
+    """What the harness uses of ``tests.functional.rollout.conftest.Stack``."""
+
+    provisioned: Provisioned
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def registry(self) -> DynamoDBRegistry: ...
+
+    def upload(self, api: str, data: bytes, filename: str = ...) -> str: ...
+
+    def running_executions(self) -> list[str]: ...
+
+    def push_image(self, requirements: str = ..., flavour: Any = ...) -> str: ...
+
+
+def client(service: str) -> Any:
+    """The rollout tests' client cache (few clients: creating one reads os.environ, which invocations change)."""
+    return _rollout.client(service)
+
+
+def bundle(spec: str) -> bytes:
+    """A model bundle with the rollout tests' echo predictor and ``spec`` as ``axon.yaml``."""
+    return bytes(_rollout.bundle(spec))
+
+
+def rule_weights(config: EcsConfig, api: str) -> list[tuple[str, int]]:
+    """The API's listener rule as (version label, weight); [] when it has none."""
+    return [(str(label), int(weight)) for label, weight in _platforms.rule_weights(config, api)]
+
+
 @dataclass
 class World:
     """One moto account with axon and the AxonEcs stack provisioned, as an account running both platforms."""
 
     stack: Stack
     ecs: EcsConfig
-    door: FrontDoor
 
     @classmethod
     @contextmanager
@@ -46,9 +86,9 @@ class World:
         """Add ECS (and both platforms' serving images in ECR) to a provisioned stack."""
         stack.push_image()
         stack.push_image(flavour="gpu")
-        FakeScheduler().install(monkeypatch)
-        with FrontDoor().serve() as door:
-            yield cls(stack, provision_ecs(client, door.url, PLACEMENT_TIMEOUT_SECONDS), door)
+        _ecs_world.FakeScheduler().install(monkeypatch)
+        with _ecs_world.FrontDoor().serve() as door:
+            yield cls(stack, _ecs_world.provision_ecs(client, door.url, PLACEMENT_TIMEOUT_SECONDS))
 
 
 @contextmanager
@@ -63,11 +103,12 @@ def open_world() -> Iterator[World]:
         exit_stack.enter_context(moto_patches())
         exit_stack.callback(_forget_clients)
         _forget_clients()
-        yield exit_stack.enter_context(World.attach(Stack(provision(client)), monkeypatch))
+        stack: Stack = _rollout.Stack(provision(client))
+        yield exit_stack.enter_context(World.attach(stack, monkeypatch))
 
 
 def _forget_clients() -> None:
     """Clients and settings cached for the previous moto account must not serve the next one (as the fixture does)."""
-    conftest._clients.clear()
+    _rollout._clients.clear()
     get_settings.cache_clear()
     default_deps.cache_clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -16,3 +17,11 @@ stack = rollout.stack  # the rollout tests' fixture, requested by name below
 def world(stack: rollout.Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     with World.attach(stack, monkeypatch) as attached:
         yield attached
+
+
+@pytest.fixture
+def quiet() -> Iterator[None]:
+    """No logging: faulted runs log errors and tracebacks by design, and capturing them all costs minutes."""
+    logging.disable(logging.CRITICAL)
+    yield
+    logging.disable(logging.NOTSET)
