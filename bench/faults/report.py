@@ -56,7 +56,7 @@ def table(matrix: Matrix) -> str:
         cells.setdefault((e.scenario, e.call_site), {})[e.fault] = mark
     width = max((len(site) for _, site in cells), default=10)
     lines = [f"{'scenario':<28} {'call site':<{width}} " + " ".join(f"{f:<10}" for f in FAULTS)]
-    for (scenario, site), row in sorted(cells.items()):
+    for (scenario, site), row in cells.items():  # in call order
         lines.append(f"{scenario:<28} {site:<{width}} " + " ".join(f"{row.get(f, '-'):<10}" for f in FAULTS))
     return "\n".join(lines)
 
