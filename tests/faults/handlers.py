@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
+
+import boto3
 
 from axon.local.patches.lambda_runtime import ProcessExit, current_invocation
 
@@ -31,3 +34,17 @@ def fails_until(event: Any, context: Any) -> str:
     if len(calls) <= event["detail"]["fail_times"]:
         raise RuntimeError(f"attempt {len(calls)}")
     return "ok"
+
+
+def creates_tables(event: Any, context: Any) -> list[str]:
+    """Two DynamoDB calls of the same operation, then one of another: three call sites."""
+    dynamodb = boto3.client("dynamodb")
+    for name in ("a", "b"):
+        with suppress(dynamodb.exceptions.ResourceInUseException):  # a second delivery finds them
+            dynamodb.create_table(
+                TableName=name,
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            )
+    return list(dynamodb.list_tables()["TableNames"])
