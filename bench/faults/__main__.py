@@ -14,7 +14,7 @@ import multiprocessing
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 from bench.faults.matrix import FAULTS, Entry, Runner, entry, injections, run_chunk, sample
@@ -54,34 +54,42 @@ def _scenarios(args: argparse.Namespace) -> list[Scenario]:
 
 
 def _catalog(scenarios: Sequence[Scenario]) -> tuple[dict[str, list[CallSite]], list[Entry]]:
-    """Each scenario's clean run (its call sites, and its own violations), in one world."""
+    """Each scenario's clean run: its call sites, and its own violations (a fault-free rollout must pass too)."""
     sites: dict[str, list[CallSite]] = {}
     clean = []
-    with open_world() as world:
-        runner = Runner(world, prefix="c")
-        for scenario in scenarios:
-            result, sites[scenario.name] = runner.record(scenario)
-            clean.append(entry(result))
+    for start in range(0, len(scenarios), RUNS_PER_WORLD):
+        with open_world() as world:
+            runner = Runner(world, prefix="c")
+            for scenario in scenarios[start : start + RUNS_PER_WORLD]:
+                result, sites[scenario.name] = runner.record(scenario)
+                clean.append(entry(result))
     return sites, clean
 
 
-def _plan(args: argparse.Namespace, scenarios: Sequence[Scenario], sites: dict[str, list[CallSite]]) -> list[
-    tuple[Scenario, list[Injection]]
-]:  # fmt: skip
+Chunk = tuple[Scenario, list[Injection]]  # injections run in one fresh moto account
+
+
+def _plan(args: argparse.Namespace, scenarios: Sequence[Scenario], sites: dict[str, list[CallSite]]) -> list[Chunk]:
     if args.sample:
         planned = sample([(s, sites[s.name]) for s in scenarios])
         by_scenario = {s.name: [i for owner, i in planned if owner == s] for s in scenarios}
     else:
-        faults = args.fault or FAULTS
-        by_scenario = {s.name: injections(sites[s.name], faults) for s in scenarios}
+        by_scenario = {s.name: injections(sites[s.name], args.fault or FAULTS) for s in scenarios}
     chunks = []
     for scenario in scenarios:
-        chosen = by_scenario[scenario.name]
-        if args.sample and args.fault:
-            chosen = [i for i in chosen if i.fault in args.fault]
+        chosen = [i for i in by_scenario[scenario.name] if not args.fault or i.fault in args.fault]
         chosen = chosen[: args.limit] if args.limit else chosen
         chunks += [(scenario, chosen[n : n + RUNS_PER_WORLD]) for n in range(0, len(chosen), RUNS_PER_WORLD)]
     return chunks
+
+
+def _run(chunks: Sequence[Chunk], jobs: int) -> Iterator[list[Entry]]:
+    """Each chunk's entries, in order; chunks run in ``jobs`` spawned processes (moto is process-wide: no fork)."""
+    if jobs <= 1:
+        yield from (run_chunk(scenario, planned) for scenario, planned in chunks)
+        return
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(run_chunk, [s for s, _ in chunks], [p for _, p in chunks])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,15 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     sites, clean = _catalog(scenarios)
     chunks = _plan(args, scenarios, sites)
     matrix = Matrix(sorted({s.platform for s in scenarios}), [s.name for s in scenarios], sites, list(clean))
-    if args.jobs > 1:
-        context = multiprocessing.get_context("spawn")  # moto and the patches are process-wide: no fork
-        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
-            for entries in pool.map(run_chunk, *zip(*chunks, strict=True)) if chunks else []:
-                matrix.entries += entries
-    else:
-        for scenario, planned in chunks:
-            matrix.entries += run_chunk(scenario, planned)
-            print(f"{scenario.name}: {len(matrix.injections)} injections so far", file=sys.stderr)
+    for entries in _run(chunks, args.jobs):
+        matrix.entries += entries
+        print(f"{len(matrix.injections)} injections of {sum(len(c) for _, c in chunks)} run", file=sys.stderr)
     if args.json:
         print(json.dumps(matrix.as_json(), indent=2))
     else:
