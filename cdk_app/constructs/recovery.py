@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -25,7 +22,7 @@ from cdk_app.constructs.event_patterns import event_pattern
 from cdk_app.constructs.function import AxonFunction
 from cdk_app.constructs.packaging import LambdaPackaging
 from cdk_app.constructs.permissions import ControlPlaneAccess
-from cdk_app.nag import acknowledge, resource_finding
+from cdk_app.constructs.scheduled import ScheduledFunction
 
 # A status event is worth retrying for as long as the lease it frees would otherwise wait for the reconciler.
 EXECUTION_END_RETRIES = 4
@@ -73,40 +70,17 @@ class Recovery(Construct):
                 )
             ],
         )
-        self.reconciler = AxonFunction(
+        self.reconciler = ScheduledFunction(
             self,
-            RECONCILER_FUNCTION,
+            "Reconciler",
+            spec=RECONCILER_FUNCTION,
+            name=RECONCILER_SCHEDULE,
+            expression=RECONCILER_SCHEDULE_EXPRESSION,
+            description="axon: restart stranded uploads, free leases of ended executions, register missed uploads",
+            max_event_age=RECONCILE_MAX_AGE,
+            retries=RECONCILE_RETRIES,
             packaging=packaging,
             environment=environment,
-            permissions=access.for_function(RECONCILER_FUNCTION.module),
-            reserved_concurrency=1,
-        )
-        self.reconciler.function.configure_async_invoke(retry_attempts=0, max_event_age=RECONCILE_MAX_AGE)
-        invoke_role = iam.Role(
-            self,
-            "ScheduleRole",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
-            ),
-            description="axon: lets EventBridge Scheduler invoke the reconciler",
-        )
-        acknowledge(
-            invoke_role,
-            resource_finding(self, f"{self.reconciler.function_arn}:*"),
-            "CDK's invoke grant also covers the function's versions and aliases (<arn>:*); it is this one function.",
-        )
-        self.schedule = scheduler.Schedule(
-            self,
-            "Schedule",
-            schedule_name=RECONCILER_SCHEDULE,
-            description="axon: restart stranded uploads, free leases of ended executions, register missed uploads",
-            schedule=scheduler.ScheduleExpression.expression(RECONCILER_SCHEDULE_EXPRESSION),
-            time_window=scheduler.TimeWindow.off(),
-            target=scheduler_targets.LambdaInvoke(
-                self.reconciler.function,
-                dead_letter_queue=dead_letters,
-                retry_attempts=RECONCILE_RETRIES,
-                max_event_age=RECONCILE_MAX_AGE,
-                role=invoke_role,
-            ),
-        )
+            access=access,
+            dead_letters=dead_letters,
+        ).function
