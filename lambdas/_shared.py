@@ -48,8 +48,11 @@ def transient_errors() -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        if is_transient(error):
-            raise TransientError(f"{type(error).__name__}: {error}") from error
+        cause: BaseException | None = error
+        while cause is not None:  # also when a platform wrapped the SDK's error in its own
+            if is_transient(cause):
+                raise TransientError(f"{type(cause).__name__}: {cause}") from error
+            cause = cause.__cause__
         raise
 
 

@@ -79,6 +79,13 @@ class Platform(ABC):
         """Put all traffic back on ``previous`` (or take the API down when there is none)."""
 
     @abstractmethod
+    def retire(self, version: VersionRef, previous: VersionRef | None) -> None:
+        """After the commit point (``version`` is live): release what ``previous`` still holds. Idempotent.
+
+        Until then ``previous`` must stay restorable, so that :meth:`rollback` can always put traffic back.
+        """
+
+    @abstractmethod
     def smoke_test(self, version: VersionRef, payload: bytes, content_type: str) -> bytes:
         """Send one request to ``version`` as early as the platform allows; raise on a bad answer."""
 

@@ -124,7 +124,7 @@ class EcsPlatform(Platform):
         production = listener.production_rule(version.api)
         weighted = weights(production)
         if [arn for arn, _ in weighted] == [green]:
-            self._retire(version, previous)
+            listener.delete_test_rules(version.api)
             return DeploymentStatus(DeploymentPhase.SUCCEEDED, 100, reachable=True)
         percent = dict(weighted).get(green, 0)
         health = capacity.read_health(self.ecs, self.elbv2, self.config.cluster, version, self.clock)
@@ -191,17 +191,19 @@ class EcsPlatform(Platform):
     def _go_live(
         self, version: VersionRef, previous: VersionRef | None, production: Any, green: str
     ) -> DeploymentStatus:
-        """All traffic to green, blue out of the rule, then blue's resources removed."""
+        """All traffic to green, blue out of the rule; blue keeps its service and target group until the commit,
+        so a failure before it can still put the traffic back (:meth:`rollback`)."""
         if production is None:
             conditions = specs.production_conditions(version.api)
             self._listener.create_rule(version.api, conditions, [(green, 100)], production=True)
         else:
             self._listener.set_weights(production["RuleArn"], [(green, 100)])
-        self._retire(version, previous)
+        self._listener.delete_test_rules(version.api)
         return DeploymentStatus(DeploymentPhase.SUCCEEDED, 100, reachable=True)
 
-    def _retire(self, version: VersionRef, previous: VersionRef | None) -> None:
-        """After green took over: drop its test rule and remove blue (idempotent, so a repeated poll is harmless)."""
+    def retire(self, version: VersionRef, previous: VersionRef | None) -> None:
+        """After the commit: blue's service, target group and task definitions go (idempotent, so a retried
+        CompleteRollout is harmless)."""
         self._listener.delete_test_rules(version.api)
         if previous is not None and previous.label != version.label:
             self._remove(previous.api, previous.label)
@@ -216,8 +218,11 @@ class EcsPlatform(Platform):
         if production is None or green not in dict(weighted):
             return  # traffic never reached green
         blue = [(arn, weight) for arn, weight in weighted if arn != green]
+        kept = listener.target_group(previous.api, previous.label) if previous is not None else None
         if blue:
             listener.set_weights(production["RuleArn"], [(heaviest(blue), 100)])
+        elif kept is not None:  # green took all traffic, but the commit did not happen: blue takes it back
+            listener.set_weights(production["RuleArn"], [(kept, 100)])
         elif previous is None:
             listener.delete_rule(production["RuleArn"])
         else:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from axon import names
+from axon.aws import is_transient
 from axon.platforms import sagemaker_logs
 from axon.platforms import sagemaker_specs as specs
 from axon.platforms.base import Capacity, DeploymentPhase, DeploymentStatus, Platform, VersionRef
@@ -194,12 +195,18 @@ class SageMakerPlatform(Platform):
             AlarmName=names.alarm_name(api, "5xx"), StateValue="ALARM", StateReason=f"axon: {why}"
         )
 
+    def retire(self, version: VersionRef, previous: VersionRef | None) -> None:
+        """Nothing to do: SageMaker's blue/green update terminates the old fleet itself; old models and configs
+        are pruned with the kept versions."""
+
     def smoke_test(self, version: VersionRef, payload: bytes, content_type: str) -> bytes:
         try:
             response = self.runtime.invoke_endpoint(
                 EndpointName=names.endpoint_name(version.api), Body=payload, ContentType=content_type
             )
         except ClientError as error:
+            if is_transient(error) and error.response.get("Error", {}).get("Code") != "ModelError":
+                raise  # throttled or unavailable: the step is retried, the version is not judged on it
             raise SmokeTestFailedError(f"{names.endpoint_name(version.api)} answered {error}") from None
         body: bytes = response["Body"].read()
         return body

@@ -23,7 +23,8 @@ from axon.rollout.contracts import CaughtError, RolloutState
 from axon.rollout.deps import RolloutDeps
 from axon.rollout.intake import accept_upload
 from axon.rollout.queue import execution_for, start_execution, try_start
-from axon.rollout.release import handle_failure
+from axon.rollout.release import POST_COMMIT_EVENT, handle_failure, tidy_after_commit
+from axon.rollout.versions import spec_of
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ def _reconcile_api(deps: RolloutDeps, api: ApiRecord, report: ReconcileReport) -
             if status != "RUNNING":
                 recover_execution(deps, api.api, version.seq, execution_for(version), status)
                 report.recovered.append(f"{api.api} {version.version}: {status}")
+    _tidy_live(deps, api, report)
     _start_stranded(deps, api, report)
 
 
@@ -126,6 +128,19 @@ def _check_lease(
         return
     recover_execution(deps, api.api, held.seq, api.lease_owner, status)
     report.recovered.append(f"{api.api} {held.version}: {status}")
+
+
+def _tidy_live(deps: RolloutDeps, api: ApiRecord, report: ReconcileReport) -> None:
+    """The live version's tidy-up after the commit failed (its ``post_commit`` event says so): try it again."""
+    if api.live_seq is None:
+        return
+    events = [e for e in deps.registry.timeline(api.api, api.live_seq) if e.kind == POST_COMMIT_EVENT]
+    if not events or events[-1].data.get("tidied", True):
+        return
+    live = deps.registry.get_version(api.api, api.live_seq)
+    tidy_after_commit(deps, live, deps.platform_for(spec_of(live).compute.platform))
+    deps.registry.add_event(api.api, live.seq, POST_COMMIT_EVENT, "tidied up by the reconciler", {"tidied": True})
+    report.recovered.append(f"{api.api} {live.version}: tidied up")
 
 
 def _start_stranded(deps: RolloutDeps, api: ApiRecord, report: ReconcileReport) -> None:

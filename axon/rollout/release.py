@@ -20,6 +20,7 @@ from axon.rollout.versions import spec_of, version_ref
 
 KEEP_VERSIONS = 3  # models/configs kept for rollback: the live version and the two before it
 PROGRESS_EVENT = "progress"  # timeline kind of a platform message recorded while the new version waits
+POST_COMMIT_EVENT = "post_commit"  # a step after the commit failed; data {"tidied": bool}
 
 
 @dataclass(frozen=True)
@@ -158,11 +159,16 @@ def complete(deps: RolloutDeps, state: RolloutState) -> Outcome:
     """After the commit: prune old versions, notify, hand the lease on. Each part is idempotent, so the state
     machine retries this step; if it still fails, HandleFailure records it and never touches the live version."""
     record, _, platform = _versions(deps, state)
-    _prune(deps, state.api, platform)
-    replaced = _replaced(deps, state.api, state.seq)
-    notify(deps, "Rollout Succeeded", record, replaced)
+    tidy_after_commit(deps, record, platform)
+    notify(deps, "Rollout Succeeded", record, _replaced(deps, state.api, state.seq))
     finish_and_start_next(deps, state.api, state.seq, state.execution)
     return Outcome(VersionStatus.LIVE, _duration(record, deps.clock()))
+
+
+def tidy_after_commit(deps: RolloutDeps, live: VersionRecord, platform: Platform) -> None:
+    """Release what the replaced version still holds (ECS: its service) and prune old models; idempotent."""
+    platform.retire(version_ref(live), _ref(_replaced(deps, live.api, live.seq)))
+    _prune(deps, live.api, platform)
 
 
 def _replaced(deps: RolloutDeps, api: str, seq: int) -> VersionRecord | None:
@@ -214,10 +220,8 @@ def handle_failure(deps: RolloutDeps, state: RolloutState) -> RolloutState | Out
     record, previous, platform_or_none = _versions_safely(deps, state)
     reason = _reason_from(state)
     api = deps.registry.get_api(state.api)
-    if api is not None and api.live_seq == state.seq:
-        deps.registry.add_event(
-            state.api, state.seq, "post_commit", f"{record.version} is live; a step after it failed: {reason.code}"
-        )
+    if api is not None and api.live_seq == state.seq and platform_or_none is not None:
+        _after_commit_failed(deps, record, platform_or_none, reason)
         finish_and_start_next(deps, state.api, state.seq, state.execution)
         return state.model_copy(update={"live": True})
     owns_api = api is None or not api.lease_held(deps.clock()) or api.lease_owner == state.execution
@@ -232,6 +236,20 @@ def handle_failure(deps: RolloutDeps, state: RolloutState) -> RolloutState | Out
     if owns_api:
         finish_and_start_next(deps, state.api, state.seq, state.execution)
     return Outcome(status, _duration(record, deps.clock()), reason)
+
+
+def _after_commit_failed(deps: RolloutDeps, live: VersionRecord, platform: Platform, reason: Reason) -> None:
+    """Record the failure on the live version's timeline and tidy up once more; what still fails is left to the
+    reconciler (``tidied: false``), never rolled back."""
+    message = f"{live.version} is live; a step after it failed ({reason.code})"
+    try:
+        tidy_after_commit(deps, live, platform)
+    except Exception as error:
+        deps.registry.add_event(
+            live.api, live.seq, POST_COMMIT_EVENT, f"{message}; tidying up failed: {error}", {"tidied": False}
+        )
+        return
+    deps.registry.add_event(live.api, live.seq, POST_COMMIT_EVENT, message, {"tidied": True})
 
 
 def _versions_safely(

@@ -118,7 +118,7 @@ def test_http_post_returns_error_statuses_as_answers() -> None:
 # ---- blue-green -------------------------------------------------------------------------------------------------
 
 
-def test_a_canary_moves_weights_one_step_per_bake_then_removes_blue(world: World) -> None:
+def test_a_canary_moves_weights_one_step_per_bake_and_blue_is_removed_only_after_the_commit(world: World) -> None:
     v1 = world.live("v1")
     v2 = world.version("v2", CANARY)
     world.platform.deploy(v2, v1)
@@ -135,6 +135,10 @@ def test_a_canary_moves_weights_one_step_per_bake_then_removes_blue(world: World
         ("in_progress", 100, [("v1", 0), ("v2", 100)]),  # the last step bakes too
         ("succeeded", 100, [("v2", 100)]),
     ]
+    assert world.service("iris", "v1") is not None  # blue kept until the registry commits
+    world.platform.retire(v2, v1)  # CompleteRollout, after the commit
+    world.platform.retire(v2, v1)  # retried: harmless
+    assert world.weights() == [("v2", 100)]
     assert world.service("iris", "v1") is None and world.service("iris", "v2") is not None
     assert world.target_groups() == [specs.target_group_name("iris", "v2")]
     assert world.task_definitions() == ["axon-iris-v2:1"]
@@ -229,12 +233,18 @@ def test_rolling_back_a_failed_first_version_takes_its_rule_away(world: World) -
     assert (world.rules(), world.target_groups(), world.task_definitions()) == ([], [], [])
 
 
-def test_rollback_refuses_when_blue_is_already_gone(world: World) -> None:
+def test_until_the_commit_blue_can_take_the_traffic_back_after_it_rollback_refuses(world: World) -> None:
     v1 = world.live("v1")
     v2 = world.version("v2")
     world.platform.deploy(v2, v1)
     assert world.platform.deployment_status(v2, v1).phase == DeploymentPhase.IN_PROGRESS
     assert world.platform.deployment_status(v2, v1).phase == DeploymentPhase.SUCCEEDED
+    world.platform.rollback(v2, v1)  # e.g. the commit failed: blue is still there to take it all back
+    assert world.weights() == [("v1", 100)]
+    world.platform.deploy(v2, v1)
+    while world.platform.deployment_status(v2, v1).phase != DeploymentPhase.SUCCEEDED:
+        pass
+    world.platform.retire(v2, v1)
     with pytest.raises(PlatformError, match="v2 keeps serving"):
         world.platform.rollback(v2, v1)
     with pytest.raises(PlatformError, match="still in the API's listener rule"):

@@ -38,6 +38,9 @@ class FakePlatform(Platform):
     def rollback(self, version: VersionRef, previous: VersionRef | None) -> None:
         raise NotImplementedError
 
+    def retire(self, version: VersionRef, previous: VersionRef | None) -> None:
+        raise NotImplementedError
+
     def smoke_test(self, version: VersionRef, payload: bytes, content_type: str) -> bytes:
         raise NotImplementedError
 

@@ -37,6 +37,9 @@ class TwinPlatform(Platform):
         if self.serving == version.label:
             self.serving = previous.label if previous else None
 
+    def retire(self, version: VersionRef, previous: VersionRef | None) -> None:
+        self.calls.append(f"retire {previous.label if previous else None}")
+
     def smoke_test(self, version: VersionRef, payload: bytes, content_type: str) -> bytes:
         return b"{}"
 
