@@ -41,7 +41,7 @@ class Matrix:
             "call_sites": sum(len(sites) for sites in self.call_sites.values()),
             "unique_call_sites": len({site.key for sites in self.call_sites.values() for site in sites}),
             "injections": len(self.injections),
-            "unreached": sum(not e.reached for e in self.injections),
+            "unreached": [f"{e.scenario} {e.call_site} {e.fault}" for e in self.injections if not e.reached],
             "outcomes": dict(Counter(e.outcome for e in self.injections)),
             "violations_by_invariant": dict(sorted(Counter(v["invariant"] for v in violations).items())),
             "violations": violations,
@@ -66,7 +66,7 @@ def summary(matrix: Matrix) -> str:
     by_invariant = ", ".join(f"{k}: {v}" for k, v in data["violations_by_invariant"].items()) or "none"
     lines = [
         f"{data['injections']} injections run over {data['call_sites']} call sites "
-        f"({data['unique_call_sites']} distinct) in {len(matrix.scenarios)} scenarios; {data['unreached']} unreached",
+        f"({data['unique_call_sites']} distinct) in {len(matrix.scenarios)} scenarios; {len(data['unreached'])} unreached",
         f"{len(data['violations'])} violations ({by_invariant})",
     ]
     lines += [f"  {v['scenario']} {v['call_site']} {v['fault']}: {v['invariant']} {v['detail']}" for v in
@@ -85,7 +85,8 @@ def write_results(matrix: Matrix, command: str, seconds: float, path: Path = RES
         "",
         f"- scenarios: {len(matrix.scenarios)} ({', '.join(matrix.scenarios)})",
         f"- call sites: {data['call_sites']} ({data['unique_call_sites']} distinct across scenarios)",
-        f"- injections: {data['injections']} ({data['unreached']} never reached their call site)",
+        f"- injections: {data['injections']} ({len(data['unreached'])} never reached their call site: a run that took"
+        " another path before it)",
         f"- outcomes: {', '.join(f'{k}: {v}' for k, v in sorted(data['outcomes'].items()))}",
         f"- violations: {len(data['violations'])}",
         "",
