@@ -20,6 +20,7 @@ _COMMON = {
     "TreatMissingData": "notBreaching",
     "ComparisonOperator": "GreaterThanThreshold",
 }
+ALARM_KINDS = ("5xx", "latency")
 LATENCY_SHARE_OF_TIMEOUT = 0.8  # the latency alarm fires at 80 % of serving.request_timeout_seconds
 
 
@@ -40,7 +41,7 @@ def rollback_alarm_requests(version: VersionRef, source: MetricSource, subject: 
     return [
         {
             **common,
-            "AlarmName": names.alarm_name(version.api, "5xx"),
+            "AlarmName": names.alarm_name(version.api, ALARM_KINDS[0]),
             "AlarmDescription": f"axon: 5XX answers of {subject}; rolls the rollout back",
             "MetricName": source.errors_metric,
             "Statistic": "Sum",
@@ -48,10 +49,15 @@ def rollback_alarm_requests(version: VersionRef, source: MetricSource, subject: 
         },
         {
             **common,
-            "AlarmName": names.alarm_name(version.api, "latency"),
+            "AlarmName": names.alarm_name(version.api, ALARM_KINDS[1]),
             "AlarmDescription": f"axon: latency of {subject}; rolls the rollout back",
             "MetricName": source.latency_metric,
             "Statistic": "Average",
             "Threshold": latency,
         },
     ]
+
+
+def api_alarm_names(api: str) -> list[str]:
+    """Both rollback alarms of ``api``: deleted with the API, or when its first version fails (nothing is live)."""
+    return [names.alarm_name(api, kind) for kind in ALARM_KINDS]

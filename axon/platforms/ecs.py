@@ -29,6 +29,7 @@ from axon.platforms import ecs_capacity as capacity
 from axon.platforms import ecs_shift as shift
 from axon.platforms import ecs_specs as specs
 from axon.platforms import ecs_tasks as tasks
+from axon.platforms.alarms import api_alarm_names
 from axon.platforms.base import Capacity, DeploymentPhase, DeploymentStatus, Platform, VersionRef
 from axon.platforms.ecs_config import EcsConfig
 from axon.platforms.ecs_listener import Listener, error_code, heaviest, weights
@@ -212,6 +213,8 @@ class EcsPlatform(Platform):
         """All weight back on blue and the test rule gone; with no blue, the API's rule goes (nothing to serve)."""
         listener = self._listener
         listener.delete_test_rules(version.api)
+        if previous is None:  # a first version: nothing serves, so the API's alarms go
+            self.cloudwatch.delete_alarms(AlarmNames=api_alarm_names(version.api))
         production = listener.production_rule(version.api)
         green = listener.target_group(version.api, version.label)
         weighted = weights(production)
@@ -293,7 +296,7 @@ class EcsPlatform(Platform):
             labels.update(filter(None, (specs.label_of(api, family) for family in families["families"])))
         for label in sorted(labels):
             self._remove(api, label)
-        self.cloudwatch.delete_alarms(AlarmNames=[names.alarm_name(api, kind) for kind in ("5xx", "latency")])
+        self.cloudwatch.delete_alarms(AlarmNames=api_alarm_names(api))
 
     # ---- helpers --------------------------------------------------------------------------------------------
 
@@ -339,6 +342,6 @@ class EcsPlatform(Platform):
                     self.ecs.deregister_task_definition(taskDefinition=arn)
 
     def _firing_alarms(self, api: str) -> list[str]:
-        alarm_names = [names.alarm_name(api, kind) for kind in ("5xx", "latency")]
+        alarm_names = api_alarm_names(api)
         described = self.cloudwatch.describe_alarms(AlarmNames=alarm_names)
         return sorted(alarm["AlarmName"] for alarm in described["MetricAlarms"] if alarm["StateValue"] == "ALARM")

@@ -14,6 +14,7 @@ from axon import names
 from axon.aws import is_transient
 from axon.platforms import sagemaker_logs
 from axon.platforms import sagemaker_specs as specs
+from axon.platforms.alarms import api_alarm_names
 from axon.platforms.base import Capacity, DeploymentPhase, DeploymentStatus, Platform, VersionRef
 from axon.platforms.errors import ModelLoadFailedError, PlatformError, SmokeTestFailedError
 
@@ -175,6 +176,11 @@ class SageMakerPlatform(Platform):
 
     def rollback(self, version: VersionRef, previous: VersionRef | None) -> None:
         endpoint = self._describe(version.api)
+        if previous is None:  # a first version: nothing serves, so the API's endpoint and alarms go
+            if endpoint is not None:
+                self.delete_endpoint(version.api)
+            self.cloudwatch.delete_alarms(AlarmNames=api_alarm_names(version.api))
+            return
         if endpoint is None:
             return
         new_config = names.endpoint_config_name(version.api, version.label)
@@ -184,9 +190,6 @@ class SageMakerPlatform(Platform):
             return
         if endpoint["EndpointConfigName"] != new_config:
             return  # traffic is not on the new version
-        if previous is None:
-            self.delete_endpoint(version.api)
-            return
         self.sagemaker.update_endpoint(**specs.rollback_update_request(previous))
 
     def _stop_update(self, api: str, why: str) -> None:
@@ -251,7 +254,7 @@ class SageMakerPlatform(Platform):
         for model in self.sagemaker.list_models(NameContains=prefix, MaxResults=100)["Models"]:
             if model["ModelName"].startswith(prefix):
                 self._ignore_missing(self.sagemaker.delete_model, ModelName=model["ModelName"])
-        self.cloudwatch.delete_alarms(AlarmNames=[names.alarm_name(api, kind) for kind in ("5xx", "latency")])
+        self.cloudwatch.delete_alarms(AlarmNames=api_alarm_names(api))
 
     def delete_endpoint(self, api: str) -> None:
         self._ignore_missing(self.sagemaker.delete_endpoint, EndpointName=names.endpoint_name(api))

@@ -4,6 +4,7 @@ reconciler."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -71,7 +72,12 @@ def test_an_aborted_execution_is_cleaned_up_by_the_execution_status_rule(
 ) -> None:
     _live_v1(stack)
     never_done = DeploymentStatus(DeploymentPhase.IN_PROGRESS, 0, message="waiting for ml.g5.xlarge capacity")
-    monkeypatch.setattr(SageMakerPlatform, "deployment_status", lambda *_: never_done)
+
+    def waiting(*_: Any) -> DeploymentStatus:
+        time.sleep(0.2)  # a poll, not a busy loop: the execution stays small until it is stopped
+        return never_done
+
+    monkeypatch.setattr(SageMakerPlatform, "deployment_status", waiting)
     version_id = stack.upload("iris", bundle("serving: {max_concurrency: 2}"))
     stack.wait_until(lambda: stack.version("iris", version_id).status == VersionStatus.DEPLOYING, "v2 deploying")
     (running,) = [e for e in stack.executions() if e["status"] == "RUNNING"]
