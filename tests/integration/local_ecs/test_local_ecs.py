@@ -103,7 +103,8 @@ def test_a_canary_under_load_loses_no_request_and_blue_is_gone_after(local: Loca
     assert {json.loads(a)["tag"] for a in load.answers} == {"v1", "v2"}  # both versions answered during the shift
     shifts = [e.message for e in local.registry.timeline(API, record.seq) if e.data.get("status") == "shifting"]
     assert "30% of traffic on v2" in shifts
-    assert local.service(API, "v1") is None
+    # Blue is removed after the commit (CompleteRollout), not before: until then it could take the traffic back.
+    local.wait_for(lambda: local.service(API, "v1") is None, "blue's service to be removed", timeout=60)
     local.wait_for(lambda: not any(alive(pid) for pid in blue), "blue's processes to stop", timeout=60)
     assert local.invoke(API, {}).json() == {"tag": "v2"}
     # The test rule left with the rollout: a version header no rule names takes the production rule.
