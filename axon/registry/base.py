@@ -9,10 +9,13 @@ the lease, going live) is conditional, and the writes that must not be seen half
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import secrets
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -35,6 +38,7 @@ from axon.registry.writes import (
 )
 
 EVENT_TTL_SECONDS = 180 * 24 * 3600
+_EVENT_COUNTER = itertools.count()
 _KEY_ATTRIBUTES = (keys.PARTITION_KEY, keys.SORT_KEY)
 # Counts registered uploads; a lease hand-off is conditional on it, so no upload registers unseen in between.
 REGISTERED_UPLOADS = "registered_uploads"
@@ -220,8 +224,12 @@ class Registry(ABC):
     # ---- timeline ---------------------------------------------------------------------------------------------
 
     def _event(self, api: str, seq: int, kind: str, message: str, data: dict[str, Any] | None = None) -> Put:
-        at = utc_now()
-        nonce = int(time.monotonic_ns() % 10_000)
+        now = datetime.now(UTC)
+        at = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        # Microseconds order events across writers; the per-process counter orders events written in the same
+        # microsecond by one writer, and the random suffix keeps two writers' keys from colliding.
+        tiebreak = f"{next(_EVENT_COUNTER) % 1_000_000:06d}{secrets.token_hex(2)}"
+        written = now.isoformat(timespec="microseconds").replace("+00:00", "Z")
         item = {
             "api": api,
             "seq": seq,
@@ -231,13 +239,13 @@ class Registry(ABC):
             "data": json.dumps(data or {}),
             keys.TTL_ATTRIBUTE: int(self.clock()) + EVENT_TTL_SECONDS,
         }
-        return Put(Key(keys.api_pk(api), keys.event_sk(seq, at, nonce)), item)
+        return Put(Key(keys.api_pk(api), keys.event_sk(seq, written, tiebreak)), item)
 
     def add_event(self, api: str, seq: int, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
         self._write([self._event(api, seq, kind, message, data)])
 
     def timeline(self, api: str, seq: int | None = None) -> list[TimelineEvent]:
-        prefix = keys.EVENT_PREFIX if seq is None else keys.event_sk(seq, "", 0).rsplit("#", 2)[0] + "#"
+        prefix = keys.EVENT_PREFIX if seq is None else keys.event_prefix(seq)
         return [
             TimelineEvent(
                 api=item["api"],

@@ -37,8 +37,13 @@ def version_sk(seq: int) -> str:
     return f"{VERSION_PREFIX}{seq:08d}"
 
 
-def event_sk(seq: int, timestamp: str, n: int) -> str:
-    return f"{EVENT_PREFIX}{seq:08d}#{timestamp}#{n:04d}"
+def event_prefix(seq: int) -> str:
+    return f"{EVENT_PREFIX}{seq:08d}#"
+
+
+def event_sk(seq: int, timestamp: str, tiebreak: str) -> str:
+    """Events sort by time; ``tiebreak`` keeps two events written in the same microsecond apart and in order."""
+    return f"{event_prefix(seq)}{timestamp}#{tiebreak}"
 
 
 def decision_sk(timestamp: str) -> str:

@@ -72,6 +72,15 @@ def test_status_changes_are_recorded_on_the_timeline(registry: Registry) -> None
     assert registry.find_version("iris", "v9") is None
 
 
+def test_events_written_in_the_same_millisecond_keep_their_order(registry: Registry) -> None:
+    """Regression: a random tiebreak once reordered events that shared a millisecond timestamp."""
+    registry.register_upload(_upload())
+    for n in range(60):
+        registry.add_event("iris", 1, "step", f"event {n}")
+    messages = [e.message for e in registry.timeline("iris", 1) if e.kind == "step"]
+    assert messages == [f"event {n}" for n in range(60)]
+
+
 def test_validation_is_recorded_and_a_new_status_clears_the_old_reason(registry: Registry) -> None:
     registry.register_upload(_upload())
     registry.set_status("iris", 1, VersionStatus.FAILED, "x", reason=Reason(code="a.b", message="m"))
