@@ -97,6 +97,16 @@ class SmokeTestSpec(_Section):
     content_type: str = "application/json"
 
 
+class ImageBuildSpec(_Section):
+    """How the serving image is built: binary wheels only unless the bundle opts out (supply chain)."""
+
+    allow_source_builds: bool = Field(
+        False,
+        description="Let pip build requirements from source distributions (runs their build scripts at image "
+        "build time). Default: binary wheels only. Changes the image key.",
+    )
+
+
 class ApiSpec(_Section):
     """The whole ``axon.yaml``."""
 
@@ -107,6 +117,7 @@ class ApiSpec(_Section):
     autoscaling: AutoscalingSpec = Field(default_factory=AutoscalingSpec)
     rollout: RolloutSpec = Field(default_factory=RolloutSpec)
     smoke_test: SmokeTestSpec = Field(default_factory=SmokeTestSpec)
+    build: ImageBuildSpec = Field(default_factory=ImageBuildSpec)
 
     @property
     def target_in_flight(self) -> float:
