@@ -1,4 +1,4 @@
-"""cdk-nag v3 wiring, and acknowledgements computed from the very statements they excuse.
+"""cdk-nag v3 wiring, acknowledgements computed from the very statements they excuse, and checkov skips.
 
 cdk-nag names an IAM5 finding after the wildcard it found, with CloudFormation references flattened
 (``{"Fn::GetAtt": ["Bucket12AB", "Arn"]}`` -> ``<Bucket12AB.Arn>``). Computing that id from the statement,
@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
 WILDCARD_RULE = "AwsSolutions-IAM5"
+CHECKOV_METADATA = "checkov"  # checkov reads ``Metadata.checkov.skip: [{id, comment}]`` of each resource
+MIN_REASON_LENGTH = 40  # a reason says why the finding does not apply, not just that it was looked at
 
 
 def add_checks(scope: IConstruct) -> None:
@@ -69,3 +71,15 @@ def acknowledge_wildcards(scope: IConstruct, statement: iam.PolicyStatement, rea
     """Acknowledge every wildcard of ``statement`` on ``scope`` (the construct that owns the policy)."""
     for finding in wildcard_findings(scope, statement):
         acknowledge(scope, finding, reason)
+
+
+def skip_scan(scope: IConstruct, check_id: str, reason: str) -> None:
+    """Record, on the CloudFormation resource of ``scope``, why checkov's ``check_id`` does not apply to it."""
+    if len(reason) < MIN_REASON_LENGTH:
+        raise ValueError(f"{check_id}: give a specific reason, not {reason!r}")
+    resource = scope if isinstance(scope, CfnResource) else scope.node.default_child
+    if not isinstance(resource, CfnResource):
+        raise TypeError(f"{scope.node.path} has no CloudFormation resource to carry a checkov skip")
+    skips = (resource.get_metadata(CHECKOV_METADATA) or {}).get("skip", [])
+    if all(skip["id"] != check_id for skip in skips):
+        resource.add_metadata(CHECKOV_METADATA, {"skip": [*skips, {"id": check_id, "comment": reason}]})

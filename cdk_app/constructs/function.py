@@ -15,9 +15,28 @@ from axon.names import METRIC_NAMESPACE
 from axon.rollout.workflow import LambdaFunction
 from cdk_app.constructs.packaging import ARCHITECTURE, RUNTIME, LambdaPackaging
 from cdk_app.constructs.permissions import Permission
-from cdk_app.nag import acknowledge, acknowledge_wildcards, wildcard_findings
+from cdk_app.nag import acknowledge, acknowledge_wildcards, skip_scan, wildcard_findings
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+# Why checkov's generic Lambda findings do not apply to axon's control-plane functions.
+SCAN_REASONS = {
+    "CKV_AWS_117": "The control plane calls only AWS APIs, never a private network: a VPC would add NAT gateways "
+    "and ENI cold starts for no isolation gain.",
+    "CKV_AWS_173": "The environment holds only resource names and settings, never secrets; Lambda encrypts it at "
+    "rest with its service key.",
+}
+LOG_SCAN_REASON = (
+    "Control-plane logs hold ids, statuses and reason codes, never payloads or secrets; CloudWatch Logs encrypts "
+    "them at rest with its service keys, and a customer key would only add a per-region key policy to keep."
+)
+SYNC_ONLY_REASON = (
+    "Invoked synchronously (Step Functions tasks, the CLI): a dead-letter queue applies only to asynchronous "
+    "invocations; failures reach the workflow's Retry and Catch instead."
+)
+UNRESERVED_REASON = (
+    "Concurrency is bounded upstream: one rollout execution per API holds the API's lease, and reserving "
+    "concurrency per function would take capacity from the account's shared pool."
+)
 
 
 class AxonFunction(Construct):
@@ -84,7 +103,17 @@ class AxonFunction(Construct):
             "Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no "
             "resource-level permissions.",
         )
+        self._skip_generic_findings(reserved_concurrency, dead_letter_queue)
         self.allow(*permissions)
+
+    def _skip_generic_findings(self, reserved_concurrency: int | None, dead_letter_queue: sqs.IQueue | None) -> None:
+        for check_id, reason in SCAN_REASONS.items():
+            skip_scan(self.function, check_id, reason)
+        skip_scan(self.log_group, "CKV_AWS_158", LOG_SCAN_REASON)
+        if dead_letter_queue is None:
+            skip_scan(self.function, "CKV_AWS_116", SYNC_ONLY_REASON)
+        if reserved_concurrency is None:
+            skip_scan(self.function, "CKV_AWS_115", UNRESERVED_REASON)
 
     @property
     def function_arn(self) -> str:

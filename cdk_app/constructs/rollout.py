@@ -21,7 +21,7 @@ from cdk_app.constructs.event_patterns import event_pattern
 from cdk_app.constructs.function import LOG_RETENTION, AxonFunction
 from cdk_app.constructs.packaging import LambdaPackaging
 from cdk_app.constructs.permissions import ControlPlaneAccess
-from cdk_app.nag import acknowledge
+from cdk_app.nag import acknowledge, skip_scan
 
 # An upload event the intake could not take is retried for this long, then kept in the dead-letter queue.
 INTAKE_RETRY_ATTEMPTS = 8
@@ -82,6 +82,12 @@ class Rollout(Construct):
             log_group_name=f"/aws/vendedlogs/states/{STATE_MACHINE}",
             retention=LOG_RETENTION,
             removal_policy=RemovalPolicy.DESTROY,
+        )
+        skip_scan(
+            self.log_group,
+            "CKV_AWS_158",
+            "Execution data is the workflow's state: API names, versions, S3 keys, statuses and reason codes, "
+            "never request payloads or secrets; CloudWatch Logs encrypts it at rest with its service keys.",
         )
         # The ASL goes in unchanged; CloudFormation substitutes each ${<Step>FunctionArn}.
         self.state_machine = sfn.StateMachine(

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from axon.names import REGISTRY_TABLE
 from axon.registry import keys
-from cdk_app.nag import acknowledge
+from cdk_app.nag import acknowledge, skip_scan
 
 # Old versions of an uploaded bundle are kept this long after a newer upload (rollback uses versions/).
 NONCURRENT_VERSION_DAYS = 30
@@ -44,6 +44,17 @@ class ModelsStore(Construct):
             self.access_logs,
             "AwsSolutions-S1",
             "This bucket is the access-log destination of the models bucket; logging it to itself would loop.",
+        )
+        skip_scan(
+            self.access_logs,
+            "CKV_AWS_18",
+            "This bucket is the access-log destination of the models bucket; logging it to itself would loop.",
+        )
+        skip_scan(
+            self.access_logs,
+            "CKV_AWS_21",
+            "Access logs are written once by the S3 log delivery service and expire after a fixed period; "
+            "versions would only keep deleted logs longer.",
         )
         self.bucket = s3.Bucket(
             self,

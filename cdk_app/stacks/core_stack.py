@@ -18,7 +18,7 @@ from cdk_app.constructs.recovery import Recovery
 from cdk_app.constructs.rollout import Rollout, state_machine_arn
 from cdk_app.constructs.serving import Serving
 from cdk_app.constructs.storage import ModelsStore, Registry
-from cdk_app.nag import acknowledge
+from cdk_app.nag import acknowledge, skip_scan
 
 EVENT_BUS = "default"
 # Stack outputs the CLI reads with cloudformation:DescribeStacks(StackName="AxonCore"), keyed by the
@@ -50,6 +50,12 @@ class AxonCoreStack(Stack):
             dead_letters,
             "AwsSolutions-SQS3",
             "This queue is itself the dead-letter queue of the upload rule, the intake Lambda and the schedule.",
+        )
+        skip_scan(
+            dead_letters,
+            "CKV_AWS_27",
+            "Encrypted at rest with SQS-managed keys (SSE-SQS); checkov only recognizes a KMS key id, which would "
+            "need every sender's key grant for no stronger protection.",
         )
         serving = Serving(self, "Serving", models=models)
         notifications = Notifications(self, "Notifications", dead_letters=dead_letters)
