@@ -9,6 +9,9 @@ from axon import __version__
 from axon.spec import ApiSpec
 
 Flavour = Literal["cpu", "gpu"]
+# The build recipe (model_images/: Dockerfiles and buildspec). Bump it whenever a recipe change must not reuse the
+# images built before it: tests/unit/serving/test_images.py fails until the recorded digest and this agree.
+IMAGE_RECIPE = "2"
 _GPU_INSTANCE_FAMILIES = ("g4", "g5", "g6", "g7", "p2", "p3", "p4", "p5", "p6", "inf", "trn")
 
 
@@ -29,13 +32,32 @@ def normalize_requirements(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def image_key(flavour: Flavour, requirements_text: str, runtime_version: str = __version__) -> str:
-    """16 hex chars of sha256(runtime version, flavour, normalized requirements).
+def image_key(
+    flavour: Flavour,
+    requirements_text: str,
+    runtime_version: str = __version__,
+    *,
+    allow_source_builds: bool = False,
+    recipe: str = IMAGE_RECIPE,
+) -> str:
+    """16 hex chars of sha256(runtime version, build recipe, flavour, build policy, normalized requirements).
+
+    The policy is part of the key so that an image built from source distributions is never reused for a
+    bundle that asked for binary wheels only (and the reverse).
 
     Examples
     --------
     >>> image_key("cpu", "numpy==2.0  # pinned\\n") == image_key("cpu", "numpy==2.0")
     True
     """
-    material = f"axon-runtime={runtime_version}\nflavour={flavour}\n{normalize_requirements(requirements_text)}"
+    policy = "source-builds=allowed\n" if allow_source_builds else ""
+    material = (
+        f"axon-runtime={runtime_version}\nrecipe={recipe}\nflavour={flavour}\n{policy}"
+        f"{normalize_requirements(requirements_text)}"
+    )
     return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+def image_key_of(spec: ApiSpec, requirements_text: str) -> str:
+    """The image key of a validated bundle: its flavour, its build policy and its requirements."""
+    return image_key(flavour_of(spec), requirements_text, allow_source_builds=spec.build.allow_source_builds)

@@ -15,7 +15,7 @@ from axon.registry import VersionStatus
 from axon.rollout.contracts import RolloutState
 from axon.rollout.deps import RolloutDeps
 from axon.rollout.errors import ImageBuildFailedError, StaleRolloutError
-from axon.rollout.image import flavour_of, image_key
+from axon.rollout.image import flavour_of, image_key_of
 from axon.rollout.versions import immutable_bundle_key, spec_of
 
 # Server-side copy in large parts, many at once: a 20 GiB bundle is 80 UploadPartCopy calls.
@@ -56,7 +56,7 @@ def validate(deps: RolloutDeps, state: RolloutState) -> RolloutState:
         state.seq,
         spec=spec_json,
         spec_digest=hashlib.sha256(json.dumps(spec_json, sort_keys=True).encode()).hexdigest()[:16],
-        image_key=image_key(flavour_of(spec), report.requirements_text),
+        image_key=image_key_of(spec, report.requirements_text),
         model_data_uri=f"s3://{record.bucket}/{copy_key}",
     )
     deps.registry.add_event(

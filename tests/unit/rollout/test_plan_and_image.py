@@ -1,6 +1,6 @@
 import pytest
 
-from axon.rollout.image import flavour_of, image_key, normalize_requirements
+from axon.rollout.image import flavour_of, image_key, image_key_of, normalize_requirements
 from axon.rollout.plan import total_bake_seconds, traffic_steps
 from axon.spec import RolloutSpec, load_spec_text
 
@@ -32,6 +32,19 @@ def test_image_key_ignores_comments_and_blank_lines_but_not_order() -> None:
     assert image_key("cpu", "numpy==2.0\nscipy", runtime_version="9.9.9") != base
     assert len(base) == 16 and int(base, 16) >= 0
     assert normalize_requirements("  a  \n#x\n b # c") == "a\nb"
+
+
+def test_a_source_built_image_is_never_reused_for_a_binary_only_bundle() -> None:
+    binary = image_key_of(load_spec_text(""), "numpy==2.0")
+    source = image_key_of(load_spec_text("build: {allow_source_builds: true}"), "numpy==2.0")
+    assert binary == image_key("cpu", "numpy==2.0") and source == image_key(
+        "cpu", "numpy==2.0", allow_source_builds=True
+    )
+    assert source != binary
+
+
+def test_a_new_build_recipe_never_reuses_the_images_of_the_old_one() -> None:
+    assert image_key("cpu", "numpy==2.0", recipe="1") != image_key("cpu", "numpy==2.0")
 
 
 @pytest.mark.parametrize(
