@@ -83,7 +83,7 @@ class EcsPlatform(Platform):
 
     @property
     def _listener(self) -> Listener:
-        return Listener(self.elbv2, self.config.listener_arn)
+        return Listener(self.elbv2, self.config.listener_arn, self.config.auth)
 
     # ---- rollout --------------------------------------------------------------------------------------------
 
@@ -184,7 +184,8 @@ class EcsPlatform(Platform):
         if move.kind == shift.MoveKind.GO_LIVE:
             return self._go_live(version, previous, production, green)
         if move.kind == shift.MoveKind.SHIFT:
-            self._listener.set_weights(production["RuleArn"], [(blue, 100 - move.percent), (green, move.percent)])
+            weighted = [(blue, 100 - move.percent), (green, move.percent)]
+            self._listener.set_weights(version.api, production["RuleArn"], weighted)
         if move.kind in (shift.MoveKind.SHIFT, shift.MoveKind.RESTART_BAKE):
             self._listener.tag(green, {specs.TAG_SHIFT: specs.shift_tag(move.percent, now)})
         return shift.shifting(move.percent, move.message)
@@ -198,7 +199,7 @@ class EcsPlatform(Platform):
             conditions = specs.production_conditions(version.api)
             self._listener.create_rule(version.api, conditions, [(green, 100)], production=True)
         else:
-            self._listener.set_weights(production["RuleArn"], [(green, 100)])
+            self._listener.set_weights(version.api, production["RuleArn"], [(green, 100)])
         self._listener.delete_test_rules(version.api)
         return DeploymentStatus(DeploymentPhase.SUCCEEDED, 100, reachable=True)
 
@@ -223,9 +224,9 @@ class EcsPlatform(Platform):
         blue = [(arn, weight) for arn, weight in weighted if arn != green]
         kept = listener.target_group(previous.api, previous.label) if previous is not None else None
         if blue:
-            listener.set_weights(production["RuleArn"], [(heaviest(blue), 100)])
+            listener.set_weights(version.api, production["RuleArn"], [(heaviest(blue), 100)])
         elif kept is not None:  # green took all traffic, but the commit did not happen: blue takes it back
-            listener.set_weights(production["RuleArn"], [(kept, 100)])
+            listener.set_weights(version.api, production["RuleArn"], [(kept, 100)])
         elif previous is None:
             listener.delete_rule(production["RuleArn"])
         else:
@@ -235,13 +236,20 @@ class EcsPlatform(Platform):
             )
 
     def smoke_test(self, version: VersionRef, payload: bytes, content_type: str) -> bytes:
-        """One request through the ALB's test rule, which sends ``X-Axon-Version: <label>`` to green only."""
+        """One request through the ALB's test rule: ``X-Axon-Version: <label>`` plus the rule's secret
+        ``X-Axon-Test-Token`` reach green only; without the secret a request takes the production rule."""
         green = self._target_group(version.api, version.label)
         if green is None:
             raise SmokeTestFailedError(f"{version.label} of {version.api} has no target group to test")
-        self._listener.ensure_test_rule(version, green)
-        url = f"{self.config.url}/apis/{version.api}/invocations"
-        headers = {"Content-Type": content_type, specs.VERSION_HEADER: version.label}
+        if self.config.internal:
+            raise SmokeTestFailedError(
+                f"the smoke test of {version.label} cannot reach the internal load balancer of AxonEcs from the "
+                "control plane (its Lambdas run outside the VPC); deploy AxonEcs with axon:certificateArn "
+                "(public HTTPS) or roll out without smoke_test"
+            )
+        token = self._listener.ensure_test_rule(version, green)
+        url = f"{self.config.url}/apis/{version.api}/{specs.ROUTED_PATH}"
+        headers = {"Content-Type": content_type, specs.VERSION_HEADER: version.label, specs.TEST_TOKEN_HEADER: token}
         timeout = min(version.spec.serving.request_timeout_seconds, _SMOKE_TIMEOUT_CAP)
         try:
             status, body = self.post(url, payload, headers, timeout)

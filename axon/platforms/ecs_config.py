@@ -25,6 +25,20 @@ class EcsNotConfiguredError(PlatformError):
     code = "platform.ecs_not_configured"
 
 
+class JwtAuth(BaseModel):
+    """ALB JWT verification (``jwt-validation``) on every production rule: machine clients send
+    ``Authorization: Bearer <access token>`` issued by ``issuer``; the ALB checks its signature against
+    ``jwks_endpoint``, ``iss``, ``exp`` (and ``nbf``/``iat``), and the ``scope`` claim when ``scopes`` are given."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    issuer: str = Field(pattern=r"^https://", description="Expected iss claim (an https URL).")
+    jwks_endpoint: str = Field(pattern=r"^https://", description="Public JWKS URL of the issuer's signing keys.")
+    scopes: tuple[str, ...] = Field(
+        default=(), max_length=10, description="Values the token's space-separated scope claim is checked against."
+    )
+
+
 class EcsConfig(BaseModel):
     """The ``/axon/ecs/config`` document: every field is written by the ``AxonEcs`` stack.
 
@@ -52,6 +66,13 @@ class EcsConfig(BaseModel):
     url: str = Field(
         pattern=r"^https?://[^/]+$",
         description="Base URL of the listener as the control plane reaches it (smoke tests), no trailing slash.",
+    )
+    auth: JwtAuth | None = Field(
+        default=None, description="JWT verification on the production rules (AxonEcs context axon:jwtIssuer)."
+    )
+    internal: bool = Field(
+        default=False,
+        description="The ALB is internal: AxonCore's Lambdas (outside its VPC) cannot reach it for smoke tests.",
     )
     placement_timeout_seconds: Annotated[
         int,

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
 from axon import names
 from axon.platforms.alarms import MetricSource, rollback_alarm_requests
 from axon.platforms.base import VersionRef
-from axon.platforms.ecs_config import EcsConfig
+from axon.platforms.ecs_config import EcsConfig, JwtAuth
 
 CONTAINER_NAME = "serving"
 CONTAINER_PORT = 8080  # the serving runtime's port (SageMaker's container contract)
 HEALTH_CHECK_PATH = "/ping"
-VERSION_HEADER = "X-Axon-Version"  # the test rule sends requests carrying it to the new version only
+VERSION_HEADER = "X-Axon-Version"  # the test rule sends requests carrying it to the new version only...
+TEST_TOKEN_HEADER = "X-Axon-Test-Token"  # noqa: S105 (a header name) ...and the rollout's secret, kept in the rule
+ROUTED_PATH = "invocations"  # the one runtime path the ALB routes (SageMaker's; not /ping, not /metrics)
 # Tags: what an API's resources are, and the rollout's progress, kept on the new version's target group so that
 # every CheckDeployment invocation reads it back from AWS (a Lambda keeps nothing between polls).
 TAG_API = "axon:api"
@@ -136,7 +139,7 @@ def task_definition_request(version: VersionRef, config: EcsConfig) -> dict[str,
         container["resourceRequirements"] = [{"type": "GPU", "value": str(version.spec.compute.gpu)}]
     return {
         "family": task_family(version.api, version.label),
-        "taskRoleArn": config.task_role_arn,
+        "taskRoleArn": version.role_arn or config.task_role_arn,  # the API's own role (api_roles)
         "executionRoleArn": config.execution_role_arn,
         "networkMode": "awsvpc",
         # No requiresCompatibilities: the service's capacity provider places the task (EC2 is ECS's default), and
@@ -214,6 +217,12 @@ def target_group_attributes_request(target_group_arn: str) -> dict[str, Any]:
 
 
 def path_pattern(api: str) -> str:
+    """Only the inference path is routed: the runtime's ``/metrics`` and ``/ping`` stay behind the ALB."""
+    return f"/apis/{api}/{ROUTED_PATH}"
+
+
+def legacy_path_pattern(api: str) -> str:
+    """The pattern rules had before only ``/invocations`` was routed; recognised, and replaced on ModifyRule."""
     return f"/apis/{api}/*"
 
 
@@ -221,12 +230,27 @@ def production_conditions(api: str) -> list[dict[str, Any]]:
     return [{"Field": "path-pattern", "PathPatternConfig": {"Values": [path_pattern(api)]}}]
 
 
-def test_conditions(api: str, label: str) -> list[dict[str, Any]]:
-    """The production path plus ``X-Axon-Version: <label>``: requests that reach the new version only."""
+def test_conditions(api: str, label: str, token: str) -> list[dict[str, Any]]:
+    """The production path plus ``X-Axon-Version: <label>`` and the rollout's secret ``X-Axon-Test-Token``:
+    requests that reach the new version only, from whoever can read the rule (the control plane)."""
     return [
         *production_conditions(api),
         {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": VERSION_HEADER, "Values": [label]}},
+        {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": TEST_TOKEN_HEADER, "Values": [token]}},
     ]
+
+
+def new_test_token() -> str:
+    """128 random bits, lower-case hex: ALB header matching ignores case, and hex has no ``*``/``?`` wildcards."""
+    return secrets.token_hex(16)
+
+
+def header_condition(conditions: Sequence[dict[str, Any]], header: str) -> str | None:
+    """The single value a rule's ``http-header`` condition on ``header`` matches (``None`` without one)."""
+    for field, name, values in conditions_key(conditions):
+        if field == "http-header" and name == header.lower() and len(values) == 1:
+            return values[0]
+    return None
 
 
 def rewrite_transforms(api: str) -> list[dict[str, Any]]:
@@ -235,18 +259,35 @@ def rewrite_transforms(api: str) -> list[dict[str, Any]]:
     return [{"Type": "url-rewrite", "UrlRewriteConfig": {"Rewrites": [rewrite]}}]
 
 
-def forward_actions(weights: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
-    """One weighted forward action; a target group at weight 0 stays listed only while it is blue or green."""
-    return [
-        {
-            "Type": "forward",
-            "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights]},
-        }
-    ]
+def auth_actions(auth: JwtAuth | None) -> list[dict[str, Any]]:
+    """The ``jwt-validation`` action that runs before the forward, when the stack asks for authentication."""
+    if auth is None:
+        return []
+    config: dict[str, Any] = {"JwksEndpoint": auth.jwks_endpoint, "Issuer": auth.issuer}
+    if auth.scopes:
+        config["AdditionalClaims"] = [{"Format": "space-separated-values", "Name": "scope", "Values": [*auth.scopes]}]
+    return [{"Type": "jwt-validation", "Order": 1, "JwtValidationConfig": config}]
 
 
-def modify_rule_request(rule_arn: str, weights: Sequence[tuple[str, int]]) -> dict[str, Any]:
-    return {"RuleArn": rule_arn, "Actions": forward_actions(weights)}
+def forward_actions(weights: Sequence[tuple[str, int]], auth: JwtAuth | None = None) -> list[dict[str, Any]]:
+    """One weighted forward action (after the JWT check, if any); a target group at weight 0 stays listed only
+    while it is blue or green."""
+    before = auth_actions(auth)
+    forward: dict[str, Any] = {
+        "Type": "forward",
+        "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights]},
+    }
+    if before:
+        forward["Order"] = len(before) + 1
+    return [*before, forward]
+
+
+def modify_rule_request(
+    rule_arn: str, api: str, weights: Sequence[tuple[str, int]], auth: JwtAuth | None = None
+) -> dict[str, Any]:
+    """New weights for the production rule; its conditions are sent too, so a legacy ``/apis/<api>/*`` rule
+    stops routing ``/metrics`` at its next weight change."""
+    return {"RuleArn": rule_arn, "Conditions": production_conditions(api), "Actions": forward_actions(weights, auth)}
 
 
 def rule_priorities(slot: int) -> tuple[int, int]:
@@ -265,13 +306,18 @@ def free_slot(used_priorities: set[int]) -> int:
 
 
 def rule_request(
-    listener_arn: str, priority: int, conditions: list[dict[str, Any]], api: str, weights: Sequence[tuple[str, int]]
+    listener_arn: str,
+    priority: int,
+    conditions: list[dict[str, Any]],
+    api: str,
+    weights: Sequence[tuple[str, int]],
+    auth: JwtAuth | None = None,
 ) -> dict[str, Any]:
     return {
         "ListenerArn": listener_arn,
         "Priority": priority,
         "Conditions": conditions,
-        "Actions": forward_actions(weights),
+        "Actions": forward_actions(weights, auth),
         "Transforms": rewrite_transforms(api),
         "Tags": [{"Key": TAG_API, "Value": api}],
     }

@@ -37,7 +37,7 @@ from axon import names
 from axon.local.dataplane.fleet import LocalFleet
 from axon.local.dataplane.router import Replica, ReplicaState, Router
 from axon.local.ecs.alb import RouteTable
-from axon.local.ecs.listener import ListenerView, read_listener
+from axon.local.ecs.listener import ListenerView, TestKey, read_listener
 from axon.local.ecs.services import (
     AgentService,
     TaskSpec,
@@ -88,7 +88,7 @@ class EcsAgent:
         self._task_specs: dict[str, TaskSpec] = {}  # task definition ARN -> spec (revisions are immutable)
         self._warned: set[str] = set()  # services and rules already warned about (once each)
         self._routes: dict[str, tuple[FleetShare, ...]] = {}  # production routes set on the router
-        self._tests: dict[tuple[str, str], Router] = {}
+        self._tests: dict[TestKey, Router] = {}
         self._table = RouteTable(router)
         self._sync_lock = threading.Lock()  # one poll or refresh at a time: they share the route state
         self._lock = threading.RLock()  # target addresses and moto writes, shared by the workers
@@ -235,9 +235,10 @@ class EcsAgent:
             if self._routes.get(endpoint) != shares:
                 self._router.set_routes(endpoint, shares)
         self._routes = production
-        tests: dict[tuple[str, str], Router] = {}
-        for (api, label), weights in view.tests.items():
-            router = self._tests.get((api, label)) or Router(self._router.stats)
+        tests: dict[TestKey, Router] = {}
+        for key, weights in view.tests.items():
+            api = key[0]
+            router = self._tests.get(key) or Router(self._router.stats)
             shares = self._shares(weights)
             for share in shares:
                 # The test rule's router holds the same replicas as the fleet's (same objects: one outstanding
@@ -247,9 +248,9 @@ class EcsAgent:
                     router.remove_fleet(share.fleet_id)
                     router.add_replicas(share.fleet_id, names.VARIANT_NAME, current)
             router.set_routes(names.endpoint_name(api), shares)
-            tests[(api, label)] = router
+            tests[key] = router
         self._tests = tests
-        self._table = RouteTable(self._router, frozenset(view.production), tests, view.default)
+        self._table = RouteTable(self._router, frozenset(view.production), tests, view.default, view.paths)
 
     # ---- per service (worker threads) -------------------------------------------------------------------------
 

@@ -3,9 +3,10 @@
 moto stores the listener, its rules and their weights but routes nothing. The agent (:mod:`axon.local.ecs.agent`)
 mirrors the rules into a :class:`RouteTable` every poll; this ASGI app answers with it as the ALB would:
 
-* a request carrying ``X-Axon-Version: <label>`` that a test rule names goes to that version only;
-* any other ``/apis/<api>/...`` request goes through the production rule's weighted forward (the router picks a
-  target group by weight, then the replica with the fewest outstanding requests);
+* a request carrying ``X-Axon-Version: <label>`` and ``X-Axon-Test-Token: <secret>`` that a test rule names goes
+  to that version only (the version header alone does not: the secret is what keeps green private);
+* any other request on a rule's path (``/apis/<api>/invocations``) goes through the production rule's weighted
+  forward (the router picks a target group by weight, then the replica with the fewest outstanding requests);
 * the rule's ``url-rewrite`` (``^/apis/<api>/(.*)$`` -> ``/$1``) is applied, so the runtime sees ``/invocations``;
 * no matching rule: the listener's default action (AxonEcs: a fixed 404).
 
@@ -31,12 +32,13 @@ import httpx
 from axon import names
 from axon.local.asgi import ReplicaClient, read_body, respond
 from axon.local.dataplane.router import EndpointNotFoundError, Replica, ReplicaState, Router
-from axon.local.ecs.listener import FixedResponse
+from axon.local.ecs.listener import FixedResponse, TestKey
 from axon.platforms import ecs_specs as specs
 
 Scope = dict[str, Any]
 _PATH = re.compile(r"^/apis/([a-z0-9-]{1,40})(/.*)$")  # the production rule's /apis/<api>/* and its rewrite
 _VERSION_HEADER = specs.VERSION_HEADER.lower()
+_TOKEN_HEADER = specs.TEST_TOKEN_HEADER.lower()
 # Hop-by-hop headers (RFC 9110 7.6.1) and those the proxy recomputes: never forwarded in either direction.
 _HOP = frozenset(
     {
@@ -62,13 +64,18 @@ class RouteTable:
 
     router: Router  # holds every ECS fleet; routes ``axon-<api>`` by the production rule's weights
     production: frozenset[str] = frozenset()  # APIs with a production rule
-    tests: Mapping[tuple[str, str], Router] = field(default_factory=dict)  # (api, lower-case label) -> router
+    tests: Mapping[TestKey, Router] = field(default_factory=dict)  # (api, label, secret) -> router
     default: FixedResponse = field(default_factory=FixedResponse)
+    paths: Mapping[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)  # api -> its rules' paths
 
-    def router_for(self, api: str, version: str | None) -> Router | None:
-        """The test rule for ``X-Axon-Version`` first (it has the lower priority number), then the production rule."""
-        if version is not None and (api, version.lower()) in self.tests:
-            return self.tests[(api, version.lower())]
+    def router_for(self, api: str, path: str, headers: Mapping[str, str]) -> Router | None:
+        """A request on one of the API's rule paths: the test rule when both its headers match (it has the lower
+        priority number), else the production rule; ``None``: the listener's default action."""
+        if not any(regex.match(path) for regex in self.paths.get(api, ())):
+            return None
+        version, token = headers.get(_VERSION_HEADER), headers.get(_TOKEN_HEADER)
+        if version is not None and token is not None and (key := (api, version.lower(), token.lower())) in self.tests:
+            return self.tests[key]
         return self.router if api in self.production else None
 
 
@@ -113,10 +120,10 @@ class LocalAlb:
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         match = _PATH.match(scope["path"])
         table = self._table()
-        router = table.router_for(match.group(1), headers.get(_VERSION_HEADER)) if match else None
+        router = table.router_for(match.group(1), scope["path"], headers) if match else None
         if match is not None and router is None:
             table = await asyncio.to_thread(self._refresh)
-            router = table.router_for(match.group(1), headers.get(_VERSION_HEADER))
+            router = table.router_for(match.group(1), scope["path"], headers)
         if match is None or router is None:
             default = table.default
             content_type = [(b"content-type", default.content_type.encode())]

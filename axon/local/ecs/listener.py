@@ -1,10 +1,12 @@
 """The listener's rules (as ``DescribeRules`` returns them) read as the routes the local ALB serves.
 
 ``axon.platforms.ecs`` creates two kinds of rule per API, and the local ALB evaluates exactly those, with the
-ALB's precedence: the test rule (path ``/apis/<api>/*`` plus ``X-Axon-Version: <label>``, the lower priority
-number) wins for a request carrying that header; otherwise the production rule (the path alone) forwards by its
-target-group weights; a request no rule matches gets the listener's default action. Rules of any other shape are
-reported, not routed (:attr:`ListenerView.unsupported`).
+ALB's precedence: the test rule (path ``/apis/<api>/invocations`` plus ``X-Axon-Version: <label>`` and
+``X-Axon-Test-Token: <the rollout's secret>``, the lower priority number) wins for a request carrying both headers;
+otherwise the production rule (the path alone) forwards by its target-group weights; a request no rule matches,
+``/apis/<api>/metrics`` for one, gets the listener's default action. Paths are matched as the ALB matches
+``path-pattern`` values (case-sensitive; ``*`` any characters, ``?`` one). Rules of any other shape are reported,
+not routed (:attr:`ListenerView.unsupported`).
 """
 
 from __future__ import annotations
@@ -16,10 +18,17 @@ from typing import Any
 
 from axon.platforms import ecs_specs as specs
 
-_API_PATH = re.compile(r"^/apis/([a-z0-9-]{1,40})/\*$")  # ecs_specs.path_pattern, for an API name
+_API_PATH = re.compile(r"^/apis/([a-z0-9-]{1,40})/")  # ecs_specs.path_pattern: the API a rule belongs to
 _HEADER = specs.VERSION_HEADER.lower()
+_TOKEN = specs.TEST_TOKEN_HEADER.lower()
 
 Weights = tuple[tuple[str, int], ...]  # (target group ARN, weight)
+TestKey = tuple[str, str, str]  # (api, lower-case label, lower-case secret): what a test rule matches
+
+
+def path_regex(pattern: str) -> re.Pattern[str]:
+    """An ALB ``path-pattern`` value as a regular expression (``*``: any characters, ``?``: exactly one)."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern) + r"\Z")
 
 
 @dataclass(frozen=True)
@@ -34,9 +43,10 @@ class FixedResponse:
 @dataclass(frozen=True)
 class ListenerView:
     production: Mapping[str, Weights] = field(default_factory=dict)  # api -> forward weights
-    tests: Mapping[tuple[str, str], Weights] = field(default_factory=dict)  # (api, lower-case label) -> weights
+    tests: Mapping[TestKey, Weights] = field(default_factory=dict)  # (api, label, secret) -> weights
     default: FixedResponse = field(default_factory=FixedResponse)
     unsupported: tuple[str, ...] = ()  # rule ARNs the local ALB does not route
+    paths: Mapping[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)  # api -> its rules' paths
 
     def target_groups(self) -> set[str]:
         return {arn for weights in (*self.production.values(), *self.tests.values()) for arn, _ in weights}
@@ -76,7 +86,8 @@ def _priority(rule: Mapping[str, Any]) -> int:
 def read_listener(rules: Sequence[Mapping[str, Any]]) -> ListenerView:
     """Classify every rule; for two rules with the same conditions the lower priority number wins, as on AWS."""
     production: dict[str, Weights] = {}
-    tests: dict[tuple[str, str], Weights] = {}
+    tests: dict[TestKey, Weights] = {}
+    paths: dict[str, tuple[re.Pattern[str], ...]] = {}
     default = FixedResponse()
     unsupported: list[str] = []
     for rule in sorted(rules, key=_priority):
@@ -84,16 +95,23 @@ def read_listener(rules: Sequence[Mapping[str, Any]]) -> ListenerView:
             default = _default(rule.get("Actions") or [])
             continue
         key = specs.conditions_key(rule.get("Conditions") or [])
-        paths = [values for field_, _, values in key if field_ == "path-pattern"]
-        headers = [(name, values) for field_, name, values in key if field_ == "http-header"]
-        match = _API_PATH.match(paths[0][0]) if len(paths) == 1 and len(paths[0]) == 1 else None
+        patterns = [values for field_, _, values in key if field_ == "path-pattern"]
+        headers = {name: values for field_, name, values in key if field_ == "http-header"}
+        pattern = patterns[0][0] if len(patterns) == 1 and len(patterns[0]) == 1 else ""
+        match = _API_PATH.match(pattern)
         weights = forward_weights(rule.get("Actions") or [])
         if match is None or not weights or len(key) != 1 + len(headers):
             unsupported.append(str(rule.get("RuleArn")))
-        elif not headers:
-            production.setdefault(match.group(1), weights)
-        elif len(headers) == 1 and headers[0][0] == _HEADER and len(headers[0][1]) == 1:
-            tests.setdefault((match.group(1), headers[0][1][0].lower()), weights)
-        else:
+            continue
+        api = match.group(1)
+        if not headers:
+            production.setdefault(api, weights)
+        elif set(headers) == {_HEADER, _TOKEN} and all(len(v) == 1 for v in headers.values()):
+            tests.setdefault((api, headers[_HEADER][0].lower(), headers[_TOKEN][0].lower()), weights)
+        else:  # a version header without the rollout's secret, for one: not a rule axon creates
             unsupported.append(str(rule.get("RuleArn")))
-    return ListenerView(production, tests, default, tuple(unsupported))
+            continue
+        regex = path_regex(pattern)
+        if regex not in paths.get(api, ()):
+            paths[api] = (*paths.get(api, ()), regex)
+    return ListenerView(production, tests, default, tuple(unsupported), paths)

@@ -59,7 +59,10 @@ def test_deploy_starts_green_with_gpu_task_target_group_alarms_and_test_rule(wor
     assert world.target_groups() == [specs.target_group_name("iris", "v1")]
     assert world.weights() == []  # no production rule before v1 is healthy: nothing serves yet
     (test_rule,) = world.rules()
-    assert specs.conditions_key(test_rule["Conditions"]) == specs.conditions_key(specs.test_conditions("iris", "v1"))
+    token = specs.header_condition(test_rule["Conditions"], specs.TEST_TOKEN_HEADER)
+    assert token is not None and len(token) == 32  # the rollout's secret: only rule readers can reach green
+    wanted = specs.test_conditions("iris", "v1", token)
+    assert specs.conditions_key(test_rule["Conditions"]) == specs.conditions_key(wanted)
     alarms = client("cloudwatch").describe_alarms(AlarmNamePrefix="axon-iris-")["MetricAlarms"]
     assert {a["AlarmName"]: a["StateValue"] for a in alarms} == {"axon-iris-5xx": "OK", "axon-iris-latency": "OK"}
 

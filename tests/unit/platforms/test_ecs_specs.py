@@ -6,7 +6,7 @@ import pytest
 
 from axon.platforms import ecs_specs as specs
 from axon.platforms.base import VersionRef
-from axon.platforms.ecs_config import EcsConfig
+from axon.platforms.ecs_config import EcsConfig, JwtAuth
 from axon.spec import load_spec_text
 
 LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/axon/50dc6c495c0c9188/f2f7dc8efc522ab2"
@@ -145,7 +145,7 @@ def test_rules_forward_weighted_and_rewrite_the_api_prefix_away() -> None:
     ) == {
         "ListenerArn": LISTENER,
         "Priority": 4,
-        "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/apis/iris/*"]}}],
+        "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/apis/iris/invocations"]}}],
         "Actions": [
             {
                 "Type": "forward",
@@ -165,20 +165,73 @@ def test_rules_forward_weighted_and_rewrite_the_api_prefix_away() -> None:
         ],
         "Tags": [{"Key": "axon:api", "Value": "iris"}],
     }
-    assert specs.test_conditions("iris", "v2")[1] == {
-        "Field": "http-header",
-        "HttpHeaderConfig": {"HttpHeaderName": "X-Axon-Version", "Values": ["v2"]},
+    assert specs.test_conditions("iris", "v2", "5ec")[1:] == [
+        {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Axon-Version", "Values": ["v2"]}},
+        {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Axon-Test-Token", "Values": ["5ec"]}},
+    ]
+    assert specs.modify_rule_request("rule", "iris", [("green", 100)]) == {
+        "RuleArn": "rule",
+        "Conditions": specs.production_conditions("iris"),  # a legacy /apis/iris/* rule is narrowed too
+        "Actions": specs.forward_actions([("green", 100)]),
     }
-    assert specs.modify_rule_request("rule", [("green", 100)])["Actions"] == specs.forward_actions([("green", 100)])
+
+
+def test_only_the_inference_path_is_routed_not_metrics_or_ping() -> None:
+    (condition,) = specs.production_conditions("iris")
+    assert condition["PathPatternConfig"]["Values"] == ["/apis/iris/invocations"]
+    assert specs.test_conditions("iris", "v2", "5ec")[0] == condition
+
+
+def test_test_tokens_are_fresh_128_bit_lower_case_hex() -> None:
+    tokens = {specs.new_test_token() for _ in range(50)}
+    assert len(tokens) == 50
+    assert all(len(t) == 32 and t == t.lower() and int(t, 16) >= 0 for t in tokens)
+    conditions = specs.test_conditions("iris", "v2", "abc")
+    assert specs.header_condition(conditions, "x-axon-test-token") == "abc"
+    assert specs.header_condition(conditions, specs.VERSION_HEADER) == "v2"
+    assert specs.header_condition(specs.production_conditions("iris"), specs.TEST_TOKEN_HEADER) is None
+
+
+def test_with_jwt_auth_production_rules_verify_the_token_before_forwarding() -> None:
+    auth = JwtAuth(
+        issuer="https://idp.example.com/", jwks_endpoint="https://idp.example.com/jwks", scopes=("axon/invoke",)
+    )
+    assert specs.forward_actions([("green", 100)], auth) == [
+        {
+            "Type": "jwt-validation",
+            "Order": 1,
+            "JwtValidationConfig": {
+                "JwksEndpoint": "https://idp.example.com/jwks",
+                "Issuer": "https://idp.example.com/",
+                "AdditionalClaims": [{"Format": "space-separated-values", "Name": "scope", "Values": ["axon/invoke"]}],
+            },
+        },
+        {
+            "Type": "forward",
+            "Order": 2,
+            "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": "green", "Weight": 100}]},
+        },
+    ]
+    request = specs.rule_request(LISTENER, 2, specs.production_conditions("iris"), "iris", [("g", 1)], auth)
+    assert [a["Type"] for a in request["Actions"]] == ["jwt-validation", "forward"]
+    modify = specs.modify_rule_request("rule", "iris", [("g", 1)], auth)
+    assert [a["Type"] for a in modify["Actions"]] == ["jwt-validation", "forward"]
+    without_scopes = JwtAuth(issuer="https://idp.example.com/", jwks_endpoint="https://idp.example.com/jwks")
+    assert "AdditionalClaims" not in specs.auth_actions(without_scopes)[0]["JwtValidationConfig"]
 
 
 def test_conditions_compare_equal_as_sent_and_as_described() -> None:
     described = [
+        {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "x-axon-test-token", "Values": ["5ec"]}},
         {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "x-axon-version", "Values": ["v2"]}},
-        {"Field": "path-pattern", "Values": ["/apis/iris/*"], "PathPatternConfig": {"Values": ["/apis/iris/*"]}},
+        {
+            "Field": "path-pattern",
+            "Values": ["/apis/iris/invocations"],
+            "PathPatternConfig": {"Values": ["/apis/iris/invocations"]},
+        },
     ]
-    assert specs.conditions_key(described) == specs.conditions_key(specs.test_conditions("iris", "v2"))
-    assert specs.conditions_key(described) != specs.conditions_key(specs.test_conditions("iris", "v3"))
+    assert specs.conditions_key(described) == specs.conditions_key(specs.test_conditions("iris", "v2", "5ec"))
+    assert specs.conditions_key(described) != specs.conditions_key(specs.test_conditions("iris", "v3", "5ec"))
     host = [{"Field": "host-header", "Values": ["a.example.com"]}]
     assert specs.conditions_key(host) == (("host-header", "", ("a.example.com",)),)
 

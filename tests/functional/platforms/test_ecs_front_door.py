@@ -1,0 +1,112 @@
+"""The ECS front door against moto: green is reachable before its smoke test only with the rollout's secret, only
+``/apis/<api>/invocations`` is routed, rules made by earlier versions of axon are brought to the current shape,
+and the JWT check rides on every production rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from axon.platforms import ecs_specs as specs
+from axon.platforms.base import DeploymentPhase
+from axon.platforms.ecs_config import JwtAuth
+from axon.platforms.ecs_listener import Listener
+from axon.platforms.errors import SmokeTestFailedError
+from tests.functional.platforms.conftest import World, client
+
+SMOKE = "smoke_test: {payload: {x: 1}}\n"
+CANARY = "rollout: {strategy: canary, canary_percent: 10, bake_seconds: 0}\n"
+
+
+def _test_rule(world: World) -> dict[str, Any]:
+    (rule,) = [r for r in world.rules() if specs.header_condition(r["Conditions"], specs.VERSION_HEADER)]
+    return rule
+
+
+def test_the_smoke_test_sends_the_secret_of_the_test_rule_and_keeps_it_across_calls(world: World) -> None:
+    version = world.version("v1", SMOKE)
+    world.platform.deploy(version, None)
+    token = specs.header_condition(_test_rule(world)["Conditions"], specs.TEST_TOKEN_HEADER)
+    assert token is not None
+    world.platform.smoke_test(version, b'{"x": 1}', "application/json")
+    world.platform.smoke_test(version, b'{"x": 1}', "application/json")  # a retried VerifyVersion
+    assert [(path, h[specs.VERSION_HEADER], h[specs.TEST_TOKEN_HEADER]) for path, h, _ in world.door.requests] == [
+        ("/apis/iris/invocations", "v1", token),
+    ] * 2
+    assert specs.header_condition(_test_rule(world)["Conditions"], specs.TEST_TOKEN_HEADER) == token
+
+
+def test_each_rollout_gets_its_own_secret(world: World) -> None:
+    v1 = world.live("v1")
+    v2 = world.version("v2", CANARY)
+    world.platform.deploy(v2, v1)
+    first = specs.header_condition(_test_rule(world)["Conditions"], specs.TEST_TOKEN_HEADER)
+    world.platform.rollback(v2, v1)
+    world.platform.deploy(v2, v1)  # the same label again, e.g. after a failed attempt
+    second = specs.header_condition(_test_rule(world)["Conditions"], specs.TEST_TOKEN_HEADER)
+    assert first and second and first != second
+
+
+def test_the_smoke_test_of_an_internal_load_balancer_fails_clearly_at_once(world: World) -> None:
+    version = world.version("v1", SMOKE)
+    world.platform.deploy(version, None)
+    world.platform.config = world.config.model_copy(update={"internal": True})
+    with pytest.raises(SmokeTestFailedError, match="internal load balancer"):
+        world.platform.smoke_test(version, b"1", "application/json")
+    assert world.door.requests == []
+
+
+def _legacy_rule(world: World, priority: int, conditions: list[dict[str, Any]], group: str) -> None:
+    """A rule as an earlier axon made it: path /apis/iris/*, and for a test rule, the version header alone."""
+    client("elbv2").create_rule(
+        ListenerArn=world.config.listener_arn,
+        Priority=priority,
+        Conditions=conditions,
+        Actions=specs.forward_actions([(group, 1)]),
+    )
+
+
+def test_rules_of_an_earlier_axon_are_found_and_brought_to_the_current_shape(world: World) -> None:
+    v1 = world.live("v1")
+    (production,) = world.rules()
+    legacy_path = [{"Field": "path-pattern", "PathPatternConfig": {"Values": [specs.legacy_path_pattern("iris")]}}]
+    client("elbv2").modify_rule(RuleArn=production["RuleArn"], Conditions=legacy_path)
+    v2 = world.version("v2", CANARY)
+    v2_group = world.platform._listener.ensure_target_group(v2, world.config.vpc_id)
+    version_only = {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Axon-Version", "Values": ["v2"]}}
+    _legacy_rule(world, int(production["Priority"]) - 1, [*legacy_path, version_only], v2_group)
+    world.platform.deploy(v2, v1)  # replaces the secret-less test rule
+    test_rule = _test_rule(world)
+    assert specs.header_condition(test_rule["Conditions"], specs.TEST_TOKEN_HEADER) is not None
+    assert len(world.rules()) == 2
+    status = world.platform.deployment_status(v2, v1)  # the first weight change narrows the production path
+    assert (status.phase, world.weights()) == (DeploymentPhase.IN_PROGRESS, [("v1", 90), ("v2", 10)])
+    (narrowed,) = [r for r in world.rules() if r["RuleArn"] == production["RuleArn"]]
+    assert specs.conditions_key(narrowed["Conditions"]) == specs.conditions_key(specs.production_conditions("iris"))
+
+
+def test_with_jwt_auth_the_production_rule_checks_the_token_and_the_test_rule_does_not() -> None:
+    """moto refuses the ``jwt-validation`` action type, so the requests are checked as sent."""
+    auth = JwtAuth(issuer="https://idp.example.com/", jwks_endpoint="https://idp.example.com/jwks")
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    class Elbv2:
+        def describe_rules(self, **_: Any) -> dict[str, Any]:
+            return {"Rules": [{"RuleArn": "default", "Priority": "default", "Conditions": [], "Actions": []}]}
+
+        def create_rule(self, **request: Any) -> None:
+            sent.append(("create", request))
+
+        def modify_rule(self, **request: Any) -> None:
+            sent.append(("modify", request))
+
+    listener = Listener(Elbv2(), "arn:listener", auth)  # type: ignore[arg-type]
+    listener.create_rule("iris", specs.production_conditions("iris"), [("green", 100)], production=True)
+    listener.create_rule("iris", specs.test_conditions("iris", "v2", "5ec"), [("green", 1)], production=False)
+    listener.set_weights("iris", "rule", [("blue", 90), ("green", 10)])
+    assert [(kind, [a["Type"] for a in request["Actions"]]) for kind, request in sent] == [
+        ("create", ["jwt-validation", "forward"]),
+        ("create", ["forward"]),  # the test rule's secret is the control plane's credential
+        ("modify", ["jwt-validation", "forward"]),
+    ]
