@@ -38,7 +38,7 @@ from a2wsgi import WSGIMiddleware
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from axon import aws, names
-from axon.local import images
+from axon.local import images, trust
 from axon.local.asgi import header_pairs, read_body, respond
 from axon.local.dataplane.bundles import BundleCache
 from axon.local.dataplane.fleet import FleetTimeouts, LocalFleet, ServeCommand, axon_serve_command
@@ -144,12 +144,16 @@ class FrontDoorApp:
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":
-            return await self._moto(scope, receive, send)  # type: ignore[no-any-return]
-        server = scope.get("server")
-        if (server is None or server[1] != self._control_port) and not await self._readiness.wait():
+            # No service here speaks WebSocket, and browsers open WebSockets to any host without asking.
+            return await send({"type": "websocket.close", "code": 1008})  # type: ignore[no-any-return]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        refusal = self._refusal(scope, headers)
+        if refusal is not None:
+            return await respond(send, refusal.status, refusal.headers, refusal.body)
+        server = scope["server"]
+        if server[1] != self._control_port and not await self._readiness.wait():
             body = json.dumps({"message": "the axon local stack is still starting; retry"}).encode()
             return await respond(send, 503, [(b"content-type", b"application/json"), (b"retry-after", b"1")], body)
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         match = _INVOKE_PATH.match(scope["path"])
         if match and scope["method"] == "POST" and "/sagemaker/" in headers.get("authorization", "/sagemaker/"):
             return await self._invoke(unquote(match.group(1)), headers, receive, send)
@@ -164,6 +168,30 @@ class FrontDoorApp:
         if scope["path"].startswith(STATS_PATH) and scope["method"] == "GET":
             return await self._serve_stats(unquote(scope["path"][len(STATS_PATH) :].strip("/")), send)
         return await self._moto(scope, receive, send)  # type: ignore[no-any-return]
+
+    def _refusal(self, scope: Scope, headers: dict[str, str]) -> trust.Refusal | None:
+        """Refuse, before any service sees it, a request a web page could have sent (:mod:`axon.local.trust`)."""
+        path, query, method = scope["path"], scope.get("query_string", b"").decode("latin-1"), scope["method"]
+        server = scope.get("server")
+        reason = trust.browser_refusal(headers, server[1]) if server else "no listening address (not a TCP request)"
+        if reason is not None:
+            trust.log_refusal(scope, reason)
+            message = f"The axon local stack refused this request: {reason}."
+            return trust.access_denied(path, query, headers, message)
+        if trust.is_signed(method, query, headers) or self._unsigned_allowed(scope, headers):
+            return None
+        trust.log_refusal(scope, "no SigV4 signature (AWS clients always sign; browsers cannot)")
+        return trust.missing_signature(path, query, headers)
+
+    def _unsigned_allowed(self, scope: Scope, headers: dict[str, str]) -> bool:
+        """The unsigned requests this door serves: the local ALB (ALBs take no signature), the statistics
+        ``axon get`` reads, and moto's own API on the control port (the stack configures moto through it)."""
+        path = scope["path"]
+        if path.startswith(STATS_PATH) and scope["method"] in ("GET", "HEAD"):
+            return True
+        if self.alb is not None and self.alb.handles(path, headers):
+            return True
+        return bool(scope["server"][1] == self._control_port and path.startswith("/moto-api/"))
 
     async def _serve_stats(self, endpoint: str, send: Any) -> None:
         """``/_axon/stats``: every variant; ``/_axon/stats/<endpoint>``: ``{"variants": {name: stats}}`` or 404."""
@@ -195,6 +223,10 @@ class FrontDoor:
     """A running front door: ``url`` for clients, ``variant_stats`` for ``axon get``, ``close`` to stop it all."""
 
     def __init__(self, port: int, options: FrontDoorOptions) -> None:
+        if not trust.is_loopback_bind(options.host):
+            raise ValueError(
+                f"the local stack listens on loopback only, not on {options.host!r}: it trusts its callers"
+            )
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((options.host, port))

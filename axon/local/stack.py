@@ -25,7 +25,7 @@ import httpx
 from moto.moto_api._internal.models import moto_api_backend
 
 from axon import aws, names
-from axon.local import images
+from axon.local import images, trust
 from axon.local.builds import local_image_builder
 from axon.local.dataplane.fleet import FleetTimeouts
 from axon.local.ecs import EcsOptions, LocalEcs
@@ -113,6 +113,7 @@ class LocalStack:
                     lambda_environment=self.environment(),
                     image_builder=local_image_builder(aws.client, options.cache_dir),
                     synchronous_builds=False,
+                    lambda_handlers=trust.provisioned_handlers(),  # axon's own functions, nothing else
                 )
             )
             self.provisioned = provision(own_client)

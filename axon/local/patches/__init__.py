@@ -18,6 +18,8 @@ in the same process (``ThreadedMotoServer``), because they replace moto's model 
    its image tag to moto's ECR; forced failures through :data:`codebuild_outcomes` (:mod:`.codebuild`).
 8. sagemaker-runtime ``InvokeEndpoint`` refuses unknown endpoints and answers ``ModelError`` on demand through
    :data:`invocation_outcomes` (:mod:`.sagemaker_runtime`).
+9. With ``PatchOptions.lambda_handlers`` set (local mode), only those functions with those handlers can be
+   created, changed or invoked: anything else is ``AccessDeniedException`` (:mod:`.lambda_guard`).
 
 ``docs/moto-patches.md`` describes each gap, why the patch is faithful to AWS, and what it does not emulate.
 
@@ -37,6 +39,7 @@ from axon.local.patches import (
     _registry,
     codebuild,
     eventbridge,
+    lambda_guard,
     lambda_runtime,
     sagemaker,
     sagemaker_runtime,
@@ -89,6 +92,7 @@ def install(options: PatchOptions | None = None) -> None:
         _forget_test_controls()
         try:
             for apply in (
+                lambda_guard.apply,
                 lambda_runtime.apply,
                 eventbridge.apply,
                 sagemaker.apply,
@@ -117,6 +121,7 @@ def moto_patches(
     describes_per_update_step: int = 1,
     image_builder: ImageBuilder | None = None,
     synchronous_builds: bool = True,
+    lambda_handlers: Mapping[str, str] | None = None,
 ) -> Iterator[None]:
     """Install the patches for the block, then restore moto (see :class:`PatchOptions` for the arguments)."""
     install(
@@ -127,6 +132,7 @@ def moto_patches(
             describes_per_update_step=describes_per_update_step,
             image_builder=image_builder,
             synchronous_builds=synchronous_builds,
+            lambda_handlers=None if lambda_handlers is None else dict(lambda_handlers),
         )
     )
     try:

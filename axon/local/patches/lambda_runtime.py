@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from axon.local.patches import _registry
+from axon.local.patches import _registry, lambda_guard
 
 # Set for every in-process invocation unless the function's own environment sets them: X-Ray has no daemon
 # here, and Powertools Metrics refuses to flush metrics without a namespace.
@@ -200,6 +200,7 @@ def _invoke_lambda_in_process(self: Any, event: Any = None) -> tuple[str, bool, 
         "AWS_DEFAULT_REGION": self.region,
         "_HANDLER": self.handler or "",
     }
+    lambda_guard.check_invocation(self.function_name, self.handler)  # the last check before any import
     started = time.monotonic()
     invocation = Invocation(self.function_name, request_id, event)
     with _INVOKE_LOCK, _environment(environment), _captured_output() as printed:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
+
+# ``lambdas.<module>.<function>``: a handler of the project's ``lambdas`` package, nothing deeper or elsewhere.
+_AXON_HANDLER = re.compile(r"lambdas\.[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*")
 
 UpdateOutcome = Literal["rolled_back", "failed"]
 
@@ -65,9 +69,16 @@ class PatchOptions:
     """Runs each CodeBuild build; None: push a placeholder image to ECR as the buildspec would."""
     synchronous_builds: bool = True
     """Run the image builder inside StartBuild (tests); False: on a daemon thread (local mode)."""
+    lambda_handlers: Mapping[str, str] | None = None
+    """Function name -> handler: the only Lambda functions that may be created, changed or invoked, each with
+    exactly its handler (local mode: the ones it provisions, all under ``lambdas.``). None: any function and any
+    importable handler (tests, whose own process is the only client)."""
 
     def __post_init__(self) -> None:
         if self.endpoint_create_steps < 0 or self.describes_per_update_step < 1:
             raise ValueError("endpoint_create_steps must be >= 0 and describes_per_update_step >= 1")
+        for name, handler in (self.lambda_handlers or {}).items():
+            if not _AXON_HANDLER.fullmatch(handler):
+                raise ValueError(f"{name}: handler {handler!r} is not a function of a module under lambdas.")
         if not (math.isfinite(self.wait_scale) and self.wait_scale >= 0):
             raise ValueError(f"wait_scale must be a finite number >= 0, not {self.wait_scale!r}")
