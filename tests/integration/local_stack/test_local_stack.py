@@ -10,8 +10,11 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
+from botocore.exceptions import ClientError
 
+from axon.local.trust import provisioned_handlers
 from axon.registry import VersionStatus
 from tests.functional.rollout.conftest import bundle
 from tests.integration.harness import ROOT
@@ -258,3 +261,32 @@ def test_axon_local_up_stops_everything_on_sigint(tmp_path: Path) -> None:
         up.send_signal(signal.SIGINT)
         assert up.wait(timeout=60) == 0
     assert _processes_mentioning(str(tmp_path)) == []
+
+
+def test_a_web_page_cannot_drive_the_stack_and_only_axon_functions_run(local: Local) -> None:
+    """The local stack trust findings, end to end: a browser's form upload and a DNS-rebound request are refused
+    before S3 sees them, and no Lambda function but axon's own can be created."""
+    files = {"file": ("b.tar.gz", b"x", "application/gzip")}
+    upload = httpx.post(
+        f"{local.stack.url}/axon-models",
+        data={"key": "apis/evil/b.tar.gz"},
+        files=files,
+        headers={"origin": "https://evil.test"},
+    )
+    rebound = httpx.put(
+        f"{local.stack.url}/axon-models/apis/evil/b.tar.gz", headers={"host": "evil.test"}, content=b"x"
+    )
+    assert (upload.status_code, rebound.status_code) == (403, 403)
+    assert "Versions" not in local.client("s3").list_object_versions(Bucket="axon-models", Prefix="apis/evil/")
+    lam = local.client("lambda")
+    with pytest.raises(ClientError) as refused:
+        lam.create_function(
+            FunctionName="evil",
+            Runtime="python3.12",
+            Role="arn:aws:iam::123456789012:role/axon-lambda",
+            Handler="cProfile.run",
+            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+        )
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    handlers = {f["FunctionName"]: f["Handler"] for f in lam.list_functions()["Functions"]}
+    assert handlers == provisioned_handlers()
