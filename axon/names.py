@@ -33,10 +33,27 @@ METRIC_NAMESPACE = "Axon"
 IN_FLIGHT_METRIC = "InFlight"
 METRIC_DIMENSIONS = ("Api", "Variant")
 IN_FLIGHT_PERIOD_SECONDS = 10
+# Per-API isolation of user code: every API's replicas run as their own IAM role, created by the control plane
+# under this path with the boundary below (a managed policy of the AxonCore stack), and publish the in-flight
+# signal the autoscaler reads in their own namespace (PutMetricData is conditioned on it), see docs/security.md.
+API_ROLE_PATH = "/axon/api/"
+API_ROLE_BOUNDARY = "axon-api-boundary"
+API_ROLE_BOUNDARY_PATH = "/axon/"
+API_METRIC_NAMESPACE_PREFIX = "Axon/Api/"
 
 
 def is_valid_api_name(api: str) -> bool:
     return bool(_API_NAME_RE.match(api))
+
+
+def api_role_name(api: str) -> str:
+    """The IAM role an API's replicas run as (SageMaker execution role, ECS task role): ``axon-api-<api>``."""
+    return f"{PROJECT}-api-{api}"
+
+
+def api_metric_namespace(api: str) -> str:
+    """Where an API's replicas publish ``InFlight``: only that API's role may write it (``cloudwatch:namespace``)."""
+    return f"{API_METRIC_NAMESPACE_PREFIX}{api}"
 
 
 def endpoint_name(api: str) -> str:

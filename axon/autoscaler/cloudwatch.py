@@ -1,5 +1,6 @@
 """``MetricSource`` over CloudWatch ``GetMetricData``: 500 queries per call, paginated, with a SageMaker fallback.
 
+Where: ``InFlight`` in the API's own namespace ``Axon/Api/<api>``, which only that API's role can write.
 Why ``Sum``: every serving process publishes exactly one ``InFlight`` datapoint (running + queued, the mean
 of its 1-s samples) per aligned 10-second window under the API's ``Api``/``Variant`` dimensions (the serving
 runtime's contract, ``model_images/axon_serving/emf.py``), so a 10-s period's ``Sum`` is the variant's total
@@ -28,10 +29,15 @@ SAGEMAKER_IN_FLIGHT = "ConcurrentRequestsPerModel"
 
 
 def axon_query(query_id: str, key: SeriesKey) -> MetricDataQueryTypeDef:
-    """``Axon/InFlight`` for one API variant, 10-s Sum."""
+    """``InFlight`` for one API variant from the API's own namespace ``Axon/Api/<api>``, 10-s Sum.
+
+    Only the API's own IAM role may put data there (``cloudwatch:namespace`` condition), so no other API's code
+    can steer this API's replica count; the shared ``Axon`` namespace (EMF, writable from any log group) is not
+    read.
+    """
     return _query(
         query_id,
-        names.METRIC_NAMESPACE,
+        names.api_metric_namespace(key.api),
         names.IN_FLIGHT_METRIC,
         [{"Name": "Api", "Value": key.api}, {"Name": "Variant", "Value": key.variant}],
     )

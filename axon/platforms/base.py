@@ -33,6 +33,9 @@ class VersionRef:
     image_uri: str
     model_data_uri: str  # immutable S3 URI of the bundle for this version
     environment: dict[str, str] = field(default_factory=dict)
+    # The API's own IAM role (``axon.platforms.api_roles``) its replicas run as; set by ``IsolatedPlatform`` at
+    # deploy time. Empty only where isolation is off (a deployment without the boundary policy).
+    role_arn: str = ""
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from axon import aws
+from axon.platforms.api_roles import Account, ApiRoles
 from axon.platforms.base import Platform
 from axon.platforms.ecs import EcsPlatform
 from axon.platforms.ecs_config import load_ecs_config
 from axon.platforms.errors import PlatformError
+from axon.platforms.isolated import IsolatedPlatform
 from axon.platforms.sagemaker import SageMakerPlatform
 from axon.settings import Settings
 
@@ -24,6 +27,7 @@ def platform_factory(settings: Settings, client: Callable[[str], Any]) -> Callab
     deployment without the ``AxonEcs`` stack still serves SageMaker APIs; a failed read is not cached.
     """
     cache: dict[str, Platform] = {}
+    roles = _api_roles(settings, client)
 
     def platform_for(name: str) -> Platform:
         if name not in cache:
@@ -42,6 +46,18 @@ def platform_factory(settings: Settings, client: Callable[[str], Any]) -> Callab
                 )
             else:
                 raise UnsupportedPlatformError(f"compute.platform {name!r} is not available in this deployment")
+            if roles is not None:
+                cache[name] = IsolatedPlatform(cache[name], roles)
         return cache[name]
 
     return platform_for
+
+
+def _api_roles(settings: Settings, client: Callable[[str], Any]) -> ApiRoles | None:
+    """Per-API roles when the deployment has their boundary policy (``AXON_API_ROLE_BOUNDARY_ARN``)."""
+    if not settings.api_role_boundary_arn:
+        return None
+    account = Account.from_boundary(
+        settings.api_role_boundary_arn, aws.region(), settings.models_bucket, settings.ecr_repository
+    )
+    return ApiRoles(client("iam"), account)

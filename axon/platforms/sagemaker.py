@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from axon import names
 from axon.aws import is_transient
+from axon.errors import TransientError
 from axon.platforms import sagemaker_logs
 from axon.platforms import sagemaker_specs as specs
 from axon.platforms.alarms import api_alarm_names
@@ -36,6 +37,11 @@ def _is_missing(error: ClientError) -> bool:
     return _error_code(error) in {"ValidationException", "ResourceNotFound"} and (
         "Could not find" in message or "does not exist" in message
     )
+
+
+def _role_not_assumable_yet(error: ClientError) -> bool:
+    message = str(error.response.get("Error", {}).get("Message", ""))
+    return _error_code(error) == "ValidationException" and "Could not assume role" in message
 
 
 def _already_exists(error: ClientError) -> bool:
@@ -69,9 +75,14 @@ class SageMakerPlatform(Platform):
         alarms = specs.alarm_requests(version)
         for alarm in alarms:
             self.cloudwatch.put_metric_alarm(**alarm)
-        self._create_ignoring_existing(
-            self.sagemaker.create_model, specs.model_request(version, self.execution_role_arn)
-        )
+        try:
+            self._create_ignoring_existing(
+                self.sagemaker.create_model, specs.model_request(version, self.execution_role_arn)
+            )
+        except ClientError as error:
+            if _role_not_assumable_yet(error):  # IAM is eventually consistent: a new role takes seconds to be seen
+                raise TransientError(f"SageMaker cannot assume {version.role_arn} yet: {error}") from error
+            raise
         endpoint = self._describe(version.api)
         live = self._live_variant(endpoint) if endpoint else None
         autoscaling = version.spec.autoscaling

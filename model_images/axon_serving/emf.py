@@ -1,4 +1,8 @@
-"""CloudWatch Embedded Metric Format records for closed in-flight windows, one JSON line on stdout.
+"""Closed in-flight windows, published twice: EMF lines on stdout (dashboards) and PutMetricData (autoscaler).
+
+EMF can name any namespace from any log group, so it cannot carry a signal another API must not forge; the
+autoscaler reads ``InFlight`` from the API's own namespace ``Axon/Api/<api>``, which only that API's IAM role
+may write (``in_flight_request``, ``MetricPublisher``).
 
 Multi-worker and multi-replica soundness: every process publishes exactly one ``InFlight`` datapoint per
 aligned 10-second window, timestamped at the window's start, with the same dimensions (``Api``,
@@ -9,13 +13,22 @@ per process. The autoscaler reads ``Sum``: Cortex's signal is the total in fligh
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import queue
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from axon.names import IN_FLIGHT_METRIC, METRIC_DIMENSIONS, METRIC_NAMESPACE
+from axon.names import IN_FLIGHT_METRIC, METRIC_DIMENSIONS, METRIC_NAMESPACE, api_metric_namespace
 from axon_serving.metrics import Window
 
+logger = logging.getLogger("axon_serving")
 REQUESTS_METRIC = "Requests"
 ERRORS_4XX_METRIC = "Errors4xx"
 ERRORS_5XX_METRIC = "Errors5xx"
@@ -50,3 +63,89 @@ def emf_record(window: Window, api: str, variant: str) -> bytes:
         **{name: value for name, (value, _) in values.items()},
     }
     return orjson.dumps(record) + b"\n"
+
+
+def in_flight_request(window: Window, api: str, variant: str) -> dict[str, Any]:
+    """``PutMetricData`` of the window's ``InFlight`` in the API's own namespace: the autoscaler's input.
+
+    Only this API's role may write ``Axon/Api/<api>`` (IAM condition ``cloudwatch:namespace``), so another API's
+    code cannot steer this API's replica count; the EMF line above stays for dashboards only.
+    """
+    return {
+        "Namespace": api_metric_namespace(api),
+        "MetricData": [
+            {
+                "MetricName": IN_FLIGHT_METRIC,
+                "Dimensions": [
+                    {"Name": name, "Value": value}
+                    for name, value in zip(METRIC_DIMENSIONS, (api, variant), strict=True)
+                ],
+                "Timestamp": datetime.fromtimestamp(window.start, UTC),
+                "Value": window.in_flight,
+                "Unit": "Count",
+                "StorageResolution": 1,
+            }
+        ],
+    }
+
+
+PUT_METRICS_ENV = "AXON_PUT_METRICS"  # "0": EMF only (local mode, whose router publishes the in-flight signal)
+
+
+def publisher_for(env: Mapping[str, str]) -> MetricPublisher | None:
+    """Publishing is on when the platform set ``AXON_API`` (SageMaker model and ECS task environments do)."""
+    api = env.get("AXON_API")
+    if not api:
+        return None
+    return MetricPublisher(api, env.get("AXON_VARIANT", "local"), put=env.get(PUT_METRICS_ENV, "1") != "0")
+
+
+class MetricPublisher:
+    """Publishes each closed window: the EMF line on stdout, and ``InFlight`` by ``PutMetricData`` from a thread.
+
+    The call never blocks the event loop nor raises: a full queue (CloudWatch slow or down) drops the oldest
+    window's send, and a failed send is logged; the autoscaler reads a gap as "hold", never as zero load.
+    """
+
+    def __init__(self, api: str, variant: str, client: Any = None, *, put: bool = True, queue_size: int = 32) -> None:
+        self.api = api
+        self.variant = variant
+        self.put = put
+        self._client = client
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=queue_size)
+        if put:
+            threading.Thread(target=self._send_forever, name="axon-metrics", daemon=True).start()
+
+    def __call__(self, window: Window) -> None:
+        sys.stdout.buffer.write(emf_record(window, self.api, self.variant))
+        sys.stdout.flush()
+        if not self.put:
+            return
+        request = in_flight_request(window, self.api, self.variant)
+        while True:
+            try:
+                self._queue.put_nowait(request)
+                return
+            except queue.Full:
+                with contextlib.suppress(queue.Empty):
+                    self._queue.get_nowait()
+
+    def drain(self, timeout: float = 5.0) -> None:
+        """Wait (bounded) until queued sends are done: at shutdown, so the last window is not lost."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _send_forever(self) -> None:
+        while True:
+            request = self._queue.get()
+            try:
+                if self._client is None:
+                    import boto3  # the serving image has it (bundle download); imported only when publishing
+
+                    self._client = boto3.client("cloudwatch")
+                self._client.put_metric_data(**request)
+            except Exception:  # a metric send must never take the server down
+                logger.warning("PutMetricData to %s failed", request["Namespace"], exc_info=True)
+            finally:
+                self._queue.task_done()

@@ -86,6 +86,9 @@ class LocalFleet:
             **spec.environment,
             "AXON_API": api_of(endpoint),
             "AXON_VARIANT": spec.name,
+            # The router publishes each variant's in-flight signal (publisher.py); replicas publishing it too
+            # would double the autoscaler's Sum (axon_serving.emf.PUT_METRICS_ENV).
+            "AXON_PUT_METRICS": "0",
             "PYTHONUNBUFFERED": "1",
         }
         log = self._log_dir / endpoint / f"{spec.name}-{serial}.log"

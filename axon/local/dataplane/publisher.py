@@ -1,4 +1,4 @@
-"""``Axon/InFlight`` per variant to the local CloudWatch every 10 s, so the real autoscaler scales local endpoints.
+"""``InFlight`` per variant, in its API's namespace ``Axon/Api/<api>``, to the local CloudWatch every 10 s, so the real autoscaler scales local endpoints.
 
 The value is the router's view: requests sent to a variant's replicas and not yet answered, sampled every second
 and published as statistic values (average and peak over the 10-second period), at 10-second storage resolution,
@@ -48,27 +48,36 @@ class InFlightPublisher:
             self._samples[key].append(max(0, counts.get(key, 0)))
 
     def publish(self) -> None:
-        """Send one datum per variant sampled since the last call, then start a new period."""
+        """Send one datum per variant sampled since the last call, then start a new period.
+
+        Each API's data goes to its own namespace (``Axon/Api/<api>``), as its replicas publish it on AWS.
+        """
         samples, self._samples = self._samples, defaultdict(list)
-        data = [
-            {
-                "MetricName": names.IN_FLIGHT_METRIC,
-                "Dimensions": [{"Name": "Api", "Value": api_of(endpoint)}, {"Name": "Variant", "Value": variant}],
-                "Timestamp": self._now(),
-                "StatisticValues": {
-                    "SampleCount": float(len(values)),
-                    "Sum": float(sum(values)),
-                    "Minimum": float(min(values)),
-                    "Maximum": float(max(values)),
-                },
-                "Unit": "Count",
-                "StorageResolution": 1,
-            }
-            for (endpoint, variant), values in sorted(samples.items())
-            if values
-        ]
-        for start in range(0, len(data), 1000):  # PutMetricData takes at most 1000 datums per call
-            self._cloudwatch.put_metric_data(Namespace=names.METRIC_NAMESPACE, MetricData=data[start : start + 1000])
+        by_api: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for (endpoint, variant), values in sorted(samples.items()):
+            if not values:
+                continue
+            api = api_of(endpoint)
+            by_api[api].append(
+                {
+                    "MetricName": names.IN_FLIGHT_METRIC,
+                    "Dimensions": [{"Name": "Api", "Value": api}, {"Name": "Variant", "Value": variant}],
+                    "Timestamp": self._now(),
+                    "StatisticValues": {
+                        "SampleCount": float(len(values)),
+                        "Sum": float(sum(values)),
+                        "Minimum": float(min(values)),
+                        "Maximum": float(max(values)),
+                    },
+                    "Unit": "Count",
+                    "StorageResolution": 1,
+                }
+            )
+        for api, data in by_api.items():
+            for start in range(0, len(data), 1000):  # PutMetricData takes at most 1000 datums per call
+                self._cloudwatch.put_metric_data(
+                    Namespace=names.api_metric_namespace(api), MetricData=data[start : start + 1000]
+                )
 
     def _run(self) -> None:
         next_publish = time.monotonic() + self._period

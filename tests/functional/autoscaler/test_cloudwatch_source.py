@@ -16,6 +16,7 @@ from axon.autoscaler.cloudwatch import (
     SAGEMAKER_IN_FLIGHT,
     SAGEMAKER_NAMESPACE,
     CloudWatchMetricSource,
+    axon_query,
 )
 from axon.autoscaler.metrics import SeriesKey
 
@@ -43,12 +44,12 @@ def put(cloudwatch: Any, namespace: str, metric: str, dims: list[dict[str, str]]
 
 
 def test_a_thousand_apis_in_two_calls(cloudwatch: Any) -> None:
-    data = []
     for n in range(APIS):
         dims = [{"Name": "Api", "Value": f"api-{n}"}, {"Name": "Variant", "Value": "v-1"}]
-        data += put(cloudwatch, names.METRIC_NAMESPACE, names.IN_FLIGHT_METRIC, dims, [float(n % 7)])
-    for start in range(0, len(data), 1000):  # PutMetricData takes up to 1,000 datums per call
-        cloudwatch.put_metric_data(Namespace=names.METRIC_NAMESPACE, MetricData=data[start : start + 1000])
+        cloudwatch.put_metric_data(
+            Namespace=names.api_metric_namespace(f"api-{n}"),
+            MetricData=put(cloudwatch, "", names.IN_FLIGHT_METRIC, dims, [float(n % 7)]),
+        )
     source = CloudWatchMetricSource(client=cloudwatch)
     keys = [SeriesKey(f"api-{n}", "v-1") for n in range(APIS)]
     # A short range keeps moto's per-period scan fast; the call count does not depend on it.
@@ -61,7 +62,8 @@ def test_a_thousand_apis_in_two_calls(cloudwatch: Any) -> None:
 def test_falls_back_to_sagemaker_concurrent_requests_only_where_axon_has_no_data(cloudwatch: Any) -> None:
     axon_dims = [{"Name": "Api", "Value": "a"}, {"Name": "Variant", "Value": "v-1"}]
     cloudwatch.put_metric_data(
-        Namespace=names.METRIC_NAMESPACE, MetricData=put(cloudwatch, "", names.IN_FLIGHT_METRIC, axon_dims, [2.0])
+        Namespace=names.api_metric_namespace("a"),
+        MetricData=put(cloudwatch, "", names.IN_FLIGHT_METRIC, axon_dims, [2.0]),
     )
     sm_dims = [{"Name": "EndpointName", "Value": names.endpoint_name("b")}, {"Name": "VariantName", "Value": "v-1"}]
     cloudwatch.put_metric_data(
@@ -97,10 +99,24 @@ def test_the_sum_over_serving_processes_is_the_total_in_flight(cloudwatch: Any) 
     dims = [{"Name": "Api", "Value": "a"}, {"Name": "Variant", "Value": "v-1"}]
     for process_value in (1.5, 2.5):  # two replicas (or workers) publish one datapoint each for the window
         cloudwatch.put_metric_data(
-            Namespace=names.METRIC_NAMESPACE,
+            Namespace=names.api_metric_namespace("a"),
             MetricData=put(cloudwatch, "", names.IN_FLIGHT_METRIC, dims, [process_value]),
         )
     series = CloudWatchMetricSource(client=cloudwatch).in_flight(
         [SeriesKey("a", "v-1")], NOW - timedelta(minutes=1), NOW
     )
     assert [v for _, v in series[SeriesKey("a", "v-1")]] == [4.0]
+
+
+def test_in_flight_is_read_only_from_the_apis_own_namespace() -> None:
+    """Another API's code can put ``Api=a`` data in the shared namespace (EMF from its own log group) or in its own
+    namespace; neither steers a: only ``Axon/Api/a``, which a's role alone may write, is queried.
+
+    Checked on the query itself: moto's GetMetricData ignores the namespace of a query that names dimensions.
+    """
+    query = axon_query("q0", SeriesKey("a", "v-1"))
+    assert query["MetricStat"]["Metric"]["Namespace"] == names.api_metric_namespace("a") == "Axon/Api/a"
+    assert query["MetricStat"]["Metric"]["Dimensions"] == [
+        {"Name": "Api", "Value": "a"},
+        {"Name": "Variant", "Value": "v-1"},
+    ]

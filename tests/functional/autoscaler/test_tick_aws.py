@@ -49,7 +49,7 @@ def put_minute(cloudwatch: Any, api: str, total: float, end: datetime) -> None:
     """Six 10-s windows of one serving process: the Sum of each period is ``total``."""
     dims = [{"Name": "Api", "Value": api}, {"Name": "Variant", "Value": "v-1"}]
     cloudwatch.put_metric_data(
-        Namespace=names.METRIC_NAMESPACE,
+        Namespace=names.api_metric_namespace(api),
         MetricData=[
             {
                 "MetricName": names.IN_FLIGHT_METRIC,

@@ -159,10 +159,10 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
 
 
 def put_in_flight(api: str, value: float, points: int = 5, variant: str = names.VARIANT_NAME) -> None:
-    """What the serving runtime publishes: ``Axon/InFlight`` every 10 s (high resolution) for the last minute."""
+    """What the serving runtime publishes: ``InFlight`` in ``Axon/Api/<api>`` every 10 s for the last minute."""
     now = datetime.now(UTC)
     client("cloudwatch").put_metric_data(
-        Namespace=names.METRIC_NAMESPACE,
+        Namespace=names.api_metric_namespace(api),
         MetricData=[
             {
                 "MetricName": names.IN_FLIGHT_METRIC,

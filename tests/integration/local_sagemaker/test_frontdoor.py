@@ -78,7 +78,7 @@ def _stats_and_metric(stack: Stack) -> None:
                 "Id": "m",
                 "MetricStat": {
                     "Metric": {
-                        "Namespace": "Axon",
+                        "Namespace": "Axon/Api/demo",
                         "MetricName": "InFlight",
                         "Dimensions": [{"Name": "Api", "Value": "demo"}, {"Name": "Variant", "Value": "AllTraffic"}],
                     },

@@ -132,7 +132,7 @@ def test_in_flight_is_published_per_routed_variant_with_average_and_peak() -> No
             router.stats.abandoned("axon-iris", "a")
     publisher.publish()
     [call] = cloudwatch.calls
-    assert call["Namespace"] == "Axon"
+    assert call["Namespace"] == "Axon/Api/iris"  # the API's own namespace, as its replicas publish on AWS
     by_variant = {d["Dimensions"][1]["Value"]: d for d in call["MetricData"]}
     a = by_variant["a"]
     assert a["MetricName"] == "InFlight" and a["Dimensions"][0] == {"Name": "Api", "Value": "iris"}
