@@ -9,6 +9,10 @@ One ASGI app on uvicorn dispatches each request:
   (:mod:`axon.local.ecs.alb`);
 * everything else -> moto's WSGI app (as ``ThreadedMotoServer`` builds it), run in a thread pool by a2wsgi.
 
+Before any of these, on both ports, a request a web page could have sent (a Host that is not loopback, an
+``Origin``, a cross-site ``Sec-Fetch-Site``, an AWS call with no SigV4 signature) is refused with the service's
+own 403 (:mod:`axon.local.trust`), and the door binds loopback only.
+
 With ``ready_hold_seconds`` set, the public port answers nothing until :meth:`FrontDoor.set_ready`: a client that
 connects while the stack is still being provisioned is held (then 503 if the hold runs out), so an upload is never
 accepted before the rule, functions and state machine that roll it out exist. The stack provisions itself through
