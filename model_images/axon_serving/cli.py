@@ -1,9 +1,12 @@
 """``axon-serve``: the container entrypoint (SageMaker runs ``<image> serve``) and the local stack's server.
 
     axon-serve [serve] [--model-dir DIR] [--port PORT] [--host HOST] [--workers N] [--bundle-uri S3_URI]
+               [--header-timeout S] [--body-timeout S] [--keep-alive-timeout S] [--max-connections N]
 
 Defaults follow SageMaker's container contract: model dir ``/opt/ml/model``, port 8080 or
 ``SAGEMAKER_BIND_TO_PORT``, all interfaces. ``--workers`` defaults to ``serving.workers`` in ``axon.yaml``.
+The connection limits (``limits.py``) also read ``AXON_HEADER_TIMEOUT``, ``AXON_BODY_TIMEOUT``,
+``AXON_KEEP_ALIVE_TIMEOUT`` and ``AXON_MAX_CONNECTIONS``: SageMaker passes no flags, only environment.
 
 Exit status: 0 after a drain; 2 when the bundle or ``axon.yaml`` cannot be read; 3 when the predictor fails to
 load. In both failure cases stderr ends with one ``axon-serve: model failed to load: ...`` line
@@ -17,11 +20,12 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from axon.errors import AxonError
 from axon_serving.errors import announce_load_failure
+from axon_serving.limits import BODY_MIN_RATE, BODY_TIMEOUT, HEADER_TIMEOUT, KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS, Limits
 
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 DEFAULT_PORT = 8080
@@ -39,6 +43,7 @@ class ServeOptions:
     bundle_uri: str | None
     drain_seconds: int
     log_level: str
+    limits: Limits = field(default_factory=Limits)
 
 
 def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> ServeOptions:
@@ -52,9 +57,41 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> ServeOptions:
     parser.add_argument("--bundle-uri", default=env.get("AXON_BUNDLE_URI"), help="s3://bucket/key?versionId=")
     parser.add_argument("--drain-seconds", type=int, default=DEFAULT_DRAIN_SECONDS)
     parser.add_argument("--log-level", default=env.get("AXON_LOG_LEVEL", "info"))
+    group = parser.add_argument_group("connection limits, per worker process (docs/serving.md)")
+    group.add_argument(
+        "--header-timeout",
+        type=float,
+        default=env.get("AXON_HEADER_TIMEOUT", f"{HEADER_TIMEOUT:g}"),
+        help="seconds to receive a request line and headers, from accept or the request's first byte; "
+        "then 408 and close (default %(default)s; env AXON_HEADER_TIMEOUT)",
+    )
+    group.add_argument(
+        "--body-timeout",
+        type=float,
+        default=env.get("AXON_BODY_TIMEOUT", f"{BODY_TIMEOUT:g}"),
+        help=f"seconds to receive a body after its headers, plus 1 s per {BODY_MIN_RATE // 1024} KiB received; "
+        "then 408 and close (default %(default)s, SageMaker's invocation timeout; env AXON_BODY_TIMEOUT)",
+    )
+    group.add_argument(
+        "--keep-alive-timeout",
+        type=float,
+        default=env.get("AXON_KEEP_ALIVE_TIMEOUT", f"{KEEP_ALIVE_TIMEOUT:g}"),
+        help="seconds an idle connection stays open between requests; keep it above the load balancer's "
+        "idle timeout (ALB: 60) (default %(default)s; env AXON_KEEP_ALIVE_TIMEOUT)",
+    )
+    group.add_argument(
+        "--max-connections",
+        type=int,
+        default=env.get("AXON_MAX_CONNECTIONS", str(MAX_CONNECTIONS)),
+        help="open connections; one more is answered 503 and closed at once "
+        "(default %(default)s; env AXON_MAX_CONNECTIONS)",
+    )
     args = parser.parse_args(list(argv))
     if args.workers is not None and args.workers < 1:
         parser.error("--workers must be at least 1")
+    for name in ("header_timeout", "body_timeout", "keep_alive_timeout", "max_connections"):
+        if not getattr(args, name) > 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive")
     return ServeOptions(
         model_dir=Path(args.model_dir),
         host=args.host,
@@ -63,6 +100,7 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> ServeOptions:
         bundle_uri=args.bundle_uri or None,
         drain_seconds=args.drain_seconds,
         log_level=args.log_level.lower(),
+        limits=Limits(args.header_timeout, args.body_timeout, args.keep_alive_timeout, args.max_connections),
     )
 
 
@@ -86,7 +124,11 @@ def serve(options: ServeOptions) -> int:
 
     def work(plan: WorkerPlan) -> int:
         return run_worker(
-            build_app(options.model_dir, spec, os.environ), sock, options.drain_seconds, options.log_level
+            build_app(options.model_dir, spec, os.environ),
+            sock,
+            options.drain_seconds,
+            options.log_level,
+            options.limits,
         )
 
     if len(plans) == 1:

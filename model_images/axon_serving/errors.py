@@ -76,6 +76,33 @@ class RequestTimeoutError(ServingError):
     status = 504
 
 
+class ReadTimeoutError(ServingError):
+    """The client did not send its headers or body in time (``limits.py``); the connection is closed."""
+
+    code = "serving.read_timeout"
+    status = 408
+
+
+class HeadersTooLargeError(ServingError):
+    code = "serving.headers_too_large"
+    status = 431
+
+
+class TooManyConnectionsError(ServingError):
+    """Past ``--max-connections`` open connections in this process: refused as soon as it is accepted."""
+
+    code = "serving.too_many_connections"
+    status = 503
+
+
+class ClientDisconnectedError(ServingError):
+    """The connection closed before the body was complete: nothing can be sent, the 499 (nginx's code) is
+    only counted, and the predictor never sees a truncated body."""
+
+    code = "serving.client_disconnected"
+    status = 499
+
+
 class PredictorLoadError(ServingError):
     """The predictor could not be imported or constructed: the server exits (``worker.run_worker``)."""
 

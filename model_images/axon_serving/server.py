@@ -10,7 +10,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from axon_serving.errors import MethodNotAllowedError, NotFoundError, PayloadTooLargeError, ServingError
+from axon_serving.errors import (
+    ClientDisconnectedError,
+    MethodNotAllowedError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ServingError,
+)
 from axon_serving.lifecycle import Lifecycle
 from axon_serving.metrics import Stats, render_prometheus
 from axon_serving.protocol import Invocation, Reply, error_reply
@@ -86,22 +92,33 @@ ROUTES: dict[str, tuple[str, Callable[[App, Scope, Receive], Awaitable[Reply]]]]
 
 
 async def _read_body(receive: Receive, declared: int, limit: int) -> bytes:
-    """The whole body, refusing (413) past ``limit`` by ``Content-Length`` first, then as chunks arrive."""
+    """The whole body, refusing (413) past ``limit`` by ``Content-Length`` first, then as chunks arrive.
+
+    A disconnect (the client left, or ``limits.py`` timed the body out) raises: a truncated body must never
+    reach the predictor.
+    """
     if declared > limit:
         raise PayloadTooLargeError(f"body of {declared} bytes exceeds max_request_bytes ({limit})")
     message = await receive()
-    body: bytes = message.get("body", b"")
+    body: bytes = _chunk(message)
     if not message.get("more_body"):
         return body
     chunks, size = [body], len(body)
     while message.get("more_body"):
         message = await receive()
-        chunk = message.get("body", b"")
+        chunk = _chunk(message)
         size += len(chunk)
         if size > limit:
             raise PayloadTooLargeError(f"body exceeds max_request_bytes ({limit})")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _chunk(message: dict[str, Any]) -> bytes:
+    if message["type"] == "http.disconnect":
+        raise ClientDisconnectedError("the connection closed before the request body was complete")
+    body: bytes = message.get("body", b"")
+    return body
 
 
 def _content_type_header(content_type: str) -> bytes:

@@ -20,15 +20,16 @@ import uvicorn
 
 from axon.spec import ApiSpec
 from axon_serving.devices import WORKER_ENV
+from axon_serving.emf import publisher_for
 from axon_serving.errors import announce_load_failure
-from axon_serving.lifecycle import Lifecycle, StdoutPublisher
+from axon_serving.lifecycle import Lifecycle
+from axon_serving.limits import LimitedConfig, Limits, ensure_descriptors
 from axon_serving.metrics import Stats
 from axon_serving.runtime import Runtime, State
 from axon_serving.server import App
 
 API_ENV = "AXON_API"
 VARIANT_ENV = "AXON_VARIANT"
-KEEP_ALIVE_SECONDS = 75  # above a load balancer's 60 s idle timeout, so the proxy closes first (no 502s)
 LOAD_FAILED_EXIT_CODE = 3
 
 
@@ -37,7 +38,7 @@ def build_app(model_dir: Path, spec: ApiSpec, env: dict[str, str] | os._Environ[
     api, variant = env.get(API_ENV), env.get(VARIANT_ENV, "local")
     labels = {"api": api or "", "variant": variant, "worker": env.get(WORKER_ENV, "0")}
     runtime, stats = Runtime(spec.serving), Stats()
-    lifecycle = Lifecycle(runtime, stats, model_dir, spec, StdoutPublisher(api, variant) if api else None)
+    lifecycle = Lifecycle(runtime, stats, model_dir, spec, publisher_for(env))
     return App(runtime, stats, lifecycle, labels)
 
 
@@ -69,21 +70,26 @@ class DrainingServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def run_worker(app: App, sock: socket.socket, drain_seconds: int, log_level: str) -> int:
-    """Serve on an already bound socket until a signal (0 after a clean drain) or a failed model load."""
-    config = uvicorn.Config(
+def server_config(app: App, limits: Limits, drain_seconds: int, log_level: str, loop: str = "uvloop") -> LimitedConfig:
+    """uvicorn on uvloop and httptools, with axon's connection limits (``limits.py``)."""
+    return LimitedConfig(
         app,
-        loop="uvloop",
-        http="httptools",
+        limits,
+        loop=loop,
         lifespan="on",
         access_log=False,
         server_header=False,
         date_header=False,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=drain_seconds,
         log_level=log_level,
     )
-    server = DrainingServer(config, app)
+
+
+def run_worker(app: App, sock: socket.socket, drain_seconds: int, log_level: str, limits: Limits | None = None) -> int:
+    """Serve on an already bound socket until a signal (0 after a clean drain) or a failed model load."""
+    limits = limits or Limits()
+    ensure_descriptors(limits)
+    server = DrainingServer(server_config(app, limits, drain_seconds, log_level), app)
     server.run(sockets=[sock])
     if app.runtime.state is State.FAILED:
         announce_load_failure(app.runtime.reason)
