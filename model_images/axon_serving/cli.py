@@ -108,6 +108,7 @@ def serve(options: ServeOptions) -> int:
     """Prepare the model dir, bind, and run one worker in-process or several under a supervisor."""
     from axon_serving.bundle_source import fetch_bundle
     from axon_serving.devices import WorkerPlan, plan_workers, visible_gpus
+    from axon_serving.limits import capacity_warning
     from axon_serving.loader import read_spec
     from axon_serving.supervisor import Supervisor
     from axon_serving.worker import bind, build_app, run_worker
@@ -118,6 +119,8 @@ def serve(options: ServeOptions) -> int:
     gpus = visible_gpus(os.environ)
     if spec.compute.gpu and not gpus:
         logger.warning("compute.gpu is %d but no GPU is visible: serving on CPU", spec.compute.gpu)
+    if warning := capacity_warning(spec.serving, options.limits):
+        logger.warning("%s", warning)
     plans = plan_workers(options.workers or spec.serving.workers, spec.compute.gpu, gpus)
     sock = bind(options.host, options.port)
     logger.info("serving %s on %s:%d with %d worker(s)", options.model_dir, options.host, options.port, len(plans))

@@ -27,6 +27,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from axon.spec import ServingSpec
 from axon_serving.errors import HeadersTooLargeError, ReadTimeoutError, ServingError, TooManyConnectionsError
 from axon_serving.protocol import error_reply
 
@@ -195,6 +196,17 @@ class GuardedProtocol(HttpToolsProtocol):
         if self._body_timer is not None:
             self._body_timer.cancel()
             self._body_timer = None
+
+
+def capacity_warning(serving: ServingSpec, limits: Limits) -> str | None:
+    """Set when the cap, not ``serving``'s queue, would be what refuses requests first (each needs a connection)."""
+    capacity = serving.max_concurrency * serving.max_batch_size + serving.max_queue_length
+    if capacity < limits.max_connections:
+        return None
+    return (
+        f"--max-connections {limits.max_connections} is not above the {capacity} requests serving admits "
+        f"(max_concurrency x max_batch_size + max_queue_length): connections will be refused before the queue fills"
+    )
 
 
 def ensure_descriptors(limits: Limits) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from axon_serving.cli import parse_options
 from axon_serving.devices import plan_workers, visible_gpus
+from axon_serving.limits import Limits
 
 
 def test_sagemaker_invocation_defaults() -> None:
@@ -58,3 +59,31 @@ def test_visible_gpus(tmp_path: Path) -> None:
     (tmp_path / "0000:00:1f.0").mkdir()
     assert visible_gpus({}, proc=tmp_path) == ["0", "1"]
     assert visible_gpus({}, proc=tmp_path / "absent") == []
+
+
+def test_connection_limits_default_for_sagemaker_and_the_alb() -> None:
+    limits = parse_options(["serve"], {}).limits
+    assert (limits.header_timeout, limits.body_timeout, limits.keep_alive_timeout) == (10, 60, 75)
+    assert limits.max_connections == 1000
+    assert limits.keep_alive_timeout > 60  # the ALB's idle timeout: it must close an idle connection first
+
+
+def test_connection_limits_from_env_and_flags() -> None:
+    env = {"AXON_HEADER_TIMEOUT": "5", "AXON_BODY_TIMEOUT": "30", "AXON_KEEP_ALIVE_TIMEOUT": "120"}
+    options = parse_options(["--max-connections", "50", "--body-timeout", "7.5"], {**env, "AXON_MAX_CONNECTIONS": "9"})
+    assert options.limits == Limits(5, 7.5, 120, 50)
+
+
+@pytest.mark.parametrize(
+    ("argv", "env"),
+    [
+        (["--header-timeout", "0"], {}),
+        (["--max-connections", "-1"], {}),
+        ([], {"AXON_BODY_TIMEOUT": "soon"}),
+        ([], {"AXON_MAX_CONNECTIONS": "1.5"}),
+    ],
+)
+def test_bad_connection_limits_exit_2(argv: list[str], env: dict[str, str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        parse_options(argv, env)
+    assert caught.value.code == 2

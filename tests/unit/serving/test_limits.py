@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import resource
 import socket
 import threading
 import time
@@ -19,11 +20,12 @@ import httpx
 import orjson
 import pytest
 import uvicorn
-from axon_serving.limits import Limits
+from axon_serving.limits import Limits, capacity_warning, ensure_descriptors
 from axon_serving.loader import read_spec
 from axon_serving.server import App
 from axon_serving.worker import bind, build_app, server_config
 
+from axon.spec import ServingSpec
 from tests.unit.serving.conftest import make_model_dir
 
 PATIENCE = 10.0  # how long a client waits for the server to act; a limit that never fires fails the test by then
@@ -241,3 +243,35 @@ def test_a_disconnect_mid_body_never_runs_the_predictor(tmp_path: Path) -> None:
 
     sent = asyncio.run(scenario())
     assert sent[0]["status"] == 499 and b"abc" not in sent[1]["body"]
+
+
+@pytest.mark.integration
+def test_the_cli_flags_reach_a_real_axon_serve(slow_dir: Path, serve_process: Any) -> None:
+    """The whole path: flags -> ``run_worker`` -> uvloop worker; a stalled request is cut at 0.5 s, not held."""
+    server = serve_process(slow_dir, "--header-timeout", "0.5", "--max-connections", "50")
+    server.wait_for_ping(200)
+    with connect(server.port) as sock:
+        sock.sendall(b"GET /ping HTTP/1.1\r\n")
+        started = time.monotonic()
+        assert status_and_code(read_to_close(sock)) == (408, "serving.read_timeout")
+        assert time.monotonic() - started < PATIENCE - 2
+    assert server.terminate() == 0
+
+
+def test_a_cap_under_the_admitted_requests_is_warned_about() -> None:
+    assert capacity_warning(ServingSpec(), Limits()) is None  # 1 + 100 admitted, 1000 connections
+    message = capacity_warning(ServingSpec(max_concurrency=8, max_queue_length=2000), Limits())
+    assert message is not None and "2008" in message
+
+
+def test_the_open_file_limit_is_raised_to_fit_the_cap() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    low = 256 if hard == resource.RLIM_INFINITY else min(256, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard))
+        ensure_descriptors(Limits(max_connections=1000))
+        wanted = 1000 + 64
+        raised = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        assert raised == (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard))
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
