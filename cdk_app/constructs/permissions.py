@@ -18,7 +18,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
-from axon.names import STATE_MACHINE, endpoint_name, log_group
+from axon.names import API_ROLE_PATH, STATE_MACHINE, api_role_name, endpoint_name, log_group
 from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER
 from axon.registry.keys import ENTITY_INDEX
 from cdk_app.stacks.ecs_stack import (
@@ -26,7 +26,6 @@ from cdk_app.stacks.ecs_stack import (
     ECS_TASKS_PRINCIPAL,
     EXECUTION_ROLE_NAME,
     LOAD_BALANCER_NAME,
-    TASK_ROLE_NAME,
 )
 
 AXON_PATTERN = endpoint_name("*")  # axon-*: every per-API resource name starts so
@@ -35,6 +34,10 @@ VERSIONS = "versions/*"
 SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
 # axon.platforms.ecs_specs.target_group_name: "ax-<api>-<label>-<hash>" (target group names stop at 32 characters).
 TARGET_GROUP_PATTERN = "ax-*"
+API_ROLES_REASON = (
+    "Each API's replicas run as their own role /axon/api/axon-api-<api>, created at its first rollout "
+    "(axon.platforms.api_roles); only roles under that path, always with axon's permissions boundary."
+)
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class ControlPlaneResources:
     table: dynamodb.ITableV2
     repository: ecr.IRepository
     project: codebuild.IProject
-    serving_role: iam.IRole
+    api_role_boundary: iam.IManagedPolicy  # every per-API role must carry it (axon.platforms.api_roles)
     state_machine_arn: str
     event_bus_arn: str
 
@@ -78,6 +81,7 @@ class ControlPlaneAccess:
     def for_function(self, module: str) -> tuple[Permission, ...]:
         """Everything the Lambda in ``lambdas/<module>.py`` needs, and nothing else."""
         rollout = (
+            self.manage_api_roles,
             self.control_endpoints,
             self.read_replica_logs,
             self.control_ecs_services,
@@ -171,15 +175,39 @@ class ControlPlaneAccess:
             Permission(
                 _allow(
                     ["iam:PassRole"],
-                    [self._r.serving_role.role_arn],
+                    [self._api_roles()],
                     conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER_PRINCIPAL}},
-                )
+                ),
+                API_ROLES_REASON,
             ),
             self._alarms(
                 "cloudwatch:PutMetricAlarm",
                 "cloudwatch:DeleteAlarms",
                 "cloudwatch:DescribeAlarms",
                 "cloudwatch:SetAlarmState",  # ECS re-arms an API's alarms; SageMaker trips one to stop an update
+            ),
+        )
+
+    def _api_roles(self) -> str:
+        """``role/axon/api/axon-api-*``: the per-API roles, and nothing else in the account."""
+        return self._stack.format_arn(
+            service="iam", region="", resource="role", resource_name=f"{API_ROLE_PATH.strip('/')}/{api_role_name('*')}"
+        )
+
+    def manage_api_roles(self) -> tuple[Permission, ...]:
+        """Get-or-create each API's role at rollout, delete it with a first version that failed.
+
+        ``CreateRole`` and ``PutRolePolicy`` only with axon's permissions boundary attached (``iam:PermissionsBoundary``),
+        so the control plane cannot mint a role broader than the boundary; nothing may change a role's trust policy
+        or remove its boundary (``UpdateAssumeRolePolicy``, ``DeleteRolePermissionsBoundary`` are not granted).
+        """
+        roles = [self._api_roles()]
+        boundary = {"StringEquals": {"iam:PermissionsBoundary": self._r.api_role_boundary.managed_policy_arn}}
+        return (
+            Permission(_allow(["iam:CreateRole", "iam:PutRolePolicy"], roles, boundary), API_ROLES_REASON),
+            Permission(
+                _allow(["iam:GetRole", "iam:TagRole", "iam:DeleteRolePolicy", "iam:DeleteRole"], roles),
+                API_ROLES_REASON,
             ),
         )
 
@@ -211,9 +239,10 @@ class ControlPlaneAccess:
             "ECS services and task-definition families are created per API and version at run time, all named "
             f"axon-<api>-<label>; services only in cluster {CLUSTER_NAME}."
         )
+        # Tasks run as their API's own role (api_roles); the ECS agent pulls and logs as AxonEcs's execution role.
         roles = [
-            self._stack.format_arn(service="iam", region="", resource="role", resource_name=name)
-            for name in (TASK_ROLE_NAME, EXECUTION_ROLE_NAME)
+            self._api_roles(),
+            self._stack.format_arn(service="iam", region="", resource="role", resource_name=EXECUTION_ROLE_NAME),
         ]
         return (
             Permission(_allow(["ecs:RegisterTaskDefinition"], [families]), per_version),
@@ -243,7 +272,8 @@ class ControlPlaneAccess:
                     ["iam:PassRole"],
                     roles,
                     conditions={"StringEquals": {"iam:PassedToService": ECS_TASKS_PRINCIPAL}},
-                )
+                ),
+                API_ROLES_REASON,
             ),
             # A task of the new version that stopped with an error fails the rollout at once (its stop reason and
             # the last lines of its log), instead of after the placement timeout.

@@ -1,4 +1,4 @@
-"""What serving needs: the image repository, the CodeBuild project that fills it, the SageMaker execution role."""
+"""What serving needs: the image repository, the CodeBuild project that fills it, the per-API roles' boundary."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from axon import names
-from axon.names import CODEBUILD_PROJECT, ECR_REPOSITORY, METRIC_NAMESPACE, SAGEMAKER_EXECUTION_ROLE
+from axon.names import CODEBUILD_PROJECT, ECR_REPOSITORY
 from axon.settings import ENV_ECR_REPOSITORY, ENV_MODELS_BUCKET
 from cdk_app.constructs.packaging import PROJECT_ROOT
-from cdk_app.constructs.permissions import BUNDLES, SAGEMAKER_PRINCIPAL, VERSIONS
+from cdk_app.constructs.permissions import BUNDLES, VERSIONS
 from cdk_app.constructs.storage import ModelsStore
 from cdk_app.nag import acknowledge, acknowledge_wildcards, action_finding, resource_finding
 
@@ -28,7 +28,7 @@ ECR_LOGIN_REASON = "ecr:GetAuthorizationToken supports no resource-level permiss
 
 
 class Serving(Construct):
-    """ECR repository, image-build project (buildspec from ``model_images/``) and SageMaker execution role."""
+    """ECR repository, image-build project (buildspec from ``model_images/``) and the per-API roles' boundary."""
 
     def __init__(self, scope: Construct, construct_id: str, *, models: ModelsStore) -> None:
         super().__init__(scope, construct_id)
@@ -47,7 +47,7 @@ class Serving(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.project = self._build_project(models)
-        self.execution_role = self._execution_role(models)
+        self.api_role_boundary = self._api_role_boundary(models)
 
     def _build_project(self, models: ModelsStore) -> codebuild.Project:
         source = s3_assets.Asset(
@@ -125,15 +125,14 @@ class Serving(Construct):
         for finding, reason in reasons.items():
             acknowledge(project, finding, reason)
 
-    def _execution_role(self, models: ModelsStore) -> iam.Role:
+    def _api_role_boundary(self, models: ModelsStore) -> iam.ManagedPolicy:
+        """The most any API's own role (``axon.platforms.api_roles``) may ever do: the permissions boundary the
+        control plane must attach to every role it creates (its ``iam:CreateRole`` is conditioned on it).
+
+        Each role's inline policy narrows this to its own API; the boundary keeps a control plane that writes a
+        broader inline policy (a bug, or an attacker holding its credentials) within these resources.
+        """
         stack = Stack.of(self)
-        role = iam.Role(
-            self,
-            "SageMakerExecution",
-            role_name=SAGEMAKER_EXECUTION_ROLE,
-            assumed_by=iam.ServicePrincipal(SAGEMAKER_PRINCIPAL),
-            description="axon: what SageMaker endpoints run as (read bundles, pull images, logs, metrics)",
-        )
         endpoint_logs = stack.format_arn(
             service="logs",
             resource="log-group",
@@ -141,27 +140,46 @@ class Serving(Construct):
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         statements = {
-            "SageMaker reads the bundle of the version it serves, published under versions/ (or apis/ for the "
-            "first upload); keys are per API and version.": iam.PolicyStatement(
-                actions=["s3:GetObject"],
+            "Replicas read their own API's bundles under apis/<api>/ and versions/<api>/; the per-API inline "
+            "policy names the API, this boundary only caps it to those two prefixes.": iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
                 resources=[models.bucket.arn_for_objects(VERSIONS), models.bucket.arn_for_objects(BUNDLES)],
             ),
-            "Endpoint containers log to /aws/sagemaker/Endpoints/axon-<api>, one stream per instance; Axon/InFlight "
-            "is published from these logs as EMF.": iam.PolicyStatement(
+            "Replicas log to /aws/sagemaker/Endpoints/axon-<api>; the per-API inline policy names the API's own "
+            "group, this boundary caps it to axon's groups.": iam.PolicyStatement(
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                 resources=[endpoint_logs, f"{endpoint_logs}:log-stream:*"],
             ),
-            "cloudwatch:PutMetricData supports no resource-level permissions; it is limited to the Axon "
-            "namespace by condition.": iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
+            "cloudwatch:PutMetricData supports no resource-level permissions; the cloudwatch:namespace condition "
+            "caps it to the per-API namespaces Axon/Api/<api> (each role's own policy names its one namespace).": (
+                iam.PolicyStatement(
+                    actions=["cloudwatch:PutMetricData"],
+                    resources=["*"],
+                    conditions={"StringLike": {"cloudwatch:namespace": f"{names.API_METRIC_NAMESPACE_PREFIX}*"}},
+                )
             ),
+            "The models bucket's key decrypts bundles for S3 only; per-API scoping is the S3 statement's.": (
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt"],
+                    resources=[models.key.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
+                )
+            ),
+            "SageMaker pulls the serving image as the execution role.": iam.PolicyStatement(
+                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                resources=[self.repository.repository_arn],
+            ),
+            ECR_LOGIN_REASON: iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
         }
+        boundary = iam.ManagedPolicy(
+            self,
+            "ApiRoleBoundary",
+            managed_policy_name=names.API_ROLE_BOUNDARY,
+            path=names.API_ROLE_BOUNDARY_PATH,
+            description="axon: permissions boundary of every per-API role (what user code may ever do)",
+            statements=list(statements.values()),
+        )
         for reason, statement in statements.items():
-            role.add_to_policy(statement)
-            acknowledge_wildcards(role, statement, reason)
-        models.key.grant_decrypt(role)
-        self.repository.grant_pull(role)
-        acknowledge(role, "AwsSolutions-IAM5[Resource::*]", ECR_LOGIN_REASON)
-        return role
+            acknowledge_wildcards(boundary, statement, reason)
+        acknowledge(boundary, "AwsSolutions-IAM5[Resource::*]", ECR_LOGIN_REASON)
+        return boundary

@@ -70,7 +70,7 @@ class AxonCoreStack(Stack):
             settings.ENV_STATE_MACHINE_ARN: state_machine_arn(self),
             settings.ENV_ECR_REPOSITORY: serving.repository.repository_name,
             settings.ENV_CODEBUILD_PROJECT: serving.project.project_name,
-            settings.ENV_SAGEMAKER_ROLE_ARN: serving.execution_role.role_arn,
+            settings.ENV_API_ROLE_BOUNDARY_ARN: serving.api_role_boundary.managed_policy_arn,
             settings.ENV_EVENT_BUS: EVENT_BUS,
             settings.ENV_ALARM_TOPIC_ARN: notifications.topic.topic_arn,
         }
@@ -82,7 +82,7 @@ class AxonCoreStack(Stack):
                 table=registry.table,
                 repository=serving.repository,
                 project=serving.project,
-                serving_role=serving.execution_role,
+                api_role_boundary=serving.api_role_boundary,
                 state_machine_arn=state_machine_arn(self),
                 event_bus_arn=event_bus_arn,
             ),

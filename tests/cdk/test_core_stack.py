@@ -277,15 +277,51 @@ def test_serving_repository_build_project_and_execution_role(synth: Synth) -> No
             "EncryptionKey": assertions.Match.any_value(),
         },
     )
-    (role_id,) = [
-        k
-        for k, v in synth.of_type("AWS::IAM::Role").items()
-        if v["Properties"].get("RoleName") == names.SAGEMAKER_EXECUTION_ROLE
+    assert not [
+        r
+        for r in synth.of_type("AWS::IAM::Role").values()
+        if r["Properties"].get("RoleName") == (names.SAGEMAKER_EXECUTION_ROLE)
+    ], "no role shared by every API's replicas"
+
+
+def test_the_api_role_boundary_caps_every_per_api_role(synth: Synth) -> None:
+    """What any API's own role may ever do: axon's bundles, logs, per-API metric namespaces and image only."""
+    (boundary,) = [
+        p["Properties"]
+        for p in synth.of_type("AWS::IAM::ManagedPolicy").values()
+        if p["Properties"].get("ManagedPolicyName") == names.API_ROLE_BOUNDARY
     ]
-    trust = synth.resources[role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert [s["Principal"] for s in trust] == [{"Service": "sagemaker.amazonaws.com"}]
-    granted = actions(statements_of_role(synth, role_id))
-    assert {"s3:GetObject", "ecr:BatchGetImage", "logs:PutLogEvents", "cloudwatch:PutMetricData"} <= granted
+    assert boundary["Path"] == names.API_ROLE_BOUNDARY_PATH
+    statements = boundary["PolicyDocument"]["Statement"]
+    assert violations(boundary["PolicyDocument"]) == []
+    (metrics,) = [s for s in statements if s["Action"] == "cloudwatch:PutMetricData"]
+    assert metrics["Condition"] == {"StringLike": {"cloudwatch:namespace": "Axon/Api/*"}}
+    reads = [flat(r) for s in statements if "s3:GetObject" in s["Action"] for r in s["Resource"]]
+    assert len(reads) == 2 and all(r.endswith(("/apis/*", "/versions/*")) for r in reads)
+
+
+@pytest.mark.parametrize("spec", ALL_FUNCTIONS, ids=lambda spec: spec.module)
+def test_only_rollout_lambdas_manage_api_roles_and_only_with_the_boundary(synth: Synth, spec: Any) -> None:
+    statements = function_statements(synth, spec.function_name)
+    iam_statements = [s for s in statements if any(a.startswith("iam:") for a in _actions(s))]
+    creating = [s for s in iam_statements if "iam:CreateRole" in _actions(s)]
+    if spec.module not in ROLLOUT_MODULES:
+        assert iam_statements == []
+        return
+    (create,) = creating
+    assert set(_actions(create)) == {"iam:CreateRole", "iam:PutRolePolicy"}
+    assert "iam:PermissionsBoundary" in create["Condition"]["StringEquals"]
+    granted = {a for s in iam_statements for a in _actions(s)}
+    assert not granted & {"iam:UpdateAssumeRolePolicy", "iam:DeleteRolePermissionsBoundary", "iam:AttachRolePolicy"}
+    resources = {
+        flat(r) for s in iam_statements for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+    }
+    assert all(":role/axon/api/axon-api-*" in r or r.endswith(":role/axon-ecs-execution") for r in resources)
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]
 
 
 def test_no_iam_statement_is_broader_than_the_house_rules(synth: Synth) -> None:
@@ -308,7 +344,7 @@ def test_function_permissions_are_scoped_to_axon_resources(synth: Synth, spec: A
         by_service = {s["Condition"]["StringEquals"]["iam:PassedToService"]: s for s in pass_role}
         assert len(pass_role) == len(by_service) == 2
         assert by_service.keys() == {"sagemaker.amazonaws.com", "ecs-tasks.amazonaws.com"}
-        assert by_service["sagemaker.amazonaws.com"]["Resource"]["Fn::GetAtt"][1] == "Arn"
+        assert flat(by_service["sagemaker.amazonaws.com"]["Resource"]).endswith(":role/axon/api/axon-api-*")
     else:
         assert pass_role == []
     assert ("states:StartExecution" in granted) == (spec.module in ROLLOUT_MODULES | {"on_upload"})

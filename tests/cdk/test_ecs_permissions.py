@@ -110,7 +110,9 @@ def test_rollout_lambdas_get_exactly_the_scoped_ecs_and_load_balancer_grants(syn
 
 
 @pytest.mark.parametrize("module", sorted(ROLLOUT_MODULES))
-def test_rollout_lambdas_may_pass_only_the_two_ecs_task_roles_and_only_to_ecs_tasks(synth: Synth, module: str) -> None:
+def test_rollout_lambdas_may_pass_only_the_api_roles_and_the_execution_role_and_only_to_ecs_tasks(
+    synth: Synth, module: str
+) -> None:
     statements = function_statements(synth, f"axon-{module.replace('_', '-')}")
     (passing,) = [
         s
@@ -121,7 +123,7 @@ def test_rollout_lambdas_may_pass_only_the_two_ecs_task_roles_and_only_to_ecs_ta
     assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     assert sorted(flat(r) for r in _as_list(passing["Resource"])) == [
         "arn:<AWS::Partition>:iam::<AWS::AccountId>:role/axon-ecs-execution",
-        "arn:<AWS::Partition>:iam::<AWS::AccountId>:role/axon-ecs-task",
+        "arn:<AWS::Partition>:iam::<AWS::AccountId>:role/axon/api/axon-api-*",  # tasks run as their API's role
     ]
 
 
