@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
 from axon import names
 from axon.bundle import BundleLimits
+from axon.spec.policy import DEFAULT_INSTANCE_TYPES, DeployPolicy, parse_patterns
 
 # Environment variable names: the CDK app sets these on every function, local mode sets them in-process.
 ENV_REGISTRY_TABLE = "AXON_REGISTRY_TABLE"
@@ -23,6 +25,8 @@ ENV_MAX_TOTAL_REPLICAS = "AXON_MAX_TOTAL_REPLICAS"
 ENV_AUTOSCALER_DRY_RUN = "AXON_AUTOSCALER_DRY_RUN"
 ENV_LEASE_SECONDS = "AXON_LEASE_SECONDS"
 ENV_ALARM_TOPIC_ARN = "AXON_ALARM_TOPIC_ARN"
+ENV_SAGEMAKER_INSTANCE_TYPES = "AXON_SAGEMAKER_INSTANCE_TYPES"  # comma-separated globs, e.g. "ml.m5.*,ml.g5.*"
+ENV_ECS_INSTANCE_TYPES = "AXON_ECS_INSTANCE_TYPES"  # the same for ECS (EC2 names, no "ml."); "*" admits any
 ENV_BUNDLE_LIMITS = "AXON_BUNDLE_LIMITS"  # JSON object of BundleLimits fields, e.g. {"max_members": 20000}
 
 
@@ -42,10 +46,26 @@ class Settings:
     lease_seconds: int = 32_400  # 9 h: longer than the state machine's 8 h timeout
     alarm_topic_arn: str = ""
     bundle_limits: BundleLimits = field(default_factory=BundleLimits)
+    sagemaker_instance_types: tuple[str, ...] = DEFAULT_INSTANCE_TYPES["sagemaker"]
+    ecs_instance_types: tuple[str, ...] = DEFAULT_INSTANCE_TYPES["ecs"]
+
+    @property
+    def deploy_policy(self) -> DeployPolicy:
+        """What validation admits beyond the spec's own rules (``axon.spec.policy``)."""
+        return DeployPolicy(
+            instance_types={"sagemaker": self.sagemaker_instance_types, "ecs": self.ecs_instance_types},
+            max_total_replicas=self.max_total_replicas,
+        )
 
 
 def _truthy(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _patterns(source: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """An allowlist variable: unset or empty keeps the default."""
+    text = source.get(name, "")
+    return parse_patterns(text) if text.strip() else default
 
 
 def settings_from_env(env: dict[str, str] | None = None) -> Settings:
@@ -65,6 +85,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         lease_seconds=int(source.get(ENV_LEASE_SECONDS, default.lease_seconds)),
         alarm_topic_arn=source.get(ENV_ALARM_TOPIC_ARN, default.alarm_topic_arn),
         bundle_limits=BundleLimits(**json.loads(source.get(ENV_BUNDLE_LIMITS) or "{}")),
+        sagemaker_instance_types=_patterns(source, ENV_SAGEMAKER_INSTANCE_TYPES, default.sagemaker_instance_types),
+        ecs_instance_types=_patterns(source, ENV_ECS_INSTANCE_TYPES, default.ecs_instance_types),
     )
 
 

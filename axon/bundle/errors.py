@@ -49,6 +49,24 @@ class SpecialFileError(BundleError):
     code = "bundle.special_file"
 
 
+class SpecialModeError(BundleError):
+    """A file with setuid, setgid or sticky bits: refused, since SageMaker unpacks bundles with its own tar."""
+
+    code = "bundle.special_mode"
+
+
+class SparseMemberError(BundleError):
+    """A GNU or pax sparse member: its few stored bytes expand to any size, past every size check."""
+
+    code = "bundle.sparse_member"
+
+
+class HeaderChainError(BundleError):
+    """More extended (pax / GNU long-name) headers before one member than any real archiver writes."""
+
+    code = "bundle.header_chain"
+
+
 class TooManyMembersError(BundleError):
     code = "bundle.too_many_members"
 

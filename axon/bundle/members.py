@@ -18,7 +18,9 @@ from axon.bundle.errors import (
     InvalidMemberError,
     LinkEscapeError,
     PathTraversalError,
+    SparseMemberError,
     SpecialFileError,
+    SpecialModeError,
     TooLargeError,
     TooManyMembersError,
     show,
@@ -27,6 +29,9 @@ from axon.bundle.limits import BundleLimits
 
 # Linux NAME_MAX: a longer component can never be created, so refuse it here rather than mid-extraction.
 _MAX_COMPONENT_BYTES = 255
+# setuid, setgid, sticky: refused on files rather than stripped, because SageMaker unpacks the bundle with its
+# own tar, not with safe_extract, so inspection is the only place they can be stopped on every platform.
+_SPECIAL_MODE_BITS = 0o7000
 _SPECIAL_KINDS = {
     tarfile.CHRTYPE: "a character device",
     tarfile.BLKTYPE: "a block device",
@@ -54,7 +59,8 @@ class Member:
 
     @property
     def mode(self) -> int:
-        """Sanitized permissions: no setuid/setgid/sticky, nothing group- or world-writable."""
+        """Sanitized permissions: no setuid/setgid/sticky (refused on files, dropped on directories), nothing
+        group- or world-writable."""
         return 0o755 if self.kind is MemberKind.DIRECTORY or self.executable else 0o644
 
 
@@ -87,7 +93,18 @@ def normalize_name(raw: str, limits: BundleLimits) -> str:
     return name
 
 
+def _is_sparse(info: tarfile.TarInfo) -> bool:
+    """GNU ``S`` members and pax sparse formats 0.0, 0.1 and 1.0, however tarfile came to parse them."""
+    return (
+        info.type == tarfile.GNUTYPE_SPARSE
+        or info.sparse is not None
+        or any(key.startswith("GNU.sparse.") for key in info.pax_headers)
+    )
+
+
 def _kind_of(info: tarfile.TarInfo) -> MemberKind:
+    if _is_sparse(info):
+        raise SparseMemberError(f"member {show(info.name)} is a sparse file, which axon does not accept")
     if info.isreg():
         return MemberKind.FILE
     if info.isdir():
@@ -150,6 +167,10 @@ class MemberChecker:
             raise InvalidMemberError(f"member {show(info.name)} names the bundle root but is not a directory")
         target = None
         if kind is MemberKind.FILE:
+            if info.mode & _SPECIAL_MODE_BITS:
+                raise SpecialModeError(
+                    f"member {show(info.name)} has mode {info.mode:o}: setuid, setgid and sticky files are refused"
+                )
             self._count_size(name, info.size)
         elif kind is MemberKind.SYMLINK:
             target = _symlink_target(name, info.linkname)

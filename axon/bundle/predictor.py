@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 from axon.bundle.errors import ModelFnMissingError, PredictorClassMissingError, PredictorSyntaxError, show
 
+MAX_CLASS_DEPTH = 64
+"""Levels of base classes (defined in the predictor file) below ``class Predictor`` that are followed."""
+
 
 @dataclass(frozen=True)
 class PredictorInfo:
@@ -71,15 +74,32 @@ def _bindings(body: list[ast.stmt]) -> dict[str, ast.stmt]:
     return bindings
 
 
-def _methods(cls: ast.ClassDef, module: dict[str, ast.stmt], seen: set[str]) -> set[str]:
-    """Names bound in ``cls`` and in its bases that are classes of the same module (``seen`` stops cycles)."""
-    seen.add(cls.name)
-    names = set(_bindings(cls.body))
-    for base in cls.bases:
-        parent = module.get(base.id) if isinstance(base, ast.Name) and base.id not in seen else None
-        if isinstance(parent, ast.ClassDef):
-            names |= _methods(parent, module, seen)
-    return names
+def _methods(cls: ast.ClassDef, module: dict[str, ast.stmt], path: str) -> set[str]:
+    """Names bound in ``cls`` and in its bases that are classes of the same module, walked without recursion.
+
+    A class chain deeper than ``MAX_CLASS_DEPTH`` is refused: no real predictor has one, and a hostile
+    file of 30,000 ``class Cn(Cn-1)`` lines (well under the size limit) must end in a code, not a crash.
+    """
+    names: set[str] = set()
+    seen = {cls.name}
+    level = [cls]
+    for depth in range(MAX_CLASS_DEPTH + 1):
+        below: list[ast.ClassDef] = []
+        for klass in level:
+            names |= set(_bindings(klass.body))
+            for base in klass.bases:
+                parent = module.get(base.id) if isinstance(base, ast.Name) and base.id not in seen else None
+                if isinstance(parent, ast.ClassDef):
+                    seen.add(parent.name)
+                    below.append(parent)
+        if not below:
+            return names
+        if depth == MAX_CLASS_DEPTH:
+            break
+        level = below
+    raise PredictorSyntaxError(
+        f"class Predictor in {show(path)} has base classes nested more than {MAX_CLASS_DEPTH} levels deep"
+    )
 
 
 def check_python_predictor(source: bytes, path: str) -> PredictorInfo:
@@ -89,7 +109,7 @@ def check_python_predictor(source: bytes, path: str) -> PredictorInfo:
     if not isinstance(statement, ast.ClassDef):
         how = "imported or assigned" if statement is not None else "missing"
         raise PredictorClassMissingError(f"{show(path)} must define class Predictor in the file ({how})")
-    methods = _methods(statement, module, set())
+    methods = _methods(statement, module, path)
     if "predict" not in methods:
         raise PredictorClassMissingError(
             f"class Predictor in {show(path)} has no predict method (inherited ones must come from this file)"

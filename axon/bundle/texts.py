@@ -21,6 +21,13 @@ def predictor_path(spec: ApiSpec) -> str:
     return "/".join(split_path(spec.predictor.path))
 
 
+def _unresolved_message(name: str, target: str) -> str:
+    return (
+        f"{show(name)} is a hard link to {show(target)}, a file inspection does not read; "
+        "store it as a regular file (or link the other way round)"
+    )
+
+
 class TextKeeper:
     """A ``walk_bundle`` visitor holding axon.yaml, requirements.txt and candidate predictor sources.
 
@@ -35,12 +42,13 @@ class TextKeeper:
         self._counted: set[str] = set()
         self._source_bytes = 0
         self._predictor: str | None = None
+        self._unresolved: dict[str, str] = {}
+        """Hard links whose target's bytes were not kept: name -> target."""
 
     def visit(self, member: Member, data: IO[bytes] | None) -> None:
         self._forget(member.name)
         if member.kind is MemberKind.HARDLINK:
-            if member.link_target in self.texts:
-                self.texts[member.name] = self.texts[member.link_target]
+            self._link(member)
             return
         if member.name in CONTROL_FILES and member.kind is not MemberKind.FILE:
             raise InvalidMemberError(f"{member.name} is a {member.kind.value}; it must be a regular file")
@@ -56,6 +64,21 @@ class TextKeeper:
                 self._counted.add(member.name)
                 self._source_bytes += member.size
 
+    def _link(self, member: Member) -> None:
+        """A hard link is the bytes of its target as they are now, exactly what extraction's ``link()`` makes.
+
+        Those bytes are known only if the target was kept; a control file linked to any other file is refused,
+        since reading it as absent would check a bundle other than the one extraction unpacks.
+        """
+        target = member.link_target
+        assert target is not None
+        if target in self.texts:
+            self.texts[member.name] = self.texts[target]
+            return
+        if member.name in CONTROL_FILES:
+            raise InvalidMemberError(_unresolved_message(member.name, target))
+        self._unresolved[member.name] = target
+
     def predictor_source(self, path: str, checker: MemberChecker) -> bytes:
         """The predictor's bytes; raises ``MissingPredictorError`` or ``TooLargeError`` saying why not."""
         kind = checker.kind(path)
@@ -63,6 +86,8 @@ class TextKeeper:
             raise MissingPredictorError(f"the bundle has no predictor file {show(path)}")
         if kind in (MemberKind.DIRECTORY, MemberKind.SYMLINK):
             raise MissingPredictorError(f"predictor {show(path)} is a {kind.value}, not a regular file")
+        if path in self._unresolved:
+            raise InvalidMemberError(_unresolved_message(path, self._unresolved[path]))
         source = self.texts.get(path)
         if source is None:
             raise TooLargeError(
@@ -73,6 +98,7 @@ class TextKeeper:
 
     def _forget(self, name: str) -> None:
         """A later member of the same name replaces the earlier one, as extraction would."""
+        self._unresolved.pop(name, None)
         dropped = self.texts.pop(name, None)
         if dropped is not None and name in self._counted:
             self._counted.discard(name)

@@ -16,7 +16,9 @@ from axon.rollout.contracts import RolloutState
 from axon.rollout.deps import RolloutDeps
 from axon.rollout.errors import ImageBuildFailedError, StaleRolloutError
 from axon.rollout.image import flavour_of, image_key_of
+from axon.rollout.replica_cap import check_replica_cap
 from axon.rollout.versions import immutable_bundle_key, spec_of
+from axon.spec.policy import check_policy
 
 # Server-side copy in large parts, many at once: a 20 GiB bundle is 80 UploadPartCopy calls.
 _COPY_CONFIG = TransferConfig(
@@ -43,6 +45,10 @@ def validate(deps: RolloutDeps, state: RolloutState) -> RolloutState:
         body.close()
     spec = report.spec
     deps.platform_for(spec.compute.platform)  # refuse a platform this deployment cannot serve before any build
+    check_policy(spec, deps.settings.deploy_policy)  # instance types and max_replicas this deployment admits
+    check_replica_cap(
+        state.api, spec, registry=deps.registry, platform_for=deps.platform_for, cap=deps.settings.max_total_replicas
+    )
     spec_json = spec.model_dump(mode="json")
     copy_key = immutable_bundle_key(state.api, record.version)
     s3.copy(

@@ -23,3 +23,15 @@ class SpecRolloutTooLongError(SpecError):
     """The planned rollout cannot finish inside the rollout workflow's execution timeout."""
 
     code = "spec.rollout_too_long"
+
+
+class InstanceTypeNotAllowedError(SpecError):
+    """``compute.instance_type`` is not in this deployment's allowlist for its platform."""
+
+    code = "spec.instance_type_not_allowed"
+
+
+class ReplicasOverCapError(SpecError):
+    """The spec asks for more replicas than the platform-wide cap (``AXON_MAX_TOTAL_REPLICAS``) allows."""
+
+    code = "spec.replicas_over_cap"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticSerializationError, to_json
 
 from axon.names import API_NAME_PATTERN
 from axon.spec.errors import SpecError, SpecYamlError
@@ -92,9 +93,28 @@ class RolloutSpec(_Section):
     bake_seconds: Annotated[int, Field(ge=0, le=3600)] = 0
 
 
+SMOKE_PAYLOAD_MAX_BYTES = 64 * 1024
+"""Largest smoke payload (as JSON): it is stored with the version's record, and DynamoDB items stop at 400 KB."""
+
+
 class SmokeTestSpec(_Section):
-    payload: Any = Field(None, description="Sent to the new version before (or while) it takes traffic.")
+    payload: Any = Field(
+        None,
+        description=f"Sent to the new version before (or while) it takes traffic; at most {SMOKE_PAYLOAD_MAX_BYTES} "
+        "bytes as JSON.",
+    )
     content_type: str = "application/json"
+
+    @field_validator("payload")
+    @classmethod
+    def _payload_size(cls, payload: Any) -> Any:
+        try:
+            size = len(to_json(payload))  # as the version's record stores it
+        except PydanticSerializationError:
+            raise ValueError("must be JSON data (binary payloads must be UTF-8)") from None
+        if size > SMOKE_PAYLOAD_MAX_BYTES:
+            raise ValueError(f"is {size} bytes as JSON; the limit is {SMOKE_PAYLOAD_MAX_BYTES} (64 KiB)")
+        return payload
 
 
 class ImageBuildSpec(_Section):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from axon.bundle import BundleLimits
+from tests.unit.bundle import hostile
 from tests.unit.bundle.builder import BundleBuilder, valid
 
 MiB = 1024 * 1024
@@ -31,6 +32,9 @@ CASES: dict[str, Case] = {
     "symlink out": Case(lambda: valid().symlink("data", "../../etc").build(), "bundle.link_escape"),
     "file under a file": Case(lambda: valid().file("a").file("a/b").build(), "bundle.invalid_member"),
     "fifo": Case(lambda: valid().entry("pipe", tarfile.FIFOTYPE).build(), "bundle.special_file"),
+    "setuid file": Case(lambda: valid().file("bin/tool", "#!/bin/sh\n", mode=0o4755).build(), "bundle.special_mode"),
+    "sparse member": Case(hostile.gnu_sparse, "bundle.sparse_member"),
+    "header chain": Case(lambda: hostile.header_chain(100), "bundle.header_chain"),
     "too many members": Case(
         lambda: valid().file("a").file("b").file("c").build(), "bundle.too_many_members", BundleLimits(max_members=3)
     ),

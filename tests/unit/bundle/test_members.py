@@ -106,7 +106,7 @@ def test_member_rules(members: list[tarfile.TarInfo], code: str | None) -> None:
 
 def test_checked_members_carry_normalized_names_and_sanitized_modes() -> None:
     checker = MemberChecker(LIMITS)
-    script = checker.check(info("./bin//run.sh", size=3, mode=0o4777))
+    script = checker.check(info("./bin//run.sh", size=3, mode=0o777))
     data = checker.check(info("w.bin", size=5, mode=0o666))
     link = checker.check(info("./l", S, "./bin/run.sh"))
     assert script == Member("bin/run.sh", MemberKind.FILE, 3, executable=True)

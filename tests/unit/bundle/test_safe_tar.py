@@ -28,7 +28,7 @@ def test_extracts_files_dirs_and_links_that_stay_inside(tmp_path: Path) -> None:
     blob = (
         valid()
         .dir("models")
-        .file("./models//w.bin", b"weights", mode=0o4777)
+        .file("./models//w.bin", b"weights", mode=0o777)
         .file("run.sh", "#!/bin/sh\n", mode=0o700)
         .file("notes.txt", "hi", mode=0o666)
         .symlink("models/latest", "w.bin")
