@@ -9,6 +9,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from axon import names, settings
+from axon.spec.policy import parse_patterns
 from cdk_app.constructs.autoscaler import Autoscaler
 from cdk_app.constructs.notifications import Notifications
 from cdk_app.constructs.observability import Observability
@@ -27,6 +28,11 @@ CLI_OUTPUTS = {
     settings.ENV_MODELS_BUCKET: names.OUTPUT_MODELS_BUCKET,
     settings.ENV_REGISTRY_TABLE: names.OUTPUT_REGISTRY_TABLE,
     settings.ENV_STATE_MACHINE_ARN: names.OUTPUT_STATE_MACHINE_ARN,
+}
+# Optional context: comma-separated instance-type globs each platform admits (default: axon.spec.policy's).
+INSTANCE_TYPES_CONTEXT = {
+    settings.ENV_SAGEMAKER_INSTANCE_TYPES: "axon:sagemakerInstanceTypes",
+    settings.ENV_ECS_INSTANCE_TYPES: "axon:ecsInstanceTypes",
 }
 # Subscribe to this topic (email, chat, pager) to hear about rollouts and platform alarms.
 TOPIC_OUTPUT = "NotificationTopicArn"
@@ -74,6 +80,9 @@ class AxonCoreStack(Stack):
             settings.ENV_EVENT_BUS: EVENT_BUS,
             settings.ENV_ALARM_TOPIC_ARN: notifications.topic.topic_arn,
         }
+        for variable, context in INSTANCE_TYPES_CONTEXT.items():
+            if allowed := self.node.try_get_context(context):
+                environment[variable] = ",".join(parse_patterns(str(allowed)))
         access = ControlPlaneAccess(
             self,
             ControlPlaneResources(
