@@ -226,7 +226,11 @@ def test_a_disconnect_mid_body_never_runs_the_predictor(tmp_path: Path) -> None:
         app: App = build_app(model_dir, read_spec(model_dir), {})
         app.lifecycle.startup()
         await asyncio.wait_for(app.lifecycle.loaded.wait(), 30)
-        messages = iter([{"type": "http.request", "body": b"abc", "more_body": True}, {"type": "http.disconnect"}])
+        arriving: list[dict[str, Any]] = [
+            {"type": "http.request", "body": b"abc", "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+        messages = iter(arriving)
         sent: list[dict[str, Any]] = []
 
         async def receive() -> dict[str, Any]:
