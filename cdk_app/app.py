@@ -6,7 +6,8 @@ without it the templates go to ``cdk.out/``.
 
 ``AxonEcs`` needs a concrete region (ALB access logs are delivered by a per-region principal): ``-c axon:region=<r>``,
 else the CLI's ``CDK_DEFAULT_REGION`` (from the profile), else ``us-east-1``, so the app synthesizes offline.
-Its GPU instance types come from ``-c axon:gpuInstanceTypes=g5.xlarge,g6.2xlarge`` (default ``g5.xlarge``).
+Its GPU instance types come from ``-c axon:gpuInstanceTypes=g5.xlarge,g6.2xlarge`` (default ``g5.xlarge``), its
+front door (HTTPS, internal ALB, JWT verification) from the keys in :mod:`cdk_app.context` (docs/ecs.md).
 ``AxonCore`` stays environment-agnostic; the two stacks share no references (``/axon/ecs/config`` joins them).
 """
 
@@ -22,6 +23,7 @@ from aws_cdk import App, Aspects, Environment, Tags, cx_api
 
 from axon.names import CORE_STACK, DEFAULT_REGION, ECS_STACK, PROJECT
 from axon.rollout.workflow import rollout_asl_text
+from cdk_app import context
 from cdk_app.aspects.least_privilege import LeastPrivilege
 from cdk_app.constructs.packaging import PROJECT_ROOT
 from cdk_app.nag import add_checks
@@ -29,8 +31,8 @@ from cdk_app.stacks.core_stack import AxonCoreStack
 from cdk_app.stacks.ecs_stack import DEFAULT_INSTANCE_TYPES, AxonEcsStack
 
 CDK_JSON = PROJECT_ROOT / "cdk.json"
-REGION_CONTEXT = "axon:region"
-GPU_INSTANCE_TYPES_CONTEXT = "axon:gpuInstanceTypes"
+REGION_CONTEXT = context.REGION  # every context key is defined in cdk_app/context.py
+GPU_INSTANCE_TYPES_CONTEXT = context.GPU_INSTANCE_TYPES
 
 
 class AxonApp(NamedTuple):

@@ -1,8 +1,8 @@
 """``AxonEcs``: the shared ECS infrastructure GPU APIs run on, published to the control plane through SSM.
 
 The stack creates what every ECS API shares: a VPC (or uses an imported one), the cluster, one GPU Auto Scaling
-group and capacity provider per instance type, the internet-facing ALB and its listener, security groups, and the
-task and execution roles. Per-version resources (services, target groups, listener rules) are created at run time
+group and capacity provider per instance type, the ALB and its listeners (:mod:`cdk_app.stacks.ecs_front_door`:
+internal by default, HTTPS with a certificate from context), security groups, and the task and execution roles. Per-version resources (services, target groups, listener rules) are created at run time
 by ``axon.platforms.ecs``. The stack writes ``/axon/ecs/config`` (``axon.platforms.ecs_config.EcsConfig``), so
 ``AxonCore`` needs no reference to it and deploys the same with or without it.
 """
@@ -12,31 +12,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from axon import names
 from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsConfig
 from axon.platforms.ecs_specs import CONTAINER_PORT
+from cdk_app.context import FrontDoorSettings, front_door_settings
 from cdk_app.nag import acknowledge, acknowledge_wildcards
+from cdk_app.stacks.ecs_front_door import LOAD_BALANCER_NAME as LOAD_BALANCER_NAME
+from cdk_app.stacks.ecs_front_door import build_front_door
 
 CLUSTER_NAME = names.PROJECT
 # Fixed names, so that AxonCore's Lambdas can be granted exactly these resources without a cross-stack reference
-# (cdk_app/constructs/permissions.py): listener rules of this ALB only, iam:PassRole on these two roles only.
-LOAD_BALANCER_NAME = names.PROJECT
+# (cdk_app/constructs/permissions.py): listener rules of this ALB only (LOAD_BALANCER_NAME), iam:PassRole on these
+# two roles only.
 TASK_ROLE_NAME = f"{names.PROJECT}-ecs-task"
 EXECUTION_ROLE_NAME = f"{names.PROJECT}-ecs-execution"
 ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
 DEFAULT_INSTANCE_TYPES = ("g5.xlarge",)
+VPC_CIDR = "10.0.0.0/16"  # CDK's default range for a new VPC, spelled out: the internal ALB admits it
 # GPU AMI + serving image + extracted bundle + the instance's image cache: 30 GB is the AMI's own minimum.
 ROOT_VOLUME_GIB = 100
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
@@ -62,9 +64,12 @@ class AxonEcsStack(Stack):
         instance_types: Sequence[str] = DEFAULT_INSTANCE_TYPES,
         max_instances_per_type: int = 4,
         vpc: ec2.IVpc | None = None,
+        front_door: FrontDoorSettings | None = None,
         **kwargs: Any,
     ) -> None:
+        """``front_door``: how clients reach the APIs; by default read from context (``axon:certificateArn``...)."""
         super().__init__(scope, construct_id, **kwargs)
+        settings = front_door or front_door_settings(self.node)
         self.vpc = vpc or self._vpc()
         self.cluster = ecs.Cluster(
             self,
@@ -73,14 +78,11 @@ class AxonEcsStack(Stack):
             vpc=self.vpc,
             container_insights_v2=ecs.ContainerInsights.ENABLED,
         )
-        self.alb_security_group = ec2.SecurityGroup(
-            self, "AlbSecurityGroup", vpc=self.vpc, description="axon ALB: front door of the APIs"
-        )
-        self.alb_security_group.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(80), "clients of the APIs")
-        acknowledge(
-            self.alb_security_group,
-            "AwsSolutions-EC23",
-            "The ALB is the public front door of the APIs; it forwards only /apis/<api>/* to the tasks.",
+        door = build_front_door(self, self.vpc, VPC_CIDR if vpc is None else self.vpc.vpc_cidr_block, settings)
+        self.alb_security_group, self.load_balancer, self.listener = (
+            door.security_group,
+            door.load_balancer,
+            door.listener,
         )
         self.task_security_group = ec2.SecurityGroup(
             self, "TaskSecurityGroup", vpc=self.vpc, description="axon serving tasks: port 8080 from the ALB only"
@@ -88,7 +90,6 @@ class AxonEcsStack(Stack):
         self.task_security_group.add_ingress_rule(
             self.alb_security_group, ec2.Port.tcp(CONTAINER_PORT), "ALB to the serving runtime"
         )
-        self.load_balancer, self.listener = self._load_balancer()
         self.task_role, self.execution_role = self._task_roles()
         providers = {t: self._capacity(t, max_instances_per_type) for t in instance_types}
         ecs.CfnClusterCapacityProviderAssociations(
@@ -111,9 +112,12 @@ class AxonEcsStack(Stack):
             "task_role_arn": self.task_role.role_arn,
             "execution_role_arn": self.execution_role.role_arn,
             "capacity_providers": {t: p.ref for t, p in providers.items()},
-            "url": f"http://{self.load_balancer.load_balancer_dns_name}",
+            "url": door.url,
+            "internal": settings.is_internal,
         }
-        missing = set(EcsConfig.model_fields) - set(config) - {"placement_timeout_seconds"}
+        if settings.auth is not None:
+            config["auth"] = settings.auth.model_dump(mode="json")
+        missing = set(EcsConfig.model_fields) - set(config) - {"placement_timeout_seconds", "auth"}
         if missing:  # the parameter must parse as EcsConfig in the Lambdas
             raise ValueError(f"the ECS config misses {sorted(missing)}")
         self.parameter = ssm.StringParameter(
@@ -123,9 +127,10 @@ class AxonEcsStack(Stack):
             description="axon: where ECS APIs run (read by the AxonCore Lambdas)",
             string_value=self.to_json_string(config),
         )
+        CfnOutput(self, "Url", value=door.url, description="Base URL of the ECS APIs: <url>/apis/<api>/invocations")
 
     def _vpc(self) -> ec2.Vpc:
-        vpc = ec2.Vpc(self, "Vpc", max_azs=2, nat_gateways=1)
+        vpc = ec2.Vpc(self, "Vpc", ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR), max_azs=2, nat_gateways=1)
         vpc.add_flow_log(
             "FlowLogs",
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(
@@ -133,38 +138,6 @@ class AxonEcsStack(Stack):
             ),
         )
         return vpc
-
-    def _load_balancer(self) -> tuple[elbv2.ApplicationLoadBalancer, elbv2.ApplicationListener]:
-        access_logs = s3.Bucket(
-            self,
-            "AlbAccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,  # ALB access logs support SSE-S3 only
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        acknowledge(access_logs, "AwsSolutions-S1", "This bucket receives the ALB's access logs; it is their sink.")
-        balancer = elbv2.ApplicationLoadBalancer(
-            self,
-            "Alb",
-            load_balancer_name=LOAD_BALANCER_NAME,
-            vpc=self.vpc,
-            internet_facing=True,
-            security_group=self.alb_security_group,
-            drop_invalid_header_fields=True,
-        )
-        balancer.log_access_logs(access_logs, prefix="alb")
-        listener = balancer.add_listener(
-            "Http",
-            port=80,
-            open=False,  # the security group above already admits port 80
-            default_action=elbv2.ListenerAction.fixed_response(
-                404, content_type="application/json", message_body='{"error": "no such API"}'
-            ),
-        )
-        return balancer, listener
 
     def _task_roles(self) -> tuple[iam.Role, iam.Role]:
         principal = iam.ServicePrincipal(ECS_TASKS_PRINCIPAL)
@@ -247,6 +220,9 @@ class AxonEcsStack(Stack):
         user_data.add_commands(
             f"echo ECS_CLUSTER={CLUSTER_NAME} >> /etc/ecs/ecs.config",
             "echo ECS_ENABLE_GPU_SUPPORT=true >> /etc/ecs/ecs.config",
+            # Tasks are awsvpc: this keeps them off IMDS, so user code cannot take the instance role's credentials
+            # (tasks get their own role from the agent's credentials endpoint, 169.254.170.2).
+            "echo ECS_AWSVPC_BLOCK_IMDS=true >> /etc/ecs/ecs.config",
         )
         template = ec2.LaunchTemplate(
             self,
@@ -257,6 +233,7 @@ class AxonEcsStack(Stack):
             user_data=user_data,
             security_group=self.task_security_group,
             require_imdsv2=True,
+            http_put_response_hop_limit=1,  # no IMDSv2 token for anything behind a NAT hop (bridge containers)
             block_devices=[
                 ec2.BlockDevice(
                     device_name="/dev/xvda",
