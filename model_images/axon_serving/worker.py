@@ -76,6 +76,7 @@ def server_config(app: App, limits: Limits, drain_seconds: int, log_level: str, 
         app,
         limits,
         loop=loop,
+        ws="none",  # no WebSocket routes: an upgrade is served as a plain request, under the same limits
         lifespan="on",
         access_log=False,
         server_header=False,

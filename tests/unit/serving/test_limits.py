@@ -279,3 +279,12 @@ def test_the_open_file_limit_is_raised_to_fit_the_cap() -> None:
         assert raised == (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard))
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_websocket_upgrade_is_served_as_a_plain_request(slow_dir: Path) -> None:
+    """No protocol switch (and so no path around the limits): with a WebSocket library installed, uvicorn used to
+    switch protocols and answer 500."""
+    upgrade = b"connection: upgrade\r\nupgrade: websocket\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    with serving(slow_dir, Limits()) as port, connect(port) as sock:
+        sock.sendall(b"GET /ping HTTP/1.1\r\nhost: axon\r\n" + upgrade + b"sec-websocket-version: 13\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
