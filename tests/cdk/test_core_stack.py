@@ -38,7 +38,7 @@ DEPLOYED_SETTINGS = {
     settings.ENV_STATE_MACHINE_ARN,
     settings.ENV_ECR_REPOSITORY,
     settings.ENV_CODEBUILD_PROJECT,
-    settings.ENV_SAGEMAKER_ROLE_ARN,
+    settings.ENV_API_ROLE_BOUNDARY_ARN,  # every API runs as its own role (no shared one)
     settings.ENV_EVENT_BUS,
     settings.ENV_ALARM_TOPIC_ARN,
 }
