@@ -37,9 +37,10 @@ _NAME_PROPERTIES = {  # resource type -> the property holding its physical name 
     "AWS::SNS::Topic": "TopicName",
     "AWS::SQS::Queue": "QueueName",
     "AWS::Events::EventBus": "Name",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
     "AWS::KMS::Key": "",  # generated: its logical id stands for the key id
 }
-_REF_IS_ARN = {"AWS::StepFunctions::StateMachine", "AWS::SNS::Topic"}
+_REF_IS_ARN = {"AWS::StepFunctions::StateMachine", "AWS::SNS::Topic", "AWS::IAM::ManagedPolicy"}
 
 
 class UnresolvedToken(ValueError):
@@ -80,6 +81,7 @@ class Resolver:
         if logical in self.arns:
             return self.arns[logical]
         kind, name, a = self.resources[logical]["Type"], self.name(logical), self.account
+        path = self.resources[logical].get("Properties", {}).get("Path", "/")
         arns = {
             "AWS::S3::Bucket": lambda: a.s3(name),
             "AWS::DynamoDB::GlobalTable": lambda: a.arn("dynamodb", f"table/{name}"),
@@ -88,7 +90,8 @@ class Resolver:
             "AWS::Logs::LogGroup": lambda: a.arn("logs", f"log-group:{name}:*"),
             "AWS::ECR::Repository": lambda: a.arn("ecr", f"repository/{name}"),
             "AWS::CodeBuild::Project": lambda: a.arn("codebuild", f"project/{name}"),
-            "AWS::IAM::Role": lambda: f"arn:{a.partition}:iam::{a.account_id}:role/{name}",
+            "AWS::IAM::Role": lambda: f"arn:{a.partition}:iam::{a.account_id}:role{path}{name}",
+            "AWS::IAM::ManagedPolicy": lambda: f"arn:{a.partition}:iam::{a.account_id}:policy{path}{name}",
             "AWS::Lambda::Function": lambda: a.arn("lambda", f"function:{name}"),
             "AWS::StepFunctions::StateMachine": lambda: a.arn("states", f"stateMachine:{name}"),
             "AWS::SNS::Topic": lambda: a.arn("sns", name),

@@ -1,0 +1,204 @@
+"""Every AWS call axon's Lambdas make, recorded by the fault harness on moto: the input of the IAM check.
+
+Clean scenarios of ``bench.faults.scenario`` make the rollout's calls and, in their reconcile period, the
+autoscaler's and the reconciler's. The paths below reach what a clean rollout never does:
+a rollback on each platform, an aborted execution on each platform (``on_execution_end``, and the reconciler
+asking about a running execution), an image build, the autoscaler changing capacity on each platform, and the
+reconciler registering an upload whose event was missed.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from s3transfer.futures import BoundedExecutor
+
+from axon import names
+from axon.local.patches import fire_schedules, invocation_outcomes
+from axon.platforms.base import DeploymentPhase, DeploymentStatus
+from axon.platforms.sagemaker import SageMakerPlatform
+from axon.registry import VersionStatus
+from axon.rollout import recovery
+from bench.faults.matrix import Runner
+from bench.faults.recorder import SETTLE, Call, Recorder
+from bench.faults.scenario import SMOKE, Scenario, settle
+from bench.faults.world import World, bundle, client, open_world, rule_weights
+from tests.functional.rollout.conftest import bundle as rollout_bundle
+from tests.functional.rollout.conftest import put_in_flight
+
+ECS = "compute: {platform: ecs, instance_type: g5.xlarge, gpu: 1}\n"
+BAKING = "rollout: {strategy: canary, canary_percent: 10, bake_seconds: 3600}\n"
+# One scenario per platform x kind, each strategy once: the twelve of ALL_SCENARIOS make the same calls on the same
+# kinds of resources (only names and ids differ), at three times the cost.
+SCENARIOS = tuple(
+    Scenario.parse(name)
+    for name in ("sagemaker/first/all_at_once", "sagemaker/update/canary", "ecs/first/linear", "ecs/update/all_at_once")
+)
+BUSY = 6.0  # in-flight requests per replica: the autoscaler scales up
+
+
+class _InheritingExecutor(ThreadPoolExecutor):
+    """Runs each task in a copy of its submitter's context, so a handler's S3 transfer threads stay its own."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+
+@contextmanager
+def transfers_recorded() -> Iterator[None]:
+    """``s3.copy`` runs its HeadObject/CopyObject on s3transfer's pool, whose threads do not inherit the context
+    variable that marks a call as a handler's; without this the recorder never sees them (nor their permissions)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BoundedExecutor, "EXECUTOR_CLS", _InheritingExecutor)
+        yield
+
+
+@dataclass(frozen=True)
+class Recording:
+    calls: list[Call]
+    environment: dict[str, str]  # what the world's functions were configured with (names of its resources)
+    seconds: dict[str, float]  # per scenario and path
+
+
+def record_all() -> Recording:
+    """Every recorded call of :data:`SCENARIOS` and :data:`PATHS`, in one fresh moto account."""
+    calls: list[Call] = []
+    seconds: dict[str, float] = {}
+    with transfers_recorded(), open_world() as world:
+        runner = Runner(world, prefix="iam")
+        for scenario in SCENARIOS:
+            result, _ = runner.record(scenario)
+            assert result.outcome.value == "new live", f"{scenario.name}: {result.outcome}"
+            calls += result.calls
+            seconds[scenario.name] = result.seconds
+        paths = Paths(world)
+        for path in PATHS:
+            calls += paths.record(path)
+        environment = dict(world.stack.provisioned.environment)
+    return Recording(calls, environment, {**seconds, **paths.seconds})
+
+
+class Paths:
+    """The extra paths: each on a new API, its previous version (if any) unrecorded, the rest recorded."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.stack: Any = world.stack  # the rollout tests' Stack (wait_final, wait_until)
+        self._apis = (f"iamx{n}" for n in itertools.count())
+        self.seconds: dict[str, float] = {}
+
+    def record(self, path: Callable[[Paths, str, Recorder], None]) -> list[Call]:
+        recorder = Recorder()
+        started = time.monotonic()
+        path(self, next(self._apis), recorder)
+        self.seconds[path.__name__] = time.monotonic() - started
+        return recorder.calls
+
+    def live(self, api: str, spec: str = "") -> None:
+        record = self.stack.wait_final(api, self.stack.upload(api, bundle(spec + SMOKE)))
+        assert record.status == VersionStatus.LIVE, record.reason
+
+    def final(self, api: str, spec: str) -> VersionStatus:
+        return VersionStatus(self.stack.wait_final(api, self.stack.upload(api, bundle(spec))).status)
+
+    def settle(self, recorder: Recorder) -> None:
+        recorder.phase = SETTLE
+        settle(self.world)
+
+    def stop_running(self) -> None:
+        (name,) = self.stack.running_executions()
+        arn = self.stack.provisioned.state_machine_arn
+        client("stepfunctions").stop_execution(executionArn=names.execution_arn(arn, name), cause="iam check")
+
+
+def sagemaker_smoke_failure(paths: Paths, api: str, recorder: Recorder) -> None:
+    paths.live(api)
+    invocation_outcomes.fail(names.endpoint_name(api), status=500, message="KeyError: 'instances'")
+    try:
+        with recorder.active():
+            assert paths.final(api, SMOKE) == VersionStatus.ROLLED_BACK
+            paths.settle(recorder)
+    finally:
+        invocation_outcomes.clear()
+
+
+def ecs_alarm_during_bake(paths: Paths, api: str, recorder: Recorder) -> None:
+    paths.live(api, ECS)
+    with recorder.active():
+        version_id = paths.stack.upload(api, bundle(ECS + BAKING))
+        paths.stack.wait_until(lambda: len(rule_weights(paths.world.ecs, api)) == 2, "the canary step")
+        alarm = names.alarm_name(api, "5xx")
+        client("cloudwatch").set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="iam check")
+        assert paths.stack.wait_final(api, version_id).status == VersionStatus.ROLLED_BACK
+        paths.settle(recorder)
+
+
+def sagemaker_aborted(paths: Paths, api: str, recorder: Recorder) -> None:
+    paths.live(api)
+    waiting = DeploymentStatus(DeploymentPhase.IN_PROGRESS, 0, message="waiting for capacity")
+
+    def never_done(*_: Any) -> DeploymentStatus:
+        time.sleep(0.2)
+        return waiting
+
+    with recorder.active():
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(SageMakerPlatform, "deployment_status", never_done)
+            version_id = paths.stack.upload(api, bundle("serving: {max_concurrency: 2}\n"))
+            paths.stack.wait_until(lambda: paths.stack.version(api, version_id).status == VersionStatus.DEPLOYING, "v2")
+            fire_schedules()  # the reconciler asks Step Functions whether the lease's execution still runs
+            paths.stop_running()
+            assert paths.stack.wait_final(api, version_id).status == VersionStatus.FAILED
+        paths.settle(recorder)
+
+
+def ecs_aborted_then_scaled(paths: Paths, api: str, recorder: Recorder) -> None:
+    paths.live(api, ECS)
+    with recorder.active():
+        version_id = paths.stack.upload(api, bundle(ECS + BAKING))
+        paths.stack.wait_until(lambda: len(rule_weights(paths.world.ecs, api)) == 2, "the canary step")
+        fire_schedules()
+        paths.stop_running()
+        assert paths.stack.wait_final(api, version_id).status == VersionStatus.FAILED
+        put_in_flight(api, BUSY)
+        paths.settle(recorder)
+
+
+def image_build_then_scaled(paths: Paths, api: str, recorder: Recorder) -> None:
+    """New requirements: an image cache miss, so ResolveImage starts a build and CheckBuild polls it."""
+    with recorder.active():
+        data = rollout_bundle(SMOKE, requirements="numpy>=1.26\n")
+        assert paths.stack.wait_final(api, paths.stack.upload(api, data)).status == VersionStatus.LIVE
+        put_in_flight(api, BUSY)
+        paths.settle(recorder)
+
+
+def missed_upload(paths: Paths, api: str, recorder: Recorder) -> None:
+    """Last: it removes the upload rule's target for the rest of the world's life."""
+    paths.live(api)
+    client("events").remove_targets(Rule=names.UPLOAD_RULE, Ids=["intake"])
+    with recorder.active(), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(recovery, "MISSED_UPLOAD_GRACE", timedelta(0))
+        version_id = paths.stack.upload(api, bundle("serving: {max_concurrency: 2}\n"))
+        fire_schedules()
+        assert paths.stack.wait_final(api, version_id).status == VersionStatus.LIVE
+        paths.settle(recorder)
+
+
+PATHS: tuple[Callable[[Paths, str, Recorder], None], ...] = (
+    sagemaker_smoke_failure,
+    ecs_alarm_during_bake,
+    sagemaker_aborted,
+    ecs_aborted_then_scaled,
+    image_build_then_scaled,
+    missed_upload,
+)

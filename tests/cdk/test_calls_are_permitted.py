@@ -1,0 +1,205 @@
+"""Issue 14: a missing or an unused IAM permission is found by a test, not by a deploy.
+
+moto cannot judge axon's policies (it authorizes most services against ``Resource: "*"``: docs/moto-patches.md,
+"IAM"), so every AWS call the Lambdas make on moto (recorded by the fault harness, ``tests/cdk/iam_recording.py``)
+is turned into the requests AWS would authorize (``bench.faults.iam``) and checked against the policies the
+synthesized template gives that function's role, resolved to the same resources (``bench.faults.iam_policies``).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from axon.rollout.workflow import ALL_FUNCTIONS
+from bench.faults.iam import Account, Request, UnmappedCall, requests
+from bench.faults.iam_policies import (
+    Grant,
+    Resolver,
+    applies,
+    bucket_keys,
+    function_documents,
+    grants,
+    permitted,
+    resolver,
+)
+from tests.cdk.conftest import Synth
+from tests.cdk.iam_recording import Recording, record_all
+
+pytestmark = pytest.mark.xdist_group("cdk")
+
+# Granted to every function, used by Lambda itself rather than by a call of the handler: it writes the function's
+# log group, and active tracing sends segments through the X-Ray SDK (disabled on moto).
+RUNTIME_ACTIONS = {
+    "logs:CreateLogStream": "Lambda writes the handler's output to its own log group",
+    "logs:PutLogEvents": "Lambda writes the handler's output to its own log group",
+    "xray:PutTraceSegments": "active tracing: the X-Ray SDK, disabled on moto",
+    "xray:PutTelemetryRecords": "active tracing: the X-Ray SDK, disabled on moto",
+}
+# Grants no recorded call uses, each with why it stays: (a function of the role set, action) -> reason.
+UNUSED: dict[tuple[str, str], str] = {}
+
+
+@dataclass(frozen=True)
+class Policies:
+    account: Account
+    documents: dict[str, list[dict[str, Any]]]  # function name -> resolved policy documents
+
+
+@pytest.fixture(scope="module")
+def recording() -> Iterator[Recording]:
+    logging.disable(logging.CRITICAL)  # failure paths log errors by design
+    try:
+        yield record_all()
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def policies_for(synth: Synth, environment: dict[str, str]) -> Policies:
+    found: Resolver = resolver(synth.template.to_json(), environment, Account())
+    found.account = Account(bucket_keys=bucket_keys(found))
+    names = [spec.function_name for spec in ALL_FUNCTIONS]
+    return Policies(found.account, {name: function_documents(found, name) for name in names})
+
+
+@pytest.fixture(scope="module")
+def policies(synth: Synth, recording: Recording) -> Policies:
+    return policies_for(synth, recording.environment)
+
+
+def _requests(policies: Policies, recording: Recording) -> Iterator[tuple[str, Request, str]]:
+    for call in recording.calls:
+        site = call.site
+        for request in requests(policies.account, site.service, site.operation, call.params):
+            yield site.function, request, f"{site.service}:{site.operation}"
+
+
+def test_every_lambda_is_exercised(recording: Recording) -> None:
+    recorded = {call.site.function for call in recording.calls}
+    assert {spec.function_name for spec in ALL_FUNCTIONS} - recorded == set()
+
+
+def test_every_call_a_lambda_makes_is_permitted_by_its_role(policies: Policies, recording: Recording) -> None:
+    denied = sorted(
+        {
+            f"{function}: {request} (for {call})"
+            for function, request, call in _requests(policies, recording)
+            if not permitted(policies.documents[function], request)
+        }
+    )
+    assert not denied, f"{len(denied)} requests the synthesized roles do not allow:\n" + "\n".join(denied)
+
+
+def role_sets(policies: Policies) -> dict[frozenset[Grant], list[str]]:
+    """Functions that share one permission set by design (the rollout Lambdas), keyed by their common grants."""
+    groups: dict[frozenset[Grant], list[str]] = defaultdict(list)
+    for function, documents in policies.documents.items():
+        shared = frozenset(g for g, _ in grants(documents) if g.action not in RUNTIME_ACTIONS)
+        groups[shared].append(function)
+    return groups
+
+
+def test_every_granted_permission_is_used_or_explained(policies: Policies, recording: Recording) -> None:
+    used: dict[str, set[Grant]] = defaultdict(set)
+    for function, request, _ in _requests(policies, recording):
+        used[function] |= {g for g, s in grants(policies.documents[function]) if applies(s, request)}
+    found, explained = [], set()
+    for shared, functions in role_sets(policies).items():
+        by_any = set().union(*(used[f] for f in functions))
+        for grant in sorted(shared - by_any):
+            keys = {(f, grant.action) for f in functions} & UNUSED.keys()
+            explained |= keys
+            if not keys:
+                found.append(f"{', '.join(sorted(functions))}: {grant}")
+    assert not found, f"{len(found)} grants no recorded call uses:\n" + "\n".join(found)
+    assert UNUSED.keys() <= explained, f"UNUSED entries now used (remove them): {sorted(UNUSED.keys() - explained)}"
+
+
+# ---- the check itself can fail -------------------------------------------------------------------------------
+
+WORLD = {  # the names provisioning gives (axon.local.provision), for the tests that record nothing
+    "AXON_REGISTRY_TABLE": "axon-registry",
+    "AXON_MODELS_BUCKET": "axon-models",
+    "AXON_ECR_REPOSITORY": "axon-serving",
+    "AXON_CODEBUILD_PROJECT": "axon-image-build",
+    "AXON_SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/axon-sagemaker-execution",
+}
+CREATE_MODEL = {
+    "ModelName": "axon-iris-v1",
+    "ExecutionRoleArn": WORLD["AXON_SAGEMAKER_ROLE_ARN"],
+    "PrimaryContainer": {"Image": "x"},
+    "Tags": [{"Key": "axon:api", "Value": "iris"}],
+}
+
+
+@pytest.fixture(scope="module")
+def offline(synth: Synth) -> Policies:
+    return policies_for(synth, WORLD)
+
+
+def test_removing_an_action_from_a_role_makes_its_call_denied(offline: Policies) -> None:
+    documents = offline.documents["axon-deploy-version"]
+    (create,) = [r for r in requests(offline.account, "sagemaker", "CreateModel", CREATE_MODEL) if "Create" in r.action]
+    assert permitted(documents, create)
+    stripped = copy.deepcopy(documents)
+    for document in stripped:
+        for statement in document["Statement"]:
+            if isinstance(statement["Action"], list) and create.action in statement["Action"]:
+                statement["Action"].remove(create.action)
+    assert not permitted(stripped, create)
+
+
+def test_a_resource_outside_the_grant_is_denied(offline: Policies) -> None:
+    documents = offline.documents["axon-deploy-version"]
+    assert not permitted(documents, Request("sagemaker:CreateModel", offline.account.arn("sagemaker", "model/x")))
+    assert not permitted(offline.documents["axon-autoscaler"], Request("s3:GetObject", "arn:aws:s3:::axon-models/x"))
+
+
+def test_conditions_are_checked_per_statement() -> None:
+    """Two PassRole statements for two services: each allows its own (moto alone would deny both)."""
+
+    def passing(role: str, service: str) -> Request:
+        return Request("iam:PassRole", f"arn:aws:iam::123456789012:role/{role}", (("iam:PassedToService", service),))
+
+    def statement(role: str, service: str) -> dict[str, Any]:
+        condition = {"StringEquals": {"iam:PassedToService": service}}
+        resource = f"arn:aws:iam::123456789012:role/{role}"
+        return {"Effect": "Allow", "Action": "iam:PassRole", "Resource": resource, "Condition": condition}
+
+    documents = [{"Statement": [statement("a", "sagemaker.amazonaws.com"), statement("b", "ecs-tasks.amazonaws.com")]}]
+    assert permitted(documents, passing("a", "sagemaker.amazonaws.com"))
+    assert permitted(documents, passing("b", "ecs-tasks.amazonaws.com"))
+    assert not permitted(documents, passing("a", "ecs-tasks.amazonaws.com"))
+    denied = {"Effect": "Deny", "Action": "iam:PassRole", "Resource": "*"}
+    assert not permitted([*documents, {"Statement": [denied]}], passing("a", "sagemaker.amazonaws.com"))
+
+
+def test_calls_map_to_what_aws_authorizes(offline: Policies) -> None:
+    account = offline.account
+    key = account.bucket_keys["axon-models"]
+    copy_object = {
+        "Bucket": "axon-models",
+        "Key": "versions/iris/v1/bundle.tar.gz",
+        "CopySource": {"Bucket": "axon-models", "Key": "apis/iris/b.tar.gz", "VersionId": "3"},
+    }
+    assert [str(r) for r in requests(account, "s3", "CopyObject", copy_object)] == [
+        f"kms:Decrypt on {key}",
+        f"kms:GenerateDataKey on {key}",
+        "s3:GetObjectVersion on arn:aws:s3:::axon-models/apis/iris/b.tar.gz",
+        "s3:PutObject on arn:aws:s3:::axon-models/versions/iris/v1/bundle.tar.gz",
+    ]
+    transaction = {"TransactItems": [{"Put": {"TableName": "t"}}, {"ConditionCheck": {"TableName": "t"}}]}
+    assert [r.action for r in requests(account, "dynamodb", "TransactWriteItems", transaction)] == [
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:PutItem",
+    ]
+    (invoke,) = requests(account, "sagemaker-runtime", "InvokeEndpoint", {"EndpointName": "axon-Iris"})
+    assert str(invoke) == "sagemaker:InvokeEndpoint on arn:aws:sagemaker:us-east-1:123456789012:endpoint/axon-iris"
+    with pytest.raises(UnmappedCall):
+        requests(account, "lambda", "Invoke", {})
