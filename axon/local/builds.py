@@ -2,7 +2,8 @@
 
 On AWS, CodeBuild reads the bundle's requirements with axon's streamed inspector and pushes a content-addressed
 image; here the patched CodeBuild calls :func:`local_image_builder`, which reads the requirements the same way
-and makes (once per image key) the environment the replicas run in, then records the image in the local ECR.
+and makes (once per image key) the environment the replicas run in, under the same build policy (binary wheels
+only unless ``build.allow_source_builds``), then records the image in the local ECR.
 """
 
 from __future__ import annotations
@@ -31,13 +32,19 @@ def local_image_builder(client: Callable[[str], Any], cache_dir: Path) -> Callab
         bucket, key = _split_s3_uri(env.get("AXON_BUNDLE_URI", ""))
         body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
         try:
-            requirements = inspect_bundle(body, api=env.get("AXON_API", "")).requirements_text
+            report = inspect_bundle(body, api=env.get("AXON_API", ""))
         except AxonError as error:
             raise BuildFailedError("PRE_BUILD", str(error)) from None
         finally:
             body.close()
         try:
-            images.build_image(tag.removeprefix("rt-"), requirements, ecr=client("ecr"), cache_dir=cache_dir)
+            images.build_image(
+                tag.removeprefix("rt-"),
+                report.requirements_text,
+                ecr=client("ecr"),
+                cache_dir=cache_dir,
+                allow_source_builds=report.spec.build.allow_source_builds,
+            )
         except images.ImageBuildError as error:
             raise BuildFailedError("BUILD", str(error)) from None
 

@@ -4,6 +4,8 @@
 serving runtime and its dependencies) with the bundle's ``requirements.txt`` installed on top, so a requirement
 that pins another version wins inside that environment only. Keys are content hashes (runtime + requirements +
 code), so an unchanged bundle never rebuilds; a bundle without requirements runs on the running interpreter.
+pip installs the same file the image build installs (:func:`axon.bundle.build_requirements.pip_requirements`):
+binary wheels only unless the bundle's ``axon.yaml`` sets ``build.allow_source_builds``.
 
 ``build_image`` also records the image in the local ECR, as CodeBuild's push does on AWS, and returns its URI
 (``<account>.dkr.ecr.<region>.amazonaws.com/axon-serving:rt-<key>``); ``python_for_image`` maps that URI back to
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from axon import names
+from axon.bundle.build_requirements import pip_requirements
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 _READY = "axon-ready.json"
@@ -98,7 +101,9 @@ def _build(env: Path, requirements_text: str) -> None:
         raise ImageBuildError(f"pip install failed (exit {result.returncode}): {output[-_OUTPUT_TAIL:]}")
 
 
-def ensure_environment(image_key: str, requirements_text: str, *, cache_dir: Path | None = None) -> Path:
+def ensure_environment(
+    image_key: str, requirements_text: str, *, cache_dir: Path | None = None, allow_source_builds: bool = False
+) -> Path:
     """The interpreter of the environment for ``image_key``, built on first use.
 
     Returns ``sys.executable`` when there are no requirements. A build that fails leaves nothing behind and
@@ -120,7 +125,7 @@ def ensure_environment(image_key: str, requirements_text: str, *, cache_dir: Pat
         if (env / _READY).is_file():
             return _env_python(env)
         try:
-            _build(env, requirements_text)
+            _build(env, pip_requirements(requirements_text, allow_source_builds=allow_source_builds))
         except BaseException:
             shutil.rmtree(env, ignore_errors=True)
             raise
@@ -153,13 +158,14 @@ def build_image(
     ecr: Any,
     repository: str = names.ECR_REPOSITORY,
     cache_dir: Path | None = None,
+    allow_source_builds: bool = False,
 ) -> str:
     """Build the environment, record ``rt-<key>`` in the local ECR, return the image URI. Idempotent."""
-    ensure_environment(image_key, requirements_text, cache_dir=cache_dir)
+    ensure_environment(image_key, requirements_text, cache_dir=cache_dir, allow_source_builds=allow_source_builds)
     try:
         repo = ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]
     except ecr.exceptions.RepositoryNotFoundException:
-        repo = ecr.create_repository(repositoryName=repository)["repository"]
+        repo = ecr.create_repository(repositoryName=repository, imageTagMutability="IMMUTABLE")["repository"]
     tag = names.image_tag(image_key)
     manifest = json.dumps(
         {

@@ -12,6 +12,9 @@ two layers:
 
 A synth-time check refuses Lambda code that imports a third-party module none of these provide, so a missing
 dependency fails ``cdk synth`` with a clear message instead of a deployed function at import time.
+
+The image build's source (:func:`stage_build_source`) is staged the same way: exactly what the buildspec and the
+Dockerfiles use, from an allowlist, so nothing else of the checkout (virtualenvs, caches, tests) is uploaded.
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ CODE_PACKAGES = ("axon", "lambdas")
 # Sub-packages no Lambda imports (the import-linter contract keeps the control plane off them).
 EXCLUDED_SUBPACKAGES = frozenset({"axon/cli", "axon/local", "axon/demo", "axon/demo.py"})
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
+# The CodeBuild source and Docker build context of the serving image: the Dockerfiles (model_images/), what the
+# axon wheel is built from (pyproject.toml, its readme, axon/, model_images/axon_serving), and at its root the
+# buildspec (CodeBuild's default place for it).
+BUILD_SOURCE = ("pyproject.toml", "README.md", "axon", "model_images")
+BUILDSPEC = "model_images/buildspec.yml"
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -82,6 +90,25 @@ def stage_code(dest: Path, root: Path = PROJECT_ROOT) -> Path:
             return excluded | set(_IGNORED(directory, entries))
 
         shutil.copytree(root / package, dest / package, ignore=ignore)
+    return dest
+
+
+def stage_build_source(dest: Path, root: Path = PROJECT_ROOT) -> Path:
+    """Copy :data:`BUILD_SOURCE` from ``root`` to ``dest`` (compiled caches left out), the buildspec to its root."""
+    dest.mkdir(parents=True)
+    buildspec = root / BUILDSPEC
+    for name in BUILD_SOURCE:
+        source = root / name
+        if source.is_dir():
+
+            def ignore(directory: str, entries: list[str]) -> set[str]:
+                moved = {entry for entry in entries if Path(directory, entry) == buildspec}
+                return moved | set(_IGNORED(directory, entries))
+
+            shutil.copytree(source, dest / name, ignore=ignore)
+        else:
+            shutil.copyfile(source, dest / name)
+    shutil.copyfile(buildspec, dest / buildspec.name)
     return dest
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_ecr as ecr
@@ -13,13 +16,12 @@ from constructs import Construct
 from axon import names
 from axon.names import CODEBUILD_PROJECT, ECR_REPOSITORY
 from axon.settings import ENV_ECR_REPOSITORY, ENV_MODELS_BUCKET
-from cdk_app.constructs.packaging import PROJECT_ROOT
+from cdk_app.constructs.packaging import stage_build_source
 from cdk_app.constructs.permissions import BUNDLES, VERSIONS
 from cdk_app.constructs.storage import ModelsStore
 from cdk_app.nag import acknowledge, acknowledge_wildcards, action_finding, resource_finding
 
-MODEL_IMAGES = PROJECT_ROOT / "model_images"
-BUILDSPEC = "buildspec.yml"
+BUILDSPEC = "buildspec.yml"  # at the source root (stage_build_source)
 ENV_ECR_REPOSITORY_URI = "AXON_ECR_REPOSITORY_URI"
 # Images are content-addressed (rt-<hash>); keep the most recent ones, untagged layers go after a day.
 KEEP_IMAGES = 200
@@ -37,9 +39,9 @@ class Serving(Construct):
             "Images",
             repository_name=ECR_REPOSITORY,
             image_scan_on_push=True,
-            # Mutable: two APIs may build the same content-addressed tag at once; the second push rewrites
-            # identical content instead of failing its rollout. Only the build project can push.
-            image_tag_mutability=ecr.TagMutability.MUTABLE,
+            # Immutable: a tag, once pushed, always names the same digest. Two builds of one content-addressed
+            # tag may race; the buildspec makes the loser use the winner's digest. Only the build project pushes.
+            image_tag_mutability=ecr.TagMutability.IMMUTABLE,
             lifecycle_rules=[
                 ecr.LifecycleRule(tag_status=ecr.TagStatus.UNTAGGED, max_image_age=Duration.days(1)),
                 ecr.LifecycleRule(tag_status=ecr.TagStatus.ANY, max_image_count=KEEP_IMAGES),
@@ -50,9 +52,9 @@ class Serving(Construct):
         self.api_role_boundary = self._api_role_boundary(models)
 
     def _build_project(self, models: ModelsStore) -> codebuild.Project:
-        source = s3_assets.Asset(
-            self, "ServingSource", path=str(MODEL_IMAGES), exclude=["**/__pycache__", "**/*.pyc", "**/.*"]
-        )
+        with tempfile.TemporaryDirectory(prefix="axon-build-source-") as tmp:
+            # Staged into the cloud assembly here, while the folder exists.
+            source = s3_assets.Asset(self, "ServingSource", path=str(stage_build_source(Path(tmp) / "source")))
         log_group = logs.LogGroup(
             self,
             "BuildLogs",
@@ -63,7 +65,7 @@ class Serving(Construct):
             self,
             "ImageBuild",
             project_name=CODEBUILD_PROJECT,
-            description="axon: builds content-addressed serving images from model_images/",
+            description="axon: builds content-addressed serving images (model_images/buildspec.yml)",
             source=codebuild.Source.s3(bucket=source.bucket, path=source.s3_object_key),
             build_spec=codebuild.BuildSpec.from_source_filename(BUILDSPEC),
             environment=codebuild.BuildEnvironment(
@@ -81,13 +83,18 @@ class Serving(Construct):
             timeout=BUILD_TIMEOUT,
         )
         self.repository.grant_pull_push(project)
+        # The buildspec resolves the tag to its digest (skip, race check, IMAGE_URI by digest).
+        self.repository.grant(project, "ecr:DescribeImages")
         read_bundles = iam.PolicyStatement(
-            actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[models.bucket.arn_for_objects(BUNDLES)]
+            actions=["s3:GetObject"], resources=[models.bucket.arn_for_objects(VERSIONS)]
         )
         project.add_to_role_policy(read_bundles)
         models.key.grant_decrypt(project)
         acknowledge_wildcards(
-            project, read_bundles, "A build reads the bundle (requirements, predictor) it builds an image for."
+            project,
+            read_bundles,
+            "A build reads the one bundle it builds an image for: the validated copy under versions/<api>/<version>/, "
+            "whose key the rollout passes at run time (AXON_BUNDLE_URI).",
         )
         self._acknowledge_project_defaults(project)
         return project
@@ -96,8 +103,8 @@ class Serving(Construct):
         """Wildcards in the statements CDK itself adds to every CodeBuild project's role."""
         stack = Stack.of(self)
         reasons = {
-            action_finding(action): "CDK's read grant on the project's source: the one staged model_images/ "
-            "asset object in the CDK bootstrap bucket."
+            action_finding(action): "CDK's read grant on the project's source: the one staged build-source "
+            "asset object (axon/, model_images/) in the CDK bootstrap bucket."
             for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*")
         }
         reasons |= {

@@ -14,6 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from axon.bundle.build_requirements import pip_requirements
 from axon.local import images
 from axon.local.dataplane import BundleCache
 from axon.local.sagemaker import FleetError
@@ -47,7 +48,7 @@ def test_an_environment_is_built_once_and_sees_the_runtime(tmp_path: Path, monke
     for thread in threads:
         thread.join()
     python = images.ensure_environment("k1", REQUIREMENTS, cache_dir=tmp_path)
-    assert builds == [REQUIREMENTS]  # two concurrent callers and a third: one build
+    assert builds == [pip_requirements(REQUIREMENTS, allow_source_builds=False)]  # three callers, one build
     assert python == tmp_path / "envs" / "k1" / "bin" / "python"
     probe = "import axon_serving, httpx, sys; print(sys.prefix)"
     out = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
@@ -59,6 +60,40 @@ def test_a_failed_build_leaves_nothing_and_says_why(tmp_path: Path) -> None:
     with pytest.raises(images.ImageBuildError, match="pip install failed"):
         images.ensure_environment("k2", "--no-index\naxon-no-such-package-xyz==1\n", cache_dir=tmp_path)
     assert not (tmp_path / "envs" / "k2").exists()
+
+
+def _sdist(folder: Path, name: str = "axon_sdist_only", version: str = "1.0") -> Path:
+    """A source distribution (no wheel) of a one-file project, for pip to find with --find-links."""
+    folder.mkdir()
+    archive = folder / f"{name}-{version}.tar.gz"
+    pyproject = (
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        f'[project]\nname = "{name}"\nversion = "{version}"\n'
+    ).encode()
+    with tarfile.open(archive, "w:gz") as tar:
+        member = tarfile.TarInfo(f"{name}-{version}/pyproject.toml")
+        member.size = len(pyproject)
+        tar.addfile(member, io.BytesIO(pyproject))
+    return archive
+
+
+def test_binary_wheels_only_unless_the_bundle_allows_source_builds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The local build installs the image build's file: pip refuses an sdist-only requirement by default."""
+    archive = _sdist(tmp_path / "sdists")
+    requirements = f"--no-index\n--find-links {archive.parent}\naxon-sdist-only==1.0\n"
+    with pytest.raises(images.ImageBuildError, match=r"satisfies the requirement axon-sdist-only==1\.0"):
+        images.ensure_environment("k4", requirements, cache_dir=tmp_path)
+    handed: list[str] = []
+
+    def record(env: Path, text: str) -> None:
+        env.mkdir(parents=True)
+        handed.append(text)
+
+    monkeypatch.setattr(images, "_build", record)
+    images.ensure_environment("k5", requirements, cache_dir=tmp_path, allow_source_builds=True)
+    assert handed == [pip_requirements(requirements, allow_source_builds=True)] and "--only-binary" not in handed[0]
 
 
 def test_images_axon_did_not_build_run_on_the_running_interpreter(tmp_path: Path) -> None:
