@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from axon import names
+from axon.platforms.api_roles import Account, boundary_policy
 from axon.registry import keys
 from axon.rollout.events import execution_end_pattern, upload_event_pattern
 from axon.rollout.workflow import (
@@ -27,6 +28,7 @@ from axon.rollout.workflow import (
     rollout_asl_text,
 )
 from axon.settings import (
+    ENV_API_ROLE_BOUNDARY_ARN,
     ENV_BUNDLE_LIMITS,
     ENV_CODEBUILD_PROJECT,
     ENV_ECR_REPOSITORY,
@@ -70,6 +72,7 @@ def function_environment(settings: Settings) -> dict[str, str]:
         ENV_ECR_REPOSITORY: settings.ecr_repository,
         ENV_CODEBUILD_PROJECT: settings.codebuild_project,
         ENV_SAGEMAKER_ROLE_ARN: settings.sagemaker_role_arn,
+        ENV_API_ROLE_BOUNDARY_ARN: settings.api_role_boundary_arn,
         ENV_EVENT_BUS: settings.event_bus,
         ENV_BUNDLE_LIMITS: json.dumps(dataclasses.asdict(settings.bundle_limits)),
         ENV_SAGEMAKER_INSTANCE_TYPES: ",".join(settings.sagemaker_instance_types),
@@ -117,12 +120,20 @@ def provision(client: Callable[[str], Any], settings: Settings | None = None) ->
         RoleName=names.SAGEMAKER_EXECUTION_ROLE,
         AssumeRolePolicyDocument=json.dumps(_ASSUME_LAMBDA).replace("lambda.amazonaws.com", "sagemaker.amazonaws.com"),
     )
+    boundary = iam.create_policy(
+        PolicyName=names.API_ROLE_BOUNDARY,
+        Path=names.API_ROLE_BOUNDARY_PATH,
+        PolicyDocument=json.dumps(
+            boundary_policy(Account("aws", account, region, base.models_bucket, base.ecr_repository))
+        ),
+    )
     state_machine_arn = f"arn:aws:states:{region}:{account}:stateMachine:{names.STATE_MACHINE}"
     settings = Settings(
         **{
             **base.__dict__,
             "state_machine_arn": state_machine_arn,
             "sagemaker_role_arn": sagemaker_role["Role"]["Arn"],
+            "api_role_boundary_arn": boundary["Policy"]["Arn"],
         }
     )
     environment = function_environment(settings)

@@ -130,6 +130,19 @@ def role_policy(account: Account, api: str) -> dict[str, Any]:
     }
 
 
+def boundary_policy(account: Account) -> dict[str, Any]:
+    """The most any API's role may do: every API's own-resource statements at once (``api`` as ``*``).
+
+    The AxonCore stack defines the deployed boundary with CDK tokens; local mode creates this document, so the
+    per-API role path (create with the boundary, put the policy, delete) runs there exactly as on AWS.
+    """
+    policy = role_policy(account, "*")
+    for statement in policy["Statement"]:
+        if statement["Sid"] == "OwnMetricNamespace":
+            statement["Condition"] = {"StringLike": {"cloudwatch:namespace": names.api_metric_namespace("*")}}
+    return policy
+
+
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 

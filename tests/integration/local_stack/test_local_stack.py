@@ -86,6 +86,13 @@ def test_the_cli_deploys_v1_and_it_answers_correctly(local: Local) -> None:
     history = json.loads(axon(local, "history", "iris", "-o", "json"))
     assert [(h["version"], h["status"], h["traffic_percent"]) for h in history] == [("v1", "live", 100)]
     assert set(history[0]) >= {"version", "status", "reason", "s3_uri", "image_uri", "created_at", "updated_at"}
+    # The replicas run as the API's own role, created with the boundary, as on AWS (docs/security.md).
+    role = local.client("iam").get_role(RoleName="axon-api-iris")["Role"]
+    assert role["Path"] == "/axon/api/" and role["PermissionsBoundary"]["PermissionsBoundaryArn"].endswith(
+        "policy/axon/axon-api-boundary"
+    )
+    model = local.client("sagemaker").describe_model(ModelName=got["endpoint"] + "-v1")
+    assert model["ExecutionRoleArn"] == role["Arn"]
 
 
 def test_real_clients_work_unchanged_the_sagemaker_sdk_too(local: Local) -> None:
