@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,9 @@ def test_yaml_errors_have_their_own_code(text: str) -> None:
 def test_exported_json_schema_is_in_sync_with_the_model() -> None:
     exported = (ROOT / "docs" / "axon.schema.json").read_text()
     assert exported == render_schema(), "run `make schema` to regenerate docs/axon.schema.json"
+
+
+def test_a_smoke_payload_with_yaml_dates_is_plain_json_data() -> None:
+    """Regression: ``payload: {day: 2024-01-01}`` passed the spec and then failed json.dumps in the smoke test."""
+    spec = load_spec_text("smoke_test: {payload: {day: 2024-01-01, at: 2024-01-01T10:00:00Z}}\n")
+    assert json.loads(json.dumps(spec.smoke_test.payload)) == {"day": "2024-01-01", "at": "2024-01-01T10:00:00Z"}
