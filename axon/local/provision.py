@@ -145,7 +145,7 @@ def provision(client: Callable[[str], Any], settings: Settings | None = None) ->
         Bucket=settings.models_bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
     )
     create_registry_table(client("dynamodb"), settings.registry_table)
-    client("ecr").create_repository(repositoryName=settings.ecr_repository)
+    client("ecr").create_repository(repositoryName=settings.ecr_repository, imageTagMutability="IMMUTABLE")
     client("codebuild").create_project(
         name=settings.codebuild_project,
         source={"type": "NO_SOURCE", "buildspec": "model_images/buildspec.yml", "location": "model_images"},
