@@ -19,7 +19,7 @@ from axon.settings import ENV_ECR_REPOSITORY, ENV_MODELS_BUCKET
 from cdk_app.constructs.packaging import stage_build_source
 from cdk_app.constructs.permissions import BUNDLES, VERSIONS
 from cdk_app.constructs.storage import ModelsStore
-from cdk_app.nag import acknowledge, acknowledge_wildcards, action_finding, resource_finding
+from cdk_app.nag import acknowledge, acknowledge_wildcards, action_finding, resource_finding, skip_scan
 
 BUILDSPEC = "buildspec.yml"  # at the source root (stage_build_source)
 ENV_ECR_REPOSITORY_URI = "AXON_ECR_REPOSITORY_URI"
@@ -48,6 +48,13 @@ class Serving(Construct):
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )
+        skip_scan(
+            self.repository,
+            "CKV_AWS_136",
+            "Images are encrypted at rest with ECR's AES-256 default and hold no secrets (bundles stay in S3 under "
+            "the data key); ECR cannot change a repository's encryption in place, so KMS would replace this named, "
+            "retained repository.",
+        )
         self.project = self._build_project(models)
         self.api_role_boundary = self._api_role_boundary(models)
 
@@ -60,6 +67,12 @@ class Serving(Construct):
             "BuildLogs",
             retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=RemovalPolicy.DESTROY,
+        )
+        skip_scan(
+            log_group,
+            "CKV_AWS_158",
+            "Build logs hold pip and docker output for public packages and image tags, never secrets or bundle "
+            "contents; CloudWatch Logs encrypts them at rest with its service keys.",
         )
         project = codebuild.Project(
             self,
