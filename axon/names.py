@@ -28,6 +28,11 @@ RECONCILER_SCHEDULE_EXPRESSION = "rate(5 minutes)"
 RECONCILE_PERIOD_SECONDS = 300
 NOTIFICATION_SOURCE = "axon.rollout"
 SAGEMAKER_EXECUTION_ROLE = "axon-sagemaker-execution"
+# AxonEcs's smoke-test Lambda, in the VPC next to the (internal by default) ALB: the control plane invokes it to
+# reach a new version through the test rule (axon.platforms.ecs_smoke). Module lambdas/ecs_smoke.py.
+ECS_SMOKE_MODULE = "ecs_smoke"
+ECS_SMOKE_FUNCTION = f"{PROJECT}-ecs-smoke"
+ECS_SMOKE_TARGET_ENV = "AXON_ECS_SMOKE_TARGET"  # the function's one target: the ALB's base URL, set by AxonEcs
 
 METRIC_NAMESPACE = "Axon"
 IN_FLIGHT_METRIC = "InFlight"

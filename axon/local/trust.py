@@ -29,6 +29,7 @@ from ipaddress import ip_address
 from typing import Any
 from urllib.parse import parse_qs
 
+from axon import names
 from axon.rollout.workflow import ALL_FUNCTIONS
 
 logger = logging.getLogger(__name__)
@@ -39,9 +40,12 @@ _FORM = "application/x-www-form-urlencoded"
 
 
 def provisioned_handlers() -> dict[str, str]:
-    """Function name -> handler of every function :func:`axon.local.provision.provision` creates: the only ones
-    the local stack lets anyone create or invoke."""
-    return {function.function_name: function.handler for function in ALL_FUNCTIONS}
+    """Function name -> handler of every function :func:`axon.local.provision.provision` and the local ECS world
+    create: the only ones the local stack lets anyone create or invoke."""
+    handlers = {function.function_name: function.handler for function in ALL_FUNCTIONS}
+    # AxonEcs's smoke-test function, created with the local ECS world (axon.local.ecs.world).
+    handlers[names.ECS_SMOKE_FUNCTION] = f"lambdas.{names.ECS_SMOKE_MODULE}.handler"
+    return handlers
 
 
 def is_loopback_bind(host: str) -> bool:

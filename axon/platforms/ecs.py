@@ -17,9 +17,7 @@ can pick it up. docs/ecs.md explains the design. The parts:
 from __future__ import annotations
 
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -27,6 +25,7 @@ from botocore.exceptions import ClientError
 from axon import names
 from axon.platforms import ecs_capacity as capacity
 from axon.platforms import ecs_shift as shift
+from axon.platforms import ecs_smoke as smoke
 from axon.platforms import ecs_specs as specs
 from axon.platforms import ecs_tasks as tasks
 from axon.platforms.alarms import api_alarm_names
@@ -39,24 +38,11 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_logs import CloudWatchLogsClient
 
-HttpPost = Callable[[str, bytes, Mapping[str, str], float], tuple[int, bytes]]
-"""``(url, body, headers, timeout) -> (status, body)``; raises ``OSError`` when nothing answers."""
-
-_SMOKE_TIMEOUT_CAP = 90.0  # seconds: VerifyVersion's Lambda has 120
+_SMOKE_TIMEOUT_CAP = smoke.MAX_TIMEOUT_SECONDS  # seconds: VerifyVersion's Lambda has 120
 _MISSING_SERVICE = {"ServiceNotFoundException", "ServiceNotActiveException"}
-
-
-def http_post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
-    """POST with the standard library; HTTP error statuses are answers, not exceptions."""
-    # The scheme is http(s): EcsConfig.url is validated against ^https?://.
-    request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return int(response.status), bytes(response.read())
-    except urllib.error.HTTPError as error:
-        return int(error.code), bytes(error.read())
 
 
 class EcsPlatform(Platform):
@@ -71,7 +57,7 @@ class EcsPlatform(Platform):
         *,
         logs: CloudWatchLogsClient | None = None,
         clock: Callable[[], float] = time.time,
-        post: HttpPost = http_post,
+        lambda_client: LambdaClient | None = None,
     ) -> None:
         self.ecs = ecs
         self.elbv2 = elbv2
@@ -79,7 +65,7 @@ class EcsPlatform(Platform):
         self.config = config
         self.logs = logs  # reads a crashed task's log tail; without it a load failure names the task only
         self.clock = clock
-        self.post = post
+        self.lambda_client = lambda_client  # invokes AxonEcs's smoke function (config.smoke_function)
 
     @property
     def _listener(self) -> Listener:
@@ -237,28 +223,25 @@ class EcsPlatform(Platform):
 
     def smoke_test(self, version: VersionRef, payload: bytes, content_type: str) -> bytes:
         """One request through the ALB's test rule: ``X-Axon-Version: <label>`` plus the rule's secret
-        ``X-Axon-Test-Token`` reach green only; without the secret a request takes the production rule."""
+        ``X-Axon-Test-Token`` reach green only; without the secret a request takes the production rule. It is sent
+        by AxonEcs's smoke function from inside the VPC (:mod:`axon.platforms.ecs_smoke`), for every ALB scheme."""
         green = self._target_group(version.api, version.label)
         if green is None:
             raise SmokeTestFailedError(f"{version.label} of {version.api} has no target group to test")
-        if self.config.internal:
-            raise SmokeTestFailedError(
-                f"the smoke test of {version.label} cannot reach the internal load balancer of AxonEcs from the "
-                "control plane (its Lambdas run outside the VPC); deploy AxonEcs with axon:certificateArn "
-                "(public HTTPS) or roll out without smoke_test"
-            )
+        if self.lambda_client is None:
+            raise PlatformError("the ECS platform was built without a Lambda client for its smoke test")
         token = self._listener.ensure_test_rule(version, green)
-        url = f"{self.config.url}/apis/{version.api}/{specs.ROUTED_PATH}"
+        path = specs.path_pattern(version.api)
         headers = {"Content-Type": content_type, specs.VERSION_HEADER: version.label, specs.TEST_TOKEN_HEADER: token}
         timeout = min(version.spec.serving.request_timeout_seconds, _SMOKE_TIMEOUT_CAP)
-        try:
-            status, body = self.post(url, payload, headers, timeout)
-        except OSError as error:
+        answer = smoke.invoke(self.lambda_client, self.config.smoke_function, path, payload, headers, timeout)
+        if answer.error is not None:
             raise SmokeTestFailedError(
-                f"{url} ({specs.VERSION_HEADER}: {version.label}) did not answer: {error}"
-            ) from None
-        if status != 200:
-            raise SmokeTestFailedError(f"{version.label} answered HTTP {status}: {body[:200]!r}")
+                f"{path} ({specs.VERSION_HEADER}: {version.label}) did not answer: {answer.error}"
+            )
+        body = answer.content()
+        if answer.status != 200:
+            raise SmokeTestFailedError(f"{version.label} answered HTTP {answer.status}: {body[:200]!r}")
         self._listener.tag(green, {specs.TAG_SMOKE: "true"})
         return body
 

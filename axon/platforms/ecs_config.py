@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from axon import names
 from axon.platforms.errors import PlatformError
 
 if TYPE_CHECKING:
@@ -65,14 +66,16 @@ class EcsConfig(BaseModel):
     )
     url: str = Field(
         pattern=r"^https?://[^/]+$",
-        description="Base URL of the listener as the control plane reaches it (smoke tests), no trailing slash.",
+        description="Base URL of the APIs as clients reach them, no trailing slash.",
     )
     auth: JwtAuth | None = Field(
         default=None, description="JWT verification on the production rules (AxonEcs context axon:jwtIssuer)."
     )
-    internal: bool = Field(
-        default=False,
-        description="The ALB is internal: AxonCore's Lambdas (outside its VPC) cannot reach it for smoke tests.",
+    internal: bool = Field(default=False, description="The ALB is internal (reached from its VPC only).")
+    smoke_function: str = Field(
+        default=names.ECS_SMOKE_FUNCTION,
+        min_length=1,
+        description="The Lambda in the VPC that sends smoke tests to the ALB (axon.platforms.ecs_smoke).",
     )
     placement_timeout_seconds: Annotated[
         int,

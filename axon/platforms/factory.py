@@ -42,7 +42,12 @@ def platform_factory(settings: Settings, client: Callable[[str], Any]) -> Callab
             elif name == "ecs":
                 config = load_ecs_config(client("ssm"))
                 cache[name] = EcsPlatform(
-                    client("ecs"), client("elbv2"), client("cloudwatch"), config, logs=client("logs")
+                    client("ecs"),
+                    client("elbv2"),
+                    client("cloudwatch"),
+                    config,
+                    logs=client("logs"),
+                    lambda_client=client("lambda"),
                 )
             else:
                 raise UnsupportedPlatformError(f"compute.platform {name!r} is not available in this deployment")

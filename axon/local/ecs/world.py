@@ -5,16 +5,20 @@ cluster, an ALB whose listener answers 404 by default, the task and execution ro
 ``/axon/ecs/config``. :func:`provision_ecs` creates the same resources, with the same names, through the same
 public APIs, so ``compute.platform: ecs`` APIs roll out locally through the unchanged ``axon.platforms.ecs``. The
 one local difference is the config's ``url``: it is the local front door, which plays the ALB's data plane
-(:mod:`axon.local.ecs.alb`), so the platform's smoke test reaches the version it names.
+(:mod:`axon.local.ecs.alb`). The smoke-test function ``axon-ecs-smoke`` is created as AxonEcs creates it
+(:func:`create_smoke_function`), aimed at that URL, so the platform's smoke test takes the path it takes on AWS.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from axon import names
+from axon.platforms import ecs_smoke
 from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsConfig
 
 CLUSTER = names.PROJECT  # as AxonEcs names it
@@ -35,6 +39,7 @@ VPC_CIDR = "10.0.0.0/16"
 SUBNETS = (("a", "10.0.1.0/24"), ("b", "10.0.2.0/24"))  # two zones: an ALB needs subnets in at least two
 MAX_INSTANCES_PER_TYPE = 4  # AxonEcs's default max_instances_per_type
 _AMI = "ami-0123456789abcdef0"  # recorded in the launch template; no instance is ever launched locally
+SMOKE_HANDLER = f"lambdas.{names.ECS_SMOKE_MODULE}.handler"
 _ASSUME = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -97,6 +102,7 @@ def provision_ecs(client: Callable[[str], Any], url: str, region: str) -> EcsCon
         capacityProviders=list(providers.values()),
         defaultCapacityProviderStrategy=[{"capacityProvider": providers[INSTANCE_TYPES[0]], "weight": 1}],
     )
+    create_smoke_function(client, url)
     config = EcsConfig(
         cluster=CLUSTER,
         listener_arn=listener["ListenerArn"],
@@ -107,6 +113,7 @@ def provision_ecs(client: Callable[[str], Any], url: str, region: str) -> EcsCon
         execution_role_arn=execution_role,
         capacity_providers=providers,
         url=url,
+        smoke_function=names.ECS_SMOKE_FUNCTION,
     )
     client("ssm").put_parameter(
         Name=ECS_CONFIG_PARAMETER,
@@ -115,6 +122,27 @@ def provision_ecs(client: Callable[[str], Any], url: str, region: str) -> EcsCon
         Description="axon: where ECS APIs run (read by the AxonCore Lambdas)",
     )
     return config
+
+
+def create_smoke_function(client: Callable[[str], Any], url: str) -> str:
+    """``axon-ecs-smoke`` aimed at ``url`` (the ALB's data plane), with a role of its own; returns its ARN. Its
+    code runs in-process from this checkout (``axon.local.patches.lambda_runtime``): the zip is a placeholder."""
+    assume = json.dumps(_ASSUME).replace("ecs-tasks.amazonaws.com", "lambda.amazonaws.com")
+    role = client("iam").create_role(RoleName=names.ECS_SMOKE_FUNCTION, AssumeRolePolicyDocument=assume)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("README.txt", "axon local: the handler runs in-process from the installed package")
+    created = client("lambda").create_function(
+        FunctionName=names.ECS_SMOKE_FUNCTION,
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler=SMOKE_HANDLER,
+        Code={"ZipFile": archive.getvalue()},
+        Timeout=ecs_smoke.FUNCTION_TIMEOUT_SECONDS,
+        MemorySize=256,
+        Environment={"Variables": {names.ECS_SMOKE_TARGET_ENV: url}},
+    )
+    return str(created["FunctionArn"])
 
 
 def _capacity_providers(client: Callable[[str], Any], subnets: list[str]) -> dict[str, str]:

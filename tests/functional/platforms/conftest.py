@@ -11,6 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from axon.local.patches import moto_patches
 from axon.platforms import ecs_specs as specs
 from axon.platforms.base import VersionRef
 from axon.platforms.ecs import EcsPlatform
@@ -95,7 +96,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
+    with mock_aws(), moto_patches():  # Lambda handlers (the ECS smoke function) run in-process
         yield
 
 
@@ -106,6 +107,12 @@ def world(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         config = provision_ecs(client, door.url, placement_timeout_seconds=600)
         clock = [float(int(time.time()))]
         platform = EcsPlatform(
-            client("ecs"), client("elbv2"), client("cloudwatch"), config, logs=client("logs"), clock=lambda: clock[0]
+            client("ecs"),
+            client("elbv2"),
+            client("cloudwatch"),
+            config,
+            logs=client("logs"),
+            clock=lambda: clock[0],
+            lambda_client=client("lambda"),
         )
         yield World(config, scheduler, door, clock, platform)

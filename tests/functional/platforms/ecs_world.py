@@ -10,8 +10,9 @@
   container exited (a model that cannot load): a STOPPED task with its exit code, and its output in the task's
   awslogs stream. These manipulate moto's state only; the product code under test talks to moto through boto3
   as it would to AWS.
-- :class:`FrontDoor` stands in for the ALB's data plane: a local HTTP server the smoke test reaches through
-  ``EcsConfig.url``, recording every request (moto's ALB has no data plane).
+- :class:`FrontDoor` stands in for the ALB's data plane: a local HTTP server that the smoke function
+  ``axon-ecs-smoke`` (run in-process by the moto patches) reaches, recording every request (moto's ALB has no
+  data plane).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from moto.ecs.models import EC2ContainerServiceBackend, ecs_backends
 from moto.elbv2.models import elbv2_backends
 
 from axon.local.ecs.tasks import register, stopped_task
+from axon.local.ecs.world import create_smoke_function
 from axon.local.patches import DEFAULT_ACCOUNT as DEFAULT_ACCOUNT_ID
 from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsConfig
 
@@ -71,6 +73,7 @@ def provision_ecs(client: Callable[[str], Any], url: str, placement_timeout_seco
         iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(_ASSUME))["Role"]["Arn"]
         for name in ("axon-ecs-task", "axon-ecs-execution")
     ]
+    create_smoke_function(client, url)  # AxonEcs's smoke function, aimed at the front door below
     config = EcsConfig(
         cluster=CLUSTER,
         listener_arn=listener["Listeners"][0]["ListenerArn"],

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
+from axon import names
 from axon.platforms import ecs_specs as specs
 from axon.platforms.base import DeploymentPhase, VersionRef
-from axon.platforms.ecs import http_post
 from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsNotConfiguredError
+from axon.platforms.ecs_smoke import http_post
 from axon.platforms.errors import CapacityUnavailableError, PlatformError, SmokeTestFailedError
 from axon.platforms.factory import platform_factory
 from axon.settings import Settings
@@ -103,7 +104,10 @@ def test_a_bad_smoke_answer_fails_the_smoke_test(world: World, status: int, matc
 def test_an_unreachable_front_door_fails_the_smoke_test(world: World) -> None:
     version = world.version("v1", "smoke_test: {payload: 1}")
     world.platform.deploy(version, None)
-    world.platform.config = world.config.model_copy(update={"url": "http://127.0.0.1:9"})
+    client("lambda").update_function_configuration(  # the smoke function's ALB stops answering
+        FunctionName=names.ECS_SMOKE_FUNCTION,
+        Environment={"Variables": {names.ECS_SMOKE_TARGET_ENV: "http://127.0.0.1:9"}},
+    )
     with pytest.raises(SmokeTestFailedError, match="did not answer"):
         world.platform.smoke_test(version, b"1", "application/json")
 
@@ -115,7 +119,8 @@ def test_a_smoke_test_without_the_version_target_group_fails(world: World) -> No
 
 def test_http_post_returns_error_statuses_as_answers() -> None:
     with FrontDoor(status=503, body=b"busy").serve() as door:
-        assert http_post(f"{door.url}/x", b"{}", {"Content-Type": "application/json"}, 5.0) == (503, b"busy")
+        status, body, _ = http_post(f"{door.url}/x", b"{}", {"Content-Type": "application/json"}, 5.0)
+        assert (status, body) == (503, b"busy")
 
 
 # ---- blue-green -------------------------------------------------------------------------------------------------

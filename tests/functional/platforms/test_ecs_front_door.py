@@ -7,12 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
+from axon import names
+from axon.errors import TransientError
 from axon.platforms import ecs_specs as specs
 from axon.platforms.base import DeploymentPhase
 from axon.platforms.ecs_config import JwtAuth
 from axon.platforms.ecs_listener import Listener
-from axon.platforms.errors import SmokeTestFailedError
+from axon.platforms.ecs_smoke import MAX_BODY_BYTES, SmokeFunctionMissingError
+from axon.platforms.errors import PlatformError
 from tests.functional.platforms.conftest import World, client
 
 SMOKE = "smoke_test: {payload: {x: 1}}\n"
@@ -48,13 +52,48 @@ def test_each_rollout_gets_its_own_secret(world: World) -> None:
     assert first and second and first != second
 
 
-def test_the_smoke_test_of_an_internal_load_balancer_fails_clearly_at_once(world: World) -> None:
+@pytest.mark.parametrize("internal", [True, False])
+def test_the_smoke_test_goes_through_the_smoke_function_whatever_the_scheme(world: World, internal: bool) -> None:
     version = world.version("v1", SMOKE)
     world.platform.deploy(version, None)
-    world.platform.config = world.config.model_copy(update={"internal": True})
-    with pytest.raises(SmokeTestFailedError, match="internal load balancer"):
+    world.platform.config = world.config.model_copy(update={"internal": internal, "url": "https://unused.example"})
+    assert world.platform.smoke_test(version, b'{"x": 1}', "application/json") == b'{"ok": true}'
+    ((path, headers, body),) = world.door.requests  # sent by axon-ecs-smoke to its configured target
+    assert (path, headers[specs.VERSION_HEADER], body) == ("/apis/iris/invocations", "v1", b'{"x": 1}')
+
+
+def test_a_missing_smoke_function_is_a_coded_error(world: World) -> None:
+    version = world.version("v1", SMOKE)
+    world.platform.deploy(version, None)
+    client("lambda").delete_function(FunctionName=names.ECS_SMOKE_FUNCTION)
+    with pytest.raises(SmokeFunctionMissingError, match="deploy the current AxonEcs") as raised:
         world.platform.smoke_test(version, b"1", "application/json")
+    assert raised.value.code == "platform.ecs_smoke_missing"
     assert world.door.requests == []
+
+
+def test_a_throttled_or_failing_smoke_function_is_transient(world: World) -> None:
+    version = world.version("v1", SMOKE)
+    world.platform.deploy(version, None)
+    # The function's runtime fails (what an ENI set-up timeout or a crash looks like to the caller).
+    client("lambda").update_function_configuration(FunctionName=names.ECS_SMOKE_FUNCTION, Environment={"Variables": {}})
+    with pytest.raises(PlatformError, match="refused"):  # no target configured: refused, not retried
+        world.platform.smoke_test(version, b"1", "application/json")
+
+    class Throttled:
+        def invoke(self, **_: Any) -> Any:
+            raise ClientError({"Error": {"Code": "TooManyRequestsException"}}, "Invoke")
+
+    world.platform.lambda_client = Throttled()  # type: ignore[assignment]
+    with pytest.raises(TransientError):
+        world.platform.smoke_test(version, b"1", "application/json")
+
+
+def test_an_oversized_answer_is_cut_at_the_bound(world: World) -> None:
+    version = world.version("v1", SMOKE)
+    world.platform.deploy(version, None)
+    world.door.body = b"x" * (MAX_BODY_BYTES + 10)
+    assert world.platform.smoke_test(version, b"1", "application/json") == b"x" * MAX_BODY_BYTES
 
 
 def _legacy_rule(world: World, priority: int, conditions: list[dict[str, Any]], group: str) -> None:
