@@ -28,6 +28,14 @@ class UnmappedCall(LookupError):
 
 
 @dataclass(frozen=True)
+class Role:
+    """What IAM authorizes a role's calls on beyond its name: its ARN holds its path; its boundary is a condition."""
+
+    path: str = "/"
+    boundary: str | None = None
+
+
+@dataclass(frozen=True)
 class Account:
     """Where ARNs point: the fixed test account and region, and each SSE-KMS bucket's key ARN."""
 
@@ -35,6 +43,13 @@ class Account:
     region: str = "us-east-1"
     partition: str = "aws"
     bucket_keys: Mapping[str, str] = field(default_factory=dict)
+    roles: Mapping[str, Role] = field(default_factory=dict)  # IAM role name -> its path and boundary
+
+    def role(self, name: str) -> Role:
+        return self.roles.get(name, Role())
+
+    def role_arn(self, name: str) -> str:
+        return f"arn:{self.partition}:iam::{self.account_id}:role{self.role(name).path}{name}"
 
     def arn(self, service: str, resource: str) -> str:
         return f"arn:{self.partition}:{service}:{self.region}:{self.account_id}:{resource}"
@@ -329,6 +344,19 @@ def _codebuild(account: Account, operation: str, params: Params) -> Iterator[Req
     for project in projects:
         name = project.rsplit("build/", 1)[-1].split(":", 1)[0]
         yield Request(f"codebuild:{operation}", account.arn("codebuild", f"project/{name}"))
+
+
+@rule("iam", "CreateRole", "GetRole", "DeleteRole", "PutRolePolicy", "DeleteRolePolicy", "TagRole", "UntagRole")
+def _iam_roles(account: Account, operation: str, params: Params) -> Iterator[Request]:
+    name = params["RoleName"]
+    if operation == "CreateRole":
+        arn = f"arn:{account.partition}:iam::{account.account_id}:role{params.get('Path', '/')}{name}"
+        boundary = params.get("PermissionsBoundary")
+    else:  # PutRolePolicy is authorized with the role's boundary as iam:PermissionsBoundary
+        arn, boundary = account.role_arn(name), account.role(name).boundary if operation == "PutRolePolicy" else None
+    yield Request(f"iam:{operation}", arn, (("iam:PermissionsBoundary", boundary),) if boundary else ())
+    if operation == "CreateRole" and params.get("Tags"):
+        yield Request("iam:TagRole", arn)
 
 
 @rule("sts", "GetCallerIdentity")

@@ -28,6 +28,7 @@ from axon.platforms.base import DeploymentPhase, DeploymentStatus
 from axon.platforms.sagemaker import SageMakerPlatform
 from axon.registry import VersionStatus
 from axon.rollout import recovery
+from bench.faults.iam import Role
 from bench.faults.matrix import Runner
 from bench.faults.recorder import SETTLE, Call, Recorder
 from bench.faults.scenario import SMOKE, Scenario, settle
@@ -67,6 +68,7 @@ class Recording:
     calls: list[Call]
     environment: dict[str, str]  # what the world's functions were configured with (names of its resources)
     seconds: dict[str, float]  # per scenario and path
+    roles: dict[str, Role]  # every IAM role the world held at the end or a handler created
 
 
 def record_all() -> Recording:
@@ -84,7 +86,23 @@ def record_all() -> Recording:
         for path in PATHS:
             calls += paths.record(path)
         environment = dict(world.stack.provisioned.environment)
-    return Recording(calls, environment, {**seconds, **paths.seconds})
+        roles = _roles(calls)
+    return Recording(calls, environment, {**seconds, **paths.seconds}, roles)
+
+
+def _roles(calls: list[Call]) -> dict[str, Role]:
+    """Path and boundary of each role: IAM authorizes a role by its ARN (path included) and its boundary."""
+    iam = client("iam")
+    found = {}
+    for listed in iam.list_roles()["Roles"]:
+        role = iam.get_role(RoleName=listed["RoleName"])["Role"]
+        boundary = role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+        found[role["RoleName"]] = Role(role["Path"], boundary)
+    for call in calls:
+        if (call.site.service, call.site.operation) == ("iam", "CreateRole"):
+            boundary = call.params.get("PermissionsBoundary")
+            found.setdefault(call.params["RoleName"], Role(call.params.get("Path", "/"), boundary))
+    return found
 
 
 class Paths:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from axon.rollout.workflow import ALL_FUNCTIONS
-from bench.faults.iam import Account, Request, UnmappedCall, requests
+from bench.faults.iam import Account, Request, Role, UnmappedCall, requests
 from bench.faults.iam_policies import (
     Grant,
     Resolver,
@@ -61,16 +61,16 @@ def recording() -> Iterator[Recording]:
         logging.disable(logging.NOTSET)
 
 
-def policies_for(synth: Synth, environment: dict[str, str]) -> Policies:
+def policies_for(synth: Synth, environment: dict[str, str], roles: dict[str, Role] | None = None) -> Policies:
     found: Resolver = resolver(synth.template.to_json(), environment, Account())
-    found.account = Account(bucket_keys=bucket_keys(found))
+    found.account = Account(bucket_keys=bucket_keys(found), roles=roles or {})
     names = [spec.function_name for spec in ALL_FUNCTIONS]
     return Policies(found.account, {name: function_documents(found, name) for name in names})
 
 
 @pytest.fixture(scope="module")
 def policies(synth: Synth, recording: Recording) -> Policies:
-    return policies_for(synth, recording.environment)
+    return policies_for(synth, recording.environment, recording.roles)
 
 
 def _requests(policies: Policies, recording: Recording) -> Iterator[tuple[str, Request, str]]:
