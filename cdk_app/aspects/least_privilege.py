@@ -43,6 +43,9 @@ RESOURCE_STAR_ACTIONS = frozenset(
         "elasticloadbalancing:DescribeTags",  # the bake clock and smoke-test verdict on green's target group
         "elasticloadbalancing:DescribeTargetGroups",  # a version's target group by name
         "elasticloadbalancing:DescribeTargetHealth",  # whether green's targets pass their health checks
+        # AxonEcs's smoke-test Lambda in the VPC: Lambda looks up the function's network interfaces and subnets.
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
     }
 )
 

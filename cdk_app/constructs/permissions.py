@@ -18,7 +18,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
-from axon.names import API_ROLE_PATH, STATE_MACHINE, api_role_name, endpoint_name, log_group
+from axon.names import (
+    API_ROLE_PATH,
+    ECS_SMOKE_FUNCTION,
+    STATE_MACHINE,
+    api_role_name,
+    endpoint_name,
+    log_group,
+)
 from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER
 from axon.registry.keys import ENTITY_INDEX
 from cdk_app.stacks.ecs_stack import (
@@ -87,6 +94,7 @@ class ControlPlaneAccess:
             self.control_ecs_services,
             self.control_listener,
             self.read_ecs_config,
+            self.invoke_ecs_smoke,
             self.publish_versions,
             self.registry,
             self.start_rollouts,
@@ -227,6 +235,11 @@ class ControlPlaneAccess:
         """``/axon/ecs/config``: where ECS APIs run, read when an ECS API is first touched in a container."""
         parameter = self._arn("ssm", "parameter", ECS_CONFIG_PARAMETER.lstrip("/"))
         return (Permission(_allow(["ssm:GetParameter"], [parameter])),)
+
+    def invoke_ecs_smoke(self) -> tuple[Permission, ...]:
+        """The smoke test reaches a new ECS version through AxonEcs's function in the VPC, found by its name."""
+        function = self._arn("lambda", "function", ECS_SMOKE_FUNCTION, ArnFormat.COLON_RESOURCE_NAME)
+        return (Permission(_allow(["lambda:InvokeFunction"], [function])),)
 
     def _ecs_services(self) -> str:
         return self._arn("ecs", "service", f"{CLUSTER_NAME}/{AXON_PATTERN}")

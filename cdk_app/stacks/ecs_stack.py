@@ -2,7 +2,8 @@
 
 The stack creates what every ECS API shares: a VPC (or uses an imported one), the cluster, one GPU Auto Scaling
 group and capacity provider per instance type, the ALB and its listeners (:mod:`cdk_app.stacks.ecs_front_door`:
-internal by default, HTTPS with a certificate from context), security groups, and the task and execution roles. Per-version resources (services, target groups, listener rules) are created at run time
+internal by default, HTTPS with a certificate from context), security groups, the task and execution roles, and
+the smoke-test Lambda in the VPC (:mod:`cdk_app.stacks.ecs_smoke`). Per-version resources (services, target groups, listener rules) are created at run time
 by ``axon.platforms.ecs``. The stack writes ``/axon/ecs/config`` (``axon.platforms.ecs_config.EcsConfig``), so
 ``AxonCore`` needs no reference to it and deploys the same with or without it.
 """
@@ -29,6 +30,7 @@ from cdk_app.context import FrontDoorSettings, front_door_settings
 from cdk_app.nag import acknowledge, acknowledge_wildcards
 from cdk_app.stacks.ecs_front_door import LOAD_BALANCER_NAME as LOAD_BALANCER_NAME
 from cdk_app.stacks.ecs_front_door import build_front_door
+from cdk_app.stacks.ecs_smoke import build_smoke_function
 
 CLUSTER_NAME = names.PROJECT
 # Fixed names, so that AxonCore's Lambdas can be granted exactly these resources without a cross-stack reference
@@ -91,6 +93,7 @@ class AxonEcsStack(Stack):
             self.alb_security_group, ec2.Port.tcp(CONTAINER_PORT), "ALB to the serving runtime"
         )
         self.task_role, self.execution_role = self._task_roles()
+        self.smoke_function = build_smoke_function(self, self.vpc, door, settings)
         providers = {t: self._capacity(t, max_instances_per_type) for t in instance_types}
         ecs.CfnClusterCapacityProviderAssociations(
             self,
@@ -114,6 +117,7 @@ class AxonEcsStack(Stack):
             "capacity_providers": {t: p.ref for t, p in providers.items()},
             "url": door.url,
             "internal": settings.is_internal,
+            "smoke_function": self.smoke_function.function_name,
         }
         if settings.auth is not None:
             config["auth"] = settings.auth.model_dump(mode="json")

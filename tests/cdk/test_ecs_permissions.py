@@ -27,7 +27,7 @@ PLATFORM_SOURCES = ("ecs.py", "ecs_listener.py", "ecs_capacity.py", "ecs_tasks.p
 CLIENT_PREFIXES = {"ecs": "ecs", "elbv2": "elasticloadbalancing", "cloudwatch": "cloudwatch"}
 # ``delete_api`` runs in the CLI (``axon delete``) with the operator's credentials, never in a Lambda.
 CLI_ONLY = {"ecs:ListServices", "ecs:ListTaskDefinitionFamilies"}
-ECS_SERVICES = ("ecs:", "elasticloadbalancing:", "ssm:")
+ECS_SERVICES = ("ecs:", "elasticloadbalancing:", "ssm:", "lambda:")
 
 
 def arn(service: str, resource: str) -> str:
@@ -44,6 +44,7 @@ ALARMS = arn("cloudwatch", "alarm:axon-*")
 # What the rollout Lambdas get for ECS: action -> the resources it is granted on, across all statements.
 ROLLOUT_GRANTS = {
     "ssm:GetParameter": {CONFIG},
+    "lambda:InvokeFunction": {arn("lambda", "function:axon-ecs-smoke")},  # the smoke test, sent from the VPC
     "ecs:RegisterTaskDefinition": {FAMILIES},
     "ecs:CreateService": {SERVICES},
     "ecs:UpdateService": {SERVICES},
