@@ -12,7 +12,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,9 +29,10 @@ POWERTOOLS_DEFAULTS: Mapping[str, str] = {
 
 
 def apply() -> None:
-    from moto.awslambda.models import LambdaFunction
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
 
     _registry.patch(LambdaFunction, "_invoke_lambda", _invoke_lambda_in_process)
+    _registry.patch(LambdaBackend, "invoke", _backend_invoke)
     _registry.patch(sys, "stdout", _StdoutRouter(sys.stdout))
 
 
@@ -158,6 +159,46 @@ def handler_middleware(middleware: HandlerMiddleware) -> Iterator[None]:
 # One invocation at a time: handlers see their function's environment in os.environ, which is process-wide.
 # Re-entrant, so a handler that synchronously triggers another in-process invocation on its thread still runs.
 _INVOKE_LOCK = threading.RLock()
+# A handler that calls lambda:Invoke over HTTP (the ECS smoke test) is served on another thread, while the caller
+# holds the lock and waits for the answer. As on AWS, every invocation gets ``_X_AMZN_TRACE_ID`` and botocore sends
+# it as ``X-Amzn-Trace-Id`` from inside a function; an Invoke that carries the trace of an invocation holding the
+# lock is that invocation's nested call and runs without taking the lock (its caller is blocked on it).
+_TRACE_HEADER = "x-amzn-trace-id"
+_holders: list[str] = []  # trace roots of the invocations now holding the lock, outermost first
+_caller = threading.local()  # the trace root of the Invoke request this server thread is serving
+
+
+def _trace_root(header: str) -> str | None:
+    fields = dict(part.split("=", 1) for part in header.split(";") if "=" in part)
+    return fields.get("Root")
+
+
+def _backend_invoke(
+    self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+) -> Any:
+    """``LambdaBackend.invoke`` (the Invoke API), remembering which invocation, if any, made the call."""
+    from moto.awslambda.models import LambdaBackend
+
+    trace = next((str(v) for k, v in (headers or {}).items() if str(k).lower() == _TRACE_HEADER), "")
+    _caller.root = _trace_root(trace)
+    try:
+        return _registry.original(LambdaBackend, "invoke")(
+            self, function_name, qualifier, body, headers, response_headers
+        )
+    finally:
+        _caller.root = None
+
+
+@contextmanager
+def _serialized(root: str) -> Iterator[None]:
+    """Hold the invocation lock, unless this is the nested call of an invocation that holds it."""
+    nested = getattr(_caller, "root", None) in _holders
+    with nullcontext() if nested else _INVOKE_LOCK:
+        _holders.append(root)
+        try:
+            yield
+        finally:
+            _holders.remove(root)
 
 
 def _invoke_lambda_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
@@ -175,6 +216,7 @@ def _invoke_lambda_in_process(self: Any, event: Any = None) -> tuple[str, bool, 
         with suppress(ValueError):
             event = json.loads(event)
     request_id = str(uuid.uuid4())
+    trace_root = f"1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
     stream = f"{datetime.now(UTC):%Y/%m/%d}/[{self.version}]{request_id.replace('-', '')}"
     context = LambdaContext(
         function_name=self.function_name,
@@ -199,11 +241,12 @@ def _invoke_lambda_in_process(self: Any, event: Any = None) -> tuple[str, bool, 
         "AWS_REGION": self.region,
         "AWS_DEFAULT_REGION": self.region,
         "_HANDLER": self.handler or "",
+        "_X_AMZN_TRACE_ID": f"Root={trace_root};Sampled=0",
     }
     lambda_guard.check_invocation(self.function_name, self.handler)  # the last check before any import
     started = time.monotonic()
     invocation = Invocation(self.function_name, request_id, event)
-    with _INVOKE_LOCK, _environment(environment), _captured_output() as printed:
+    with _serialized(trace_root), _environment(environment), _captured_output() as printed:
         token = _CURRENT.set(invocation)
         try:
             handler = _resolve_handler(self.handler or "")
