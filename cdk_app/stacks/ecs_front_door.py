@@ -26,7 +26,7 @@ from aws_cdk import aws_s3 as s3
 
 from axon import names
 from cdk_app.context import FrontDoorSettings
-from cdk_app.nag import acknowledge
+from cdk_app.nag import acknowledge, skip_scan
 
 LOAD_BALANCER_NAME = names.PROJECT
 SSL_POLICY = elbv2.SslPolicy.RECOMMENDED_TLS  # TLS 1.3 and 1.2 only
@@ -85,6 +85,14 @@ def build_front_door(stack: Stack, vpc: ec2.IVpc, vpc_cidr: str, settings: Front
     listener = balancer.add_listener(
         "Http", port=80, open=False, default_action=elbv2.ListenerAction.fixed_response(404, **_NOT_FOUND)
     )
+    for check_id in ("CKV_AWS_2", "CKV_AWS_103"):
+        skip_scan(
+            listener,
+            check_id,
+            "Plain HTTP only without a certificate: internal (reachable from the VPC only) by default, or from the "
+            "operator's axon:allowedCidrs by explicit opt-in; with axon:certificateArn the ALB serves HTTPS and "
+            "this port only redirects.",
+        )
     return FrontDoor(group, balancer, listener, f"http://{balancer.load_balancer_dns_name}")
 
 
@@ -109,4 +117,11 @@ def _access_logs(stack: Stack) -> s3.Bucket:
         removal_policy=RemovalPolicy.RETAIN,
     )
     acknowledge(bucket, "AwsSolutions-S1", "This bucket receives the ALB's access logs; it is their sink.")
+    skip_scan(bucket, "CKV_AWS_18", "This bucket receives the ALB's access logs; logging it to itself would loop.")
+    skip_scan(
+        bucket,
+        "CKV_AWS_21",
+        "Access logs are written once by the ELB log delivery service and expire after 90 days; versions would "
+        "only keep deleted logs longer.",
+    )
     return bucket
