@@ -359,6 +359,13 @@ def _iam_roles(account: Account, operation: str, params: Params) -> Iterator[Req
         yield Request("iam:TagRole", arn)
 
 
+@rule("lambda", "Invoke")
+def _invoke(account: Account, operation: str, params: Params) -> Iterator[Request]:
+    name = params["FunctionName"]
+    arn = name if name.startswith("arn:") else account.arn("lambda", f"function:{name}")
+    yield Request("lambda:InvokeFunction", arn + (f":{params['Qualifier']}" if params.get("Qualifier") else ""))
+
+
 @rule("sts", "GetCallerIdentity")
 def _caller(account: Account, operation: str, params: Params) -> Iterator[Request]:
     yield from ()  # always allowed, whatever the policies say

@@ -160,7 +160,8 @@ class ControlPlaneAccess:
 
     def build_images(self) -> tuple[Permission, ...]:
         return (
-            Permission(_allow(["ecr:DescribeImages"], [self._r.repository.repository_arn])),
+            # DescribeRepositories: the image URI of a reused or built tag is the repository's URI plus the tag.
+            Permission(_allow(["ecr:DescribeImages", "ecr:DescribeRepositories"], [self._r.repository.repository_arn])),
             Permission(_allow(["codebuild:StartBuild", "codebuild:BatchGetBuilds"], [self._r.project.project_arn])),
         )
 
