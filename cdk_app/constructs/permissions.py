@@ -95,15 +95,20 @@ class ControlPlaneAccess:
             self.control_listener,
             self.read_ecs_config,
             self.invoke_ecs_smoke,
-            self.publish_versions,
             self.registry,
             self.start_rollouts,
             self.notify,
         )
         images = (self.build_images, self.read_bundles, self.registry)
         plan: dict[str, tuple[Callable[[], tuple[Permission, ...]], ...]] = {
-            "on_upload": (self.read_bundles, self.registry, self.start_rollouts),
-            "validate_bundle": (self.read_bundles, self.registry, self.read_ecs_config),
+            "on_upload": (self.registry, self.start_rollouts),
+            "validate_bundle": (
+                self.read_bundles,
+                self.publish_versions,
+                self.read_capacity,
+                self.registry,
+                self.read_ecs_config,
+            ),
             "resolve_image": images,
             "check_build": images,
             "deploy_version": rollout,
@@ -143,19 +148,28 @@ class ControlPlaneAccess:
         )
 
     def publish_versions(self) -> tuple[Permission, ...]:
-        """Copy a bundle to the immutable ``versions/`` prefix SageMaker models read from."""
-        objects = [self._r.bucket.arn_for_objects(BUNDLES), self._r.bucket.arn_for_objects(VERSIONS)]
+        """Validation copies the bundle to the immutable ``versions/`` prefix that replicas read from."""
         return (
             Permission(
-                _allow(["s3:GetObject", "s3:GetObjectVersion"], objects),
-                "Bundles and their published copies are keyed by API and version under apis/ and versions/; "
-                "the names are only known at run time.",
+                _allow(["s3:PutObject"], [self._r.bucket.arn_for_objects(VERSIONS)]),
+                "Each validated version is written once under versions/<api>/<version>; nothing outside that prefix.",
+            ),
+            Permission(_allow(["kms:GenerateDataKey"], [self._r.data_key.key_arn])),
+        )
+
+    def read_capacity(self) -> tuple[Permission, ...]:
+        """Validation counts the replicas every live API runs against the platform-wide cap (read only)."""
+        return (
+            Permission(
+                _allow(["sagemaker:DescribeEndpoint"], [self._arn("sagemaker", "endpoint", AXON_PATTERN)]),
+                "Every live API's endpoint is named axon-<api>, created at run time.",
             ),
             Permission(
-                _allow(["s3:PutObject"], [self._r.bucket.arn_for_objects(VERSIONS)]),
-                "Each rollout writes one new object under versions/<api>/<version>; nothing outside that prefix.",
+                _allow(["ecs:DescribeServices"], [self._ecs_services()]),
+                f"Every live ECS API's service is named axon-<api>-<label>, created at run time in cluster "
+                f"{CLUSTER_NAME}.",
             ),
-            Permission(_allow(["kms:Decrypt", "kms:GenerateDataKey"], [self._r.data_key.key_arn])),
+            self._describe_listener(),
         )
 
     def build_images(self) -> tuple[Permission, ...]:
@@ -168,9 +182,9 @@ class ControlPlaneAccess:
     def control_endpoints(self) -> tuple[Permission, ...]:
         verbs = ("Create", "Describe", "Delete")
         actions = [f"sagemaker:{verb}{kind}" for verb in verbs for kind in ("Model", "EndpointConfig", "Endpoint")]
+        actions.remove("sagemaker:DescribeModel")  # a version's model is found through its endpoint config
         actions += [
             "sagemaker:UpdateEndpoint",
-            "sagemaker:UpdateEndpointWeightsAndCapacities",
             "sagemaker:InvokeEndpoint",
             "sagemaker:AddTags",
         ]
@@ -380,7 +394,6 @@ class ControlPlaneAccess:
                 _allow(["cloudwatch:GetMetricData"], ["*"]),
                 "cloudwatch:GetMetricData supports no resource-level permissions; AWS requires Resource '*'.",
             ),
-            self._alarms("cloudwatch:PutMetricAlarm"),
         )
 
     def _alarms(self, *actions: str) -> Permission:

@@ -139,11 +139,18 @@ def test_the_autoscaler_only_reads_the_rule_and_sets_desired_counts(synth: Synth
     assert not [s for s in statements if s["Action"] == "iam:PassRole"]
 
 
-def test_validation_only_reads_the_ecs_config_and_other_lambdas_nothing_of_ecs(synth: Synth) -> None:
+def test_validation_only_reads_the_ecs_config_and_capacity_and_other_lambdas_nothing_of_ecs(synth: Synth) -> None:
+    # Validation counts live replicas against AXON_MAX_TOTAL_REPLICAS (axon.rollout.replica_cap): reads only.
+    validation = {
+        "ssm:GetParameter": {CONFIG},
+        "ecs:DescribeServices": {SERVICES},
+        "elasticloadbalancing:DescribeRules": {"*"},
+        "elasticloadbalancing:DescribeTags": {"*"},
+    }
     for spec in ALL_FUNCTIONS:
         if spec.module in ROLLOUT_MODULES or spec is AUTOSCALER_FUNCTION:
             continue
-        expected = {"ssm:GetParameter": {CONFIG}} if spec.module == "validate_bundle" else {}
+        expected = validation if spec.module == "validate_bundle" else {}
         assert grants(function_statements(synth, spec.function_name)) == expected, spec.module
 
 

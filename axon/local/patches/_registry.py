@@ -31,6 +31,11 @@ def original(owner: Any, name: str) -> Any:
     return _originals[(owner, name)]
 
 
+def original_or(owner: Any, name: str, default: Any) -> Any:
+    """:func:`original`, or ``default`` when the patches are not installed."""
+    return _originals.get((owner, name), default)
+
+
 def installed() -> bool:
     return bool(_applied)
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.client import BaseClient
+
 from axon.local.patches import _registry, lambda_guard
 
 # Set for every in-process invocation unless the function's own environment sets them: X-Ray has no daemon
@@ -33,6 +35,7 @@ def apply() -> None:
 
     _registry.patch(LambdaFunction, "_invoke_lambda", _invoke_lambda_in_process)
     _registry.patch(LambdaBackend, "invoke", _backend_invoke)
+    _registry.patch(BaseClient, "_make_api_call", _make_api_call)
     _registry.patch(sys, "stdout", _StdoutRouter(sys.stdout))
 
 
@@ -159,18 +162,31 @@ def handler_middleware(middleware: HandlerMiddleware) -> Iterator[None]:
 # One invocation at a time: handlers see their function's environment in os.environ, which is process-wide.
 # Re-entrant, so a handler that synchronously triggers another in-process invocation on its thread still runs.
 _INVOKE_LOCK = threading.RLock()
-# A handler that calls lambda:Invoke over HTTP (the ECS smoke test) is served on another thread, while the caller
-# holds the lock and waits for the answer. As on AWS, every invocation gets ``_X_AMZN_TRACE_ID`` and botocore sends
-# it as ``X-Amzn-Trace-Id`` from inside a function; an Invoke that carries the trace of an invocation holding the
-# lock is that invocation's nested call and runs without taking the lock (its caller is blocked on it).
-_TRACE_HEADER = "x-amzn-trace-id"
-_holders: list[str] = []  # trace roots of the invocations now holding the lock, outermost first
-_caller = threading.local()  # the trace root of the Invoke request this server thread is serving
+# A handler that calls lambda:Invoke over HTTP (the ECS smoke test) is served on another thread while the caller
+# holds the lock and waits for the answer. Every client call made inside an invocation marks its Invoke requests with
+# the invocation's request id (a botocore hook that reads the calling thread's invocation); an Invoke so marked by an
+# invocation holding the lock is its nested call and runs without taking the lock (its caller is blocked on it).
+NESTED_HEADER = "x-axon-local-invocation"
+_BOTOCORE_MAKE_API_CALL = getattr(BaseClient, "_make_api_call")  # noqa: B009 (private to botocore, untyped)
+_holders: list[str] = []  # request ids of the invocations now holding the lock, outermost first
+_caller = threading.local()  # the request id that marked the Invoke this thread is serving
 
 
-def _trace_root(header: str) -> str | None:
-    fields = dict(part.split("=", 1) for part in header.split(";") if "=" in part)
-    return fields.get("Root")
+def _mark_nested(request: Any, **_: Any) -> None:
+    invocation = _CURRENT.get()
+    if invocation is not None:
+        request.headers[NESTED_HEADER] = invocation.request_id
+
+
+def _make_api_call(self: Any, operation_name: str, api_params: Any) -> Any:
+    """``BaseClient._make_api_call``, with Lambda Invoke requests marked by the invocation that makes them."""
+    if _CURRENT.get() is not None and self.meta.service_model.service_name == "lambda":
+        self.meta.events.register_first("before-sign.lambda.Invoke", _mark_nested, unique_id="axon-local-nested")
+    # A test's monkeypatch may capture this wrapper and put it back after uninstall: then it calls botocore's own.
+    wrapped = _registry.original_or(BaseClient, "_make_api_call", _BOTOCORE_MAKE_API_CALL)
+    if wrapped is _make_api_call:
+        wrapped = _BOTOCORE_MAKE_API_CALL
+    return wrapped(self, operation_name, api_params)
 
 
 def _backend_invoke(
@@ -179,26 +195,25 @@ def _backend_invoke(
     """``LambdaBackend.invoke`` (the Invoke API), remembering which invocation, if any, made the call."""
     from moto.awslambda.models import LambdaBackend
 
-    trace = next((str(v) for k, v in (headers or {}).items() if str(k).lower() == _TRACE_HEADER), "")
-    _caller.root = _trace_root(trace)
+    _caller.request_id = next((str(v) for k, v in (headers or {}).items() if str(k).lower() == NESTED_HEADER), None)
     try:
         return _registry.original(LambdaBackend, "invoke")(
             self, function_name, qualifier, body, headers, response_headers
         )
     finally:
-        _caller.root = None
+        _caller.request_id = None
 
 
 @contextmanager
-def _serialized(root: str) -> Iterator[None]:
+def _serialized(request_id: str) -> Iterator[None]:
     """Hold the invocation lock, unless this is the nested call of an invocation that holds it."""
-    nested = getattr(_caller, "root", None) in _holders
+    nested = getattr(_caller, "request_id", None) in _holders
     with nullcontext() if nested else _INVOKE_LOCK:
-        _holders.append(root)
+        _holders.append(request_id)
         try:
             yield
         finally:
-            _holders.remove(root)
+            _holders.remove(request_id)
 
 
 def _invoke_lambda_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
@@ -216,7 +231,6 @@ def _invoke_lambda_in_process(self: Any, event: Any = None) -> tuple[str, bool, 
         with suppress(ValueError):
             event = json.loads(event)
     request_id = str(uuid.uuid4())
-    trace_root = f"1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
     stream = f"{datetime.now(UTC):%Y/%m/%d}/[{self.version}]{request_id.replace('-', '')}"
     context = LambdaContext(
         function_name=self.function_name,
@@ -241,12 +255,11 @@ def _invoke_lambda_in_process(self: Any, event: Any = None) -> tuple[str, bool, 
         "AWS_REGION": self.region,
         "AWS_DEFAULT_REGION": self.region,
         "_HANDLER": self.handler or "",
-        "_X_AMZN_TRACE_ID": f"Root={trace_root};Sampled=0",
     }
     lambda_guard.check_invocation(self.function_name, self.handler)  # the last check before any import
     started = time.monotonic()
     invocation = Invocation(self.function_name, request_id, event)
-    with _serialized(trace_root), _environment(environment), _captured_output() as printed:
+    with _serialized(request_id), _environment(environment), _captured_output() as printed:
         token = _CURRENT.set(invocation)
         try:
             handler = _resolve_handler(self.handler or "")

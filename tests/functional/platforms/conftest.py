@@ -96,14 +96,15 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws(), moto_patches():  # Lambda handlers (the ECS smoke function) run in-process
+    with mock_aws():
         yield
 
 
 @pytest.fixture
 def world(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     scheduler = FakeScheduler().install(monkeypatch)
-    with FrontDoor().serve() as door:
+    # Lambda handlers (the ECS smoke function) run in-process.
+    with moto_patches(), FrontDoor().serve() as door:
         config = provision_ecs(client, door.url, placement_timeout_seconds=600)
         clock = [float(int(time.time()))]
         platform = EcsPlatform(
