@@ -8,13 +8,14 @@ outcome and a summary; ``--results`` also rewrites ``bench/faults/RESULTS.md``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import multiprocessing
 import shlex
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 from bench.faults.matrix import FAULTS, Entry, Runner, entry, injections, run_chunk, sample
@@ -83,13 +84,28 @@ def _plan(args: argparse.Namespace, scenarios: Sequence[Scenario], sites: dict[s
     return chunks
 
 
-def _run(chunks: Sequence[Chunk], jobs: int) -> Iterator[list[Entry]]:
-    """Each chunk's entries, in order; chunks run in ``jobs`` spawned processes (moto is process-wide: no fork)."""
+def _run(chunks: Sequence[Chunk], jobs: int, crashed: list[str]) -> Iterator[list[Entry]]:
+    """Each chunk's entries, in order; chunks run in ``jobs`` spawned processes (moto is process-wide: no fork).
+
+    A chunk whose harness crashed is named in ``crashed`` and yields nothing; the others' results are kept.
+    """
     if jobs <= 1:
-        yield from (run_chunk(scenario, planned) for scenario, planned in chunks)
+        for scenario, planned in chunks:
+            yield _guarded(functools.partial(run_chunk, scenario, planned), scenario, crashed)
         return
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield from pool.map(run_chunk, [s for s, _ in chunks], [p for _, p in chunks])
+        futures = [(scenario, pool.submit(run_chunk, scenario, planned)) for scenario, planned in chunks]
+        for scenario, future in futures:
+            yield _guarded(future.result, scenario, crashed)
+
+
+def _guarded(run: Callable[[], list[Entry]], scenario: Scenario, crashed: list[str]) -> list[Entry]:
+    try:
+        return run()
+    except Exception as exc:  # the harness's own failure: report it, keep the other chunks
+        crashed.append(f"{scenario.name}: {type(exc).__name__}: {exc}")
+        print(f"harness crash in a chunk of {scenario.name}: {exc!r}", file=sys.stderr)
+        return []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     sites, clean = _catalog(scenarios)
     chunks = _plan(args, scenarios, sites)
     matrix = Matrix(sorted({s.platform for s in scenarios}), [s.name for s in scenarios], sites, list(clean))
-    for entries in _run(chunks, args.jobs):
+    crashed: list[str] = []
+    for entries in _run(chunks, args.jobs, crashed):
         matrix.entries += entries
         print(f"{len(matrix.injections)} injections of {sum(len(c) for _, c in chunks)} run", file=sys.stderr)
     if args.json:
@@ -111,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.results:
         command = "python -m bench.faults " + shlex.join(argv if argv is not None else sys.argv[1:])
         print(f"wrote {write_results(matrix, command, time.monotonic() - started)}", file=sys.stderr)
-    return 0
+    for crash in crashed:
+        print(f"not run (harness crash): {crash}", file=sys.stderr)
+    return 1 if crashed else 0
 
 
 if __name__ == "__main__":

@@ -158,10 +158,17 @@ def settle(world: World, patience: float = SETTLE_TIMEOUT_SECONDS) -> None:
 
 
 def _until(check: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``check``. moto's in-process backends are not thread-safe: a read that races a handler's write on another
+    thread can raise ``RuntimeError`` (a dict changed size during iteration), which is the harness's own race, not
+    the control plane's; that poll is simply repeated."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if check():
-            return True
+        try:
+            if check():
+                return True
+        except RuntimeError as exc:
+            if "changed size during iteration" not in str(exc):
+                raise
         time.sleep(0.05)
     return False
 
