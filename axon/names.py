@@ -45,6 +45,26 @@ API_ROLE_PATH = "/axon/api/"
 API_ROLE_BOUNDARY = "axon-api-boundary"
 API_ROLE_BOUNDARY_PATH = "/axon/"
 API_METRIC_NAMESPACE_PREFIX = "Axon/Api/"
+# CloudWatch Logs turns an embedded-metric-format line of any log group into a metric of any namespace, with no IAM
+# check, so the namespace alone cannot stop another API's code from forging this API's signal. Each API therefore
+# has a random 128-bit signal key (created with the API, kept in the registry, given to its replicas only): the
+# autoscaler reads only datapoints that carry it as a dimension, which another API cannot know.
+SIGNAL_KEY_ENV = "AXON_SIGNAL_KEY"
+SIGNAL_KEY_DIMENSION = "Key"
+
+
+def in_flight_dimensions(api: str, variant: str, signal_key: str) -> list[dict[str, str]]:
+    """The dimensions of the autoscaler's input, as replicas publish it and the autoscaler reads it.
+
+    >>> [d["Name"] for d in in_flight_dimensions("iris", "AllTraffic", "k")]
+    ['Api', 'Variant', 'Key']
+    >>> [d["Name"] for d in in_flight_dimensions("iris", "AllTraffic", "")]  # a version from before signal keys
+    ['Api', 'Variant']
+    """
+    dimensions = [{"Name": name, "Value": value} for name, value in zip(METRIC_DIMENSIONS, (api, variant), strict=True)]
+    if signal_key:
+        dimensions.append({"Name": SIGNAL_KEY_DIMENSION, "Value": signal_key})
+    return dimensions
 
 
 def is_valid_api_name(api: str) -> bool:

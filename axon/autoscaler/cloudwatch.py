@@ -1,6 +1,8 @@
 """``MetricSource`` over CloudWatch ``GetMetricData``: 500 queries per call, paginated, with a SageMaker fallback.
 
-Where: ``InFlight`` in the API's own namespace ``Axon/Api/<api>``, which only that API's role can write.
+Where: ``InFlight`` in the API's own namespace ``Axon/Api/<api>``, which only that API's role can write with
+``PutMetricData``, under the API's secret signal key (``names.in_flight_dimensions``), which EMF lines that
+another API's code prints into its own log group cannot carry.
 Why ``Sum``: every serving process publishes exactly one ``InFlight`` datapoint (running + queued, the mean
 of its 1-s samples) per aligned 10-second window under the API's ``Api``/``Variant`` dimensions (the serving
 runtime's contract, ``model_images/axon_serving/emf.py``), so a 10-s period's ``Sum`` is the variant's total
@@ -31,15 +33,15 @@ SAGEMAKER_IN_FLIGHT = "ConcurrentRequestsPerModel"
 def axon_query(query_id: str, key: SeriesKey) -> MetricDataQueryTypeDef:
     """``InFlight`` for one API variant from the API's own namespace ``Axon/Api/<api>``, 10-s Sum.
 
-    Only the API's own IAM role may put data there (``cloudwatch:namespace`` condition), so no other API's code
-    can steer this API's replica count; the shared ``Axon`` namespace (EMF, writable from any log group) is not
-    read.
+    Only the API's own IAM role may put data there (``cloudwatch:namespace`` condition), and only datapoints with
+    the API's signal key match, so no other API's code can steer this API's replica count, through
+    ``PutMetricData`` or through EMF; the shared ``Axon`` namespace (EMF, writable from any log group) is not read.
     """
     return _query(
         query_id,
         names.api_metric_namespace(key.api),
         names.IN_FLIGHT_METRIC,
-        [{"Name": "Api", "Value": key.api}, {"Name": "Variant", "Value": key.variant}],
+        names.in_flight_dimensions(key.api, key.variant, key.signal_key),
     )
 
 

@@ -35,5 +35,13 @@ def live_apis(registry: ApiLister) -> list[LiveApi]:
             continue
         version = registry.get_version(api.api, api.live_seq)
         spec = ApiSpec.model_validate(version.spec or {})
-        lives.append(LiveApi(api.api, spec, spec.compute.platform, lease_expires_at=lease_expiry(api)))
+        lives.append(
+            LiveApi(
+                api.api,
+                spec,
+                spec.compute.platform,
+                lease_expires_at=lease_expiry(api),
+                signal_key=version.signal_key,
+            )
+        )
     return lives

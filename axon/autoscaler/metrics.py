@@ -10,10 +10,11 @@ from typing import Protocol
 
 @dataclass(frozen=True, order=True)
 class SeriesKey:
-    """One API's live variant: the ``Api`` and ``Variant`` dimensions of ``Axon/InFlight``."""
+    """One API's live variant: the dimensions of its ``InFlight`` (``names.in_flight_dimensions``)."""
 
     api: str
     variant: str
+    signal_key: str = ""  # the API's secret: datapoints without it (forged through EMF) are not read
 
 
 # (epoch seconds of the 10-s period start, total mean in-flight of the variant in that period)

@@ -29,6 +29,7 @@ class LiveApi:
     spec: ApiSpec
     platform: str  # compute.platform: "sagemaker" | "ecs"
     lease_expires_at: float | None = None  # epoch seconds; None: no rollout holds the API's lease
+    signal_key: str = ""  # the live version's signal key: the dimension its replicas' InFlight carries
 
     def rollout_in_progress(self, now: float) -> bool:
         """A rollout holds scale-in only while its lease runs: a crashed rollout's lease expires, and with it
@@ -87,7 +88,7 @@ def tick(
     summary = TickSummary(at=now.astimezone(UTC).isoformat())
     apis = _capacities(live_apis(), platform_for, summary)
     stored = store.load([a.live.api for a in apis])
-    keys = {a.live.api: SeriesKey(a.live.api, a.capacity.variant) for a in apis}
+    keys = {a.live.api: SeriesKey(a.live.api, a.capacity.variant, a.live.signal_key) for a in apis}
     lookback = max((a.policy.lookback_seconds for a in apis), default=0)
     try:
         series = metrics.in_flight(list(keys.values()), now - timedelta(seconds=lookback), now) if apis else {}

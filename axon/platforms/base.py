@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from axon import names
 from axon.errors import AxonError
 from axon.spec import ApiSpec
 
@@ -32,10 +33,17 @@ class VersionRef:
     spec: ApiSpec
     image_uri: str
     model_data_uri: str  # immutable S3 URI of the bundle for this version
-    environment: dict[str, str] = field(default_factory=dict)
+    signal_key: str = ""  # the API's signal key (``names.SIGNAL_KEY_ENV``); "" for a version from before keys
     # The API's own IAM role (``axon.platforms.api_roles``) its replicas run as; set by ``IsolatedPlatform`` at
     # deploy time. Empty only where isolation is off (a deployment without the boundary policy).
     role_arn: str = ""
+
+    def replica_environment(self) -> dict[str, str]:
+        """What every replica of this version is told, on either platform (read by ``axon_serving``)."""
+        environment = {"AXON_API": self.api, "AXON_VARIANT": names.VARIANT_NAME, "AXON_VERSION": self.label}
+        if self.signal_key:
+            environment[names.SIGNAL_KEY_ENV] = self.signal_key
+        return environment
 
 
 @dataclass(frozen=True)

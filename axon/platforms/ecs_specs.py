@@ -94,13 +94,7 @@ def region_of(arn: str) -> str:
 
 def environment(version: VersionRef) -> dict[str, str]:
     """What the serving runtime reads: it downloads and safely extracts ``AXON_BUNDLE_URI`` when it starts."""
-    return {
-        "AXON_API": version.api,
-        "AXON_VARIANT": names.VARIANT_NAME,
-        "AXON_VERSION": version.label,
-        "AXON_BUNDLE_URI": version.model_data_uri,
-        **version.environment,
-    }
+    return {**version.replica_environment(), "AXON_BUNDLE_URI": version.model_data_uri}
 
 
 def task_definition_request(version: VersionRef, config: EcsConfig) -> dict[str, Any]:

@@ -19,19 +19,13 @@ _PROVISIONING_ALLOWANCE = 1_800
 
 def model_request(version: VersionRef, execution_role_arn: str) -> dict[str, Any]:
     """The version's model; it runs as the API's own role when there is one (``version.role_arn``)."""
-    environment = {
-        "AXON_API": version.api,
-        "AXON_VARIANT": names.VARIANT_NAME,
-        "AXON_VERSION": version.label,
-        **version.environment,
-    }
     return {
         "ModelName": names.model_name(version.api, version.label),
         "ExecutionRoleArn": version.role_arn or execution_role_arn,
         "PrimaryContainer": {
             "Image": version.image_uri,
             "ModelDataUrl": version.model_data_uri,
-            "Environment": environment,
+            "Environment": version.replica_environment(),
         },
         "Tags": [{"Key": "axon:api", "Value": version.api}, {"Key": "axon:version", "Value": version.label}],
     }

@@ -124,7 +124,7 @@ class Registry(ABC):
         existing = self._get(_dedup_key(upload))
         if existing is not None:
             return self.get_version(upload.api, int(existing["seq"])), False
-        seq = self._next_seq(upload.api)
+        seq, signal_key = self._next_seq(upload.api)
         record = VersionRecord(
             api=upload.api,
             seq=seq,
@@ -135,6 +135,7 @@ class Registry(ABC):
             s3_uri=upload.s3_uri,
             etag=upload.etag,
             size=upload.size,
+            signal_key=signal_key,
         )
         try:
             self._write(
@@ -152,17 +153,19 @@ class Registry(ABC):
             return self.get_version(upload.api, int(winner["seq"])), False
         return record, True
 
-    def _next_seq(self, api: str) -> int:
+    def _next_seq(self, api: str) -> tuple[int, str]:
+        """The API's next sequence number, and its signal key (``names.SIGNAL_KEY_ENV``): created with the API,
+        kept for its life, so every version's replicas publish under the key the autoscaler reads."""
         now = utc_now()
         item = self._update(
             Update(
                 _meta(api),
                 set={"api": api, keys.ENTITY_ATTRIBUTE: keys.API_ENTITY, "updated_at": now, "deleted": None},
                 add={"next_seq": 1},
-                set_if_absent={"created_at": now},
+                set_if_absent={"created_at": now, "signal_key": secrets.token_hex(16)},
             )
         )
-        return int(item["next_seq"])
+        return int(item["next_seq"]), str(item["signal_key"])
 
     def get_version(self, api: str, seq: int) -> VersionRecord:
         item = self._get(_version_key(api, seq))

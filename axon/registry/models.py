@@ -78,6 +78,7 @@ class VersionRecord(BaseModel):
     traffic_percent: int = 0
     execution_name: str = ""
     queued: bool = False
+    signal_key: str = ""  # the API's signal key when this version was registered; "" before signal keys existed
     created_at: str = Field(default_factory=utc_now)
     updated_at: str = Field(default_factory=utc_now)
 
@@ -106,6 +107,7 @@ class ApiRecord(BaseModel):
     next_seq: int = 0
     registered_uploads: int = 0  # uploads registered so far: lease hand-offs are conditional on it
     platform: str = "sagemaker"
+    signal_key: str = ""  # names.SIGNAL_KEY_ENV: only the API's replicas and the autoscaler know it
     deleted: bool = False
     created_at: str = Field(default_factory=utc_now)
     updated_at: str = Field(default_factory=utc_now)

@@ -18,6 +18,7 @@ def version_ref(record: VersionRecord) -> VersionRef:
         spec=spec_of(record),
         image_uri=record.image_uri,
         model_data_uri=record.model_data_uri,
+        signal_key=record.signal_key,
     )
 
 

@@ -2,7 +2,9 @@
 
 EMF can name any namespace from any log group, so it cannot carry a signal another API must not forge; the
 autoscaler reads ``InFlight`` from the API's own namespace ``Axon/Api/<api>``, which only that API's IAM role
-may write (``in_flight_request``, ``MetricPublisher``).
+may write with ``PutMetricData``, and only datapoints carrying the API's secret signal key as a dimension, which
+an EMF line printed by another API's code cannot carry (``in_flight_request``, ``MetricPublisher``). The EMF line
+never carries the key: log readers must not learn it.
 
 Multi-worker and multi-replica soundness: every process publishes exactly one ``InFlight`` datapoint per
 aligned 10-second window, timestamped at the window's start, with the same dimensions (``Api``,
@@ -25,7 +27,14 @@ from typing import Any
 
 import orjson
 
-from axon.names import IN_FLIGHT_METRIC, METRIC_DIMENSIONS, METRIC_NAMESPACE, api_metric_namespace
+from axon.names import (
+    IN_FLIGHT_METRIC,
+    METRIC_DIMENSIONS,
+    METRIC_NAMESPACE,
+    SIGNAL_KEY_ENV,
+    api_metric_namespace,
+    in_flight_dimensions,
+)
 from axon_serving.metrics import Window
 
 logger = logging.getLogger("axon_serving")
@@ -65,21 +74,19 @@ def emf_record(window: Window, api: str, variant: str) -> bytes:
     return orjson.dumps(record) + b"\n"
 
 
-def in_flight_request(window: Window, api: str, variant: str) -> dict[str, Any]:
+def in_flight_request(window: Window, api: str, variant: str, signal_key: str) -> dict[str, Any]:
     """``PutMetricData`` of the window's ``InFlight`` in the API's own namespace: the autoscaler's input.
 
-    Only this API's role may write ``Axon/Api/<api>`` (IAM condition ``cloudwatch:namespace``), so another API's
-    code cannot steer this API's replica count; the EMF line above stays for dashboards only.
+    Only this API's role may write ``Axon/Api/<api>`` (IAM condition ``cloudwatch:namespace``), and only this
+    API's replicas know ``signal_key``, so another API's code cannot steer this API's replica count; the EMF line
+    above stays for dashboards only.
     """
     return {
         "Namespace": api_metric_namespace(api),
         "MetricData": [
             {
                 "MetricName": IN_FLIGHT_METRIC,
-                "Dimensions": [
-                    {"Name": name, "Value": value}
-                    for name, value in zip(METRIC_DIMENSIONS, (api, variant), strict=True)
-                ],
+                "Dimensions": in_flight_dimensions(api, variant, signal_key),
                 "Timestamp": datetime.fromtimestamp(window.start, UTC),
                 "Value": window.in_flight,
                 "Unit": "Count",
@@ -97,7 +104,12 @@ def publisher_for(env: Mapping[str, str]) -> MetricPublisher | None:
     api = env.get("AXON_API")
     if not api:
         return None
-    return MetricPublisher(api, env.get("AXON_VARIANT", "local"), put=env.get(PUT_METRICS_ENV, "1") != "0")
+    return MetricPublisher(
+        api,
+        env.get("AXON_VARIANT", "local"),
+        signal_key=env.get(SIGNAL_KEY_ENV, ""),
+        put=env.get(PUT_METRICS_ENV, "1") != "0",
+    )
 
 
 class MetricPublisher:
@@ -107,9 +119,19 @@ class MetricPublisher:
     window's send, and a failed send is logged; the autoscaler reads a gap as "hold", never as zero load.
     """
 
-    def __init__(self, api: str, variant: str, client: Any = None, *, put: bool = True, queue_size: int = 32) -> None:
+    def __init__(
+        self,
+        api: str,
+        variant: str,
+        client: Any = None,
+        *,
+        signal_key: str = "",
+        put: bool = True,
+        queue_size: int = 32,
+    ) -> None:
         self.api = api
         self.variant = variant
+        self.signal_key = signal_key
         self.put = put
         self._client = client
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=queue_size)
@@ -121,7 +143,7 @@ class MetricPublisher:
         sys.stdout.flush()
         if not self.put:
             return
-        request = in_flight_request(window, self.api, self.variant)
+        request = in_flight_request(window, self.api, self.variant, self.signal_key)
         while True:
             try:
                 self._queue.put_nowait(request)

@@ -93,7 +93,7 @@ class LocalFleet:
         }
         log = self._log_dir / endpoint / f"{spec.name}-{serial}.log"
         process = ReplicaProcess(self._command(python, model_dir, port), env, port, log)
-        return Replica(endpoint, spec.name, process)
+        return Replica(endpoint, spec.name, process, signal_key=spec.environment.get(names.SIGNAL_KEY_ENV, ""))
 
     def _start_healthy(self, endpoint: str, spec: VariantSpec, count: int) -> list[Replica]:
         """Start ``count`` replicas and wait for all; on any failure stop them all and raise."""

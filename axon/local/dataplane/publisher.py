@@ -2,7 +2,8 @@
 
 The value is the router's view: requests sent to a variant's replicas and not yet answered, sampled every second
 and published as statistic values (average and peak over the 10-second period), at 10-second storage resolution,
-with the dimensions the autoscaler reads (``Api``, ``Variant``).
+with the dimensions the autoscaler reads (``names.in_flight_dimensions``: ``Api``, ``Variant`` and the API's
+signal key, which the router has from the replicas' environment).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class InFlightPublisher:
             by_api[api].append(
                 {
                     "MetricName": names.IN_FLIGHT_METRIC,
-                    "Dimensions": [{"Name": "Api", "Value": api}, {"Name": "Variant", "Value": variant}],
+                    "Dimensions": names.in_flight_dimensions(api, variant, self._router.signal_key(endpoint)),
                     "Timestamp": self._now(),
                     "StatisticValues": {
                         "SampleCount": float(len(values)),

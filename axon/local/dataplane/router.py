@@ -30,6 +30,7 @@ class Replica:
     endpoint: str
     variant: str
     process: ReplicaProcess
+    signal_key: str = ""  # the API's signal key its replicas were given (names.SIGNAL_KEY_ENV)
     state: ReplicaState = ReplicaState.READY
     outstanding: int = 0
     last_pick: int = 0  # the router's pick counter when this replica was last chosen
@@ -84,6 +85,20 @@ class Router:
         with self._lock:
             return sorted(
                 {(endpoint, v) for endpoint, shares in self._routes.items() for s in shares for v in s.weights}
+            )
+
+    def signal_key(self, endpoint: str) -> str:
+        """The signal key the endpoint's replicas were given (one per API), for the in-flight publisher."""
+        with self._lock:
+            return next(
+                (
+                    r.signal_key
+                    for share in self._routes.get(endpoint, ())
+                    for replicas in self._fleets.get(share.fleet_id, _Fleet()).variants.values()
+                    for r in replicas
+                    if r.signal_key
+                ),
+                "",
             )
 
     def drain(self, replicas: Sequence[Replica], timeout: float) -> None:

@@ -60,6 +60,16 @@ def test_sequence_numbers_are_per_api(registry: Registry) -> None:
     assert [a.api for a in registry.list_apis()] == ["fraud", "iris"]
 
 
+def test_each_api_gets_one_secret_signal_key_that_every_version_carries(registry: Registry) -> None:
+    """The autoscaler reads only datapoints with it (names.in_flight_dimensions); it stays for the API's life."""
+    v1, _ = registry.register_upload(_upload("iris"))
+    v2, _ = registry.register_upload(_upload("iris", version_id="BBB"))
+    other, _ = registry.register_upload(_upload("fraud"))
+    iris = registry.get_api("iris")
+    assert iris is not None and len(iris.signal_key) == 32 and int(iris.signal_key, 16) >= 0
+    assert v1.signal_key == v2.signal_key == iris.signal_key != other.signal_key
+
+
 def test_status_changes_are_recorded_on_the_timeline(registry: Registry) -> None:
     registry.register_upload(_upload())
     reason = Reason(code="bundle.path_traversal", message="member ../x leaves the bundle")

@@ -158,15 +158,22 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         _clients.clear()
 
 
-def put_in_flight(api: str, value: float, points: int = 5, variant: str = names.VARIANT_NAME) -> None:
-    """What the serving runtime publishes: ``InFlight`` in ``Axon/Api/<api>`` every 10 s for the last minute."""
+def put_in_flight(
+    api: str, value: float, points: int = 5, variant: str = names.VARIANT_NAME, *, signal_key: str | None = None
+) -> None:
+    """What the serving runtime publishes: ``InFlight`` in ``Axon/Api/<api>`` every 10 s for the last minute,
+    under the API's signal key from the registry (or ``signal_key``: what a forger would have to guess)."""
+    if signal_key is None:
+        record = DynamoDBRegistry(get_settings().registry_table, client("dynamodb")).get_api(api)
+        assert record is not None, f"{api} is not in the registry"
+        signal_key = record.signal_key
     now = datetime.now(UTC)
     client("cloudwatch").put_metric_data(
         Namespace=names.api_metric_namespace(api),
         MetricData=[
             {
                 "MetricName": names.IN_FLIGHT_METRIC,
-                "Dimensions": [{"Name": "Api", "Value": api}, {"Name": "Variant", "Value": variant}],
+                "Dimensions": names.in_flight_dimensions(api, variant, signal_key),
                 "Timestamp": now - timedelta(seconds=names.IN_FLIGHT_PERIOD_SECONDS * i),
                 "Value": value,
                 "StorageResolution": 1,

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from axon import names
 from axon.local.patches import fire_schedules, sagemaker_outcomes
 from axon.registry import VersionStatus
 from axon.rollout.deps import default_deps
@@ -157,6 +158,20 @@ def test_the_schedule_runs_the_autoscaler_which_scales_the_live_endpoint(stack: 
         ExpressionAttributeValues={":pk": {"S": "API#iris"}, ":prefix": {"S": "DECISION#"}},
     )["Items"]
     assert len(decisions) == 1 and int(decisions[0]["desired"]["N"]) == variant["DesiredInstanceCount"]
+
+
+def test_another_apis_forged_signal_does_not_scale_an_api(stack: Stack) -> None:
+    """EMF lets any API's code put ``InFlight`` into ``Axon/Api/iris`` with the ``Api``/``Variant`` dimensions;
+    only the key the registry gave iris's replicas (and nobody else) counts."""
+    _live_v1(stack, "autoscaling: {min_replicas: 1, max_replicas: 8, target_in_flight: 1}")
+    api = stack.registry.get_api("iris")
+    assert api is not None and len(api.signal_key) == 32
+    model = client("sagemaker").describe_model(ModelName="axon-iris-v1")
+    assert model["PrimaryContainer"]["Environment"][names.SIGNAL_KEY_ENV] == api.signal_key
+    put_in_flight("iris", 50.0, signal_key="")  # what an EMF line printed by another API can create
+    put_in_flight("iris", 50.0, signal_key="0" * 32)  # a guessed key
+    fire_schedules()
+    assert stack.endpoint("iris")["ProductionVariants"][0]["DesiredInstanceCount"] == 1
 
 
 def test_only_the_last_three_live_versions_keep_their_models_and_configs(stack: Stack) -> None:

@@ -119,7 +119,8 @@ class _CloudWatch:
 
 
 def test_in_flight_is_published_per_routed_variant_with_average_and_peak() -> None:
-    router, _ = _router()
+    router, replicas = _router()
+    replicas["a1"].signal_key = "k" * 32  # from the replicas' environment (names.SIGNAL_KEY_ENV), as on AWS
     router.set_routes("axon-iris", [FleetShare("blue", 1.0, {"a": 1.0, "b": 1.0})])
     cloudwatch = _CloudWatch()
     stamp = datetime(2026, 1, 1, tzinfo=UTC)
@@ -136,6 +137,7 @@ def test_in_flight_is_published_per_routed_variant_with_average_and_peak() -> No
     by_variant = {d["Dimensions"][1]["Value"]: d for d in call["MetricData"]}
     a = by_variant["a"]
     assert a["MetricName"] == "InFlight" and a["Dimensions"][0] == {"Name": "Api", "Value": "iris"}
+    assert a["Dimensions"][2] == {"Name": "Key", "Value": "k" * 32}  # what the autoscaler reads: the API's key
     assert a["StatisticValues"] == {"SampleCount": 3.0, "Sum": 6.0, "Minimum": 0.0, "Maximum": 4.0}
     assert (a["StorageResolution"], a["Timestamp"]) == (1, stamp)
     assert by_variant["b"]["StatisticValues"]["Sum"] == 0.0  # idle variants report zeros, for scale-in

@@ -32,7 +32,7 @@ def _version(yaml: str = "compute: {platform: ecs, instance_type: g5.xlarge, gpu
         spec=load_spec_text(yaml),
         image_uri="123456789012.dkr.ecr.eu-west-1.amazonaws.com/axon-serving:rt-gpu",
         model_data_uri="s3://axon-models/versions/iris/v2/bundle.tar.gz",
-        environment={"EXTRA": "1"},
+        signal_key="0123456789abcdef0123456789abcdef",
     )
 
 
@@ -52,9 +52,9 @@ def test_task_definition_runs_the_serving_image_on_a_gpu_with_the_bundle_uri_and
                 "environment": [
                     {"name": "AXON_API", "value": "iris"},
                     {"name": "AXON_BUNDLE_URI", "value": "s3://axon-models/versions/iris/v2/bundle.tar.gz"},
+                    {"name": "AXON_SIGNAL_KEY", "value": "0123456789abcdef0123456789abcdef"},
                     {"name": "AXON_VARIANT", "value": "AllTraffic"},
                     {"name": "AXON_VERSION", "value": "v2"},
-                    {"name": "EXTRA", "value": "1"},
                 ],
                 "healthCheck": {
                     "command": [

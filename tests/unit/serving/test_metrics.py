@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import orjson
-from axon_serving.emf import emf_record
+import pytest
+from axon_serving.emf import emf_record, publisher_for
 from axon_serving.metrics import InFlightWindow, Stats, Window
 
-from axon.names import IN_FLIGHT_METRIC, METRIC_NAMESPACE
+from axon.names import IN_FLIGHT_METRIC, METRIC_NAMESPACE, SIGNAL_KEY_ENV
 from tests.unit.serving.conftest import client_for, make_model_dir, running_app
 
 
@@ -48,6 +50,31 @@ def test_emf_record_shape() -> None:
     assert (record["Api"], record["Variant"], record[IN_FLIGHT_METRIC], record["Latency"]) == ("iris", "v-abc", 2.5, 3)
     idle = Window(start=0, in_flight=0, samples=1, requests=0, errors_4xx=0, errors_5xx=0, latency_ms=None)
     assert "Latency" not in orjson.loads(emf_record(idle, "iris", "v-abc"))
+
+
+def test_the_signal_key_goes_only_to_put_metric_data_never_to_the_log(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    """The autoscaler reads only datapoints with the API's key; the EMF line (readable in the logs) lacks it."""
+    sent: list[dict[str, Any]] = []
+
+    class Client:
+        def put_metric_data(self, **request: Any) -> None:
+            sent.append(request)
+
+    publisher = publisher_for({"AXON_API": "iris", "AXON_VARIANT": "AllTraffic", SIGNAL_KEY_ENV: "k" * 32})
+    assert publisher is not None
+    publisher._client = Client()
+    publisher(Window(start=1000, in_flight=2.5, samples=10, requests=4, errors_4xx=0, errors_5xx=0, latency_ms=1.0))
+    publisher.drain()
+    [request] = sent
+    assert request["Namespace"] == "Axon/Api/iris"
+    assert request["MetricData"][0]["Dimensions"] == [
+        {"Name": "Api", "Value": "iris"},
+        {"Name": "Variant", "Value": "AllTraffic"},
+        {"Name": "Key", "Value": "k" * 32},
+    ]
+    assert b"k" * 32 not in capsysbinary.readouterr().out
 
 
 def test_workers_sum_to_the_replica_total() -> None:
