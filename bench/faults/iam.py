@@ -110,7 +110,8 @@ def _star(prefix: str) -> Rule:
 
 RULES.update({("ecs", op): _star("ecs") for op in ("DeregisterTaskDefinition", "ListTaskDefinitions")})
 RULES[("ecs", "DescribeTaskDefinition")] = _star("ecs")
-RULES.update({("cloudwatch", op): _star("cloudwatch") for op in ("GetMetricData", "PutMetricData")})
+RULES[("cloudwatch", "GetMetricData")] = _star("cloudwatch")
+RULES[("ecr", "GetAuthorizationToken")] = _star("ecr")
 RULES.update(
     {
         ("elbv2", op): _star(_ELB)
@@ -157,8 +158,9 @@ def _dynamodb_batch(account: Account, operation: str, params: Params) -> Iterato
 
 
 def _kms(account: Account, bucket: str, action: str) -> Iterator[Request]:
+    """S3 calls KMS on the caller's behalf for an SSE-KMS bucket; the request says so (``kms:ViaService``)."""
     if bucket in account.bucket_keys:
-        yield Request(action, account.bucket_keys[bucket])
+        yield Request(action, account.bucket_keys[bucket], (("kms:ViaService", f"s3.{account.region}.amazonaws.com"),))
 
 
 def _read(account: Account, bucket: str, key: str, version_id: str | None) -> Iterator[Request]:
@@ -305,11 +307,26 @@ def _alarms(account: Account, operation: str, params: Params) -> Iterator[Reques
         yield Request(f"cloudwatch:{operation}", account.arn("cloudwatch", f"alarm:{name}") if name else ANY)
 
 
-@rule("logs", "FilterLogEvents", "GetLogEvents", "DescribeLogStreams")
+@rule("cloudwatch", "PutMetricData")
+def _put_metric_data(account: Account, operation: str, params: Params) -> Iterator[Request]:
+    # No resource-level permissions; a policy may limit it by namespace (condition key cloudwatch:namespace).
+    yield Request("cloudwatch:PutMetricData", ANY, (("cloudwatch:namespace", params["Namespace"]),))
+
+
+@rule(
+    "logs",
+    "FilterLogEvents",
+    "GetLogEvents",
+    "DescribeLogStreams",
+    "CreateLogGroup",
+    "CreateLogStream",
+    "PutLogEvents",
+)
 def _logs(account: Account, operation: str, params: Params) -> Iterator[Request]:
     group = params.get("logGroupIdentifier") or params["logGroupName"]
     arn = group if group.startswith("arn:") else account.arn("logs", f"log-group:{group}")
-    if operation == "GetLogEvents":
+    # Authorized on the stream (AWS's own Lambda logging policy grants CreateLogStream on "log-group:<name>:*").
+    if operation in ("GetLogEvents", "PutLogEvents", "CreateLogStream"):
         arn = f"{arn}:log-stream:{params['logStreamName']}"
     yield Request(f"logs:{operation}", arn)
 
@@ -331,7 +348,18 @@ def _parameter(account: Account, operation: str, params: Params) -> Iterator[Req
     yield Request("ssm:GetParameter", account.arn("ssm", f"parameter/{params['Name'].lstrip('/')}"))
 
 
-@rule("ecr", "DescribeImages", "DescribeRepositories")
+@rule(
+    "ecr",
+    "DescribeImages",
+    "DescribeRepositories",
+    "BatchGetImage",
+    "GetDownloadUrlForLayer",
+    "BatchCheckLayerAvailability",
+    "InitiateLayerUpload",
+    "UploadLayerPart",
+    "CompleteLayerUpload",
+    "PutImage",
+)
 def _ecr(account: Account, operation: str, params: Params) -> Iterator[Request]:
     for name in params.get("repositoryNames") or [params["repositoryName"]]:
         yield Request(f"ecr:{operation}", account.arn("ecr", f"repository/{name}"))

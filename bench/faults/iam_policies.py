@@ -7,16 +7,18 @@ name through the functions' environment (``AXON_MODELS_BUCKET: {Ref: Models...}`
 in the world), so nothing is written a second time. A KMS key keeps its logical id as its key id: only the
 policies and the bucket encryption refer to it, and both resolve the same way.
 
-Evaluation is moto's own statement matcher (``moto.iam.access_control.IAMPolicyStatement``), the one moto applies
-to the services it checks: ``Action``/``Resource`` wildcards and ``StringEquals`` conditions on the keys a request
-carries (other condition operators are not evaluated); an explicit ``Deny`` wins. See ``docs/moto-patches.md``,
-"IAM", for what moto itself checks and the one flaw of its policy evaluation that :func:`applies` works around.
+Evaluation is moto's own statement matcher (``moto.iam.access_control.IAMPolicyStatement``) for ``Action`` and
+``Resource`` wildcards, the one moto applies to the services it checks; an explicit ``Deny`` wins. Conditions are
+evaluated here (:func:`conditions_hold`), because moto's evaluator passes every operator but ``StringEquals`` and
+passes a condition whose key the request lacks: both would let a too-narrow grant through unnoticed. See
+``docs/moto-patches.md``, "IAM", for what moto itself checks.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +120,12 @@ class Resolver:
         if set(value) == {"Fn::Join"}:
             separator, parts = value["Fn::Join"]
             return separator.join(str(self.resolve(p)) for p in parts)
+        if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):  # ${Ref} and ${Logical.Arn} forms
+            return re.sub(
+                r"\$\{([^}!]+)\}",
+                lambda m: self.resolve({"Fn::GetAtt": m[1].split(".", 1)} if "." in m[1] else {"Ref": m[1]}),
+                value["Fn::Sub"],
+            )
         if any(key.startswith("Fn::") for key in value):
             raise UnresolvedToken(json.dumps(value))
         return {k: self.resolve(v) for k, v in value.items()}
@@ -219,17 +227,60 @@ def grants(documents: Iterable[Mapping[str, Any]]) -> list[tuple[Grant, dict[str
     return found
 
 
+def _glob(pattern: str, value: str) -> bool:
+    """IAM's ``*`` (any run) and ``?`` (one character), case-sensitive, over the whole value."""
+    return (
+        re.fullmatch("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), value)
+        is not None
+    )
+
+
+def _equal(expected: str, actual: str) -> bool:
+    return actual == expected
+
+
+def _bool(expected: str, actual: str) -> bool:
+    return actual.lower() == expected.lower()
+
+
+_OPERATORS: dict[str, Callable[[str, str], bool]] = {
+    "StringEquals": _equal,
+    "StringLike": _glob,
+    "ArnEquals": _equal,
+    "ArnLike": _glob,
+    "Bool": _bool,
+}
+
+
+def conditions_hold(condition: Mapping[str, Mapping[str, Any]], request: Request) -> bool:
+    """IAM's rules for the operators axon's policies use: every operator block holds; within one, every key holds;
+    a key holds when the request's value matches any listed value. A key the request lacks fails the condition,
+    unless the operator ends in ``IfExists``. An operator not listed here raises: it must be taught, not passed."""
+    values = dict(request.conditions)
+    for operator, keys in condition.items():
+        name = operator.removesuffix("IfExists")
+        if name not in _OPERATORS:
+            raise ValueError(f"condition operator {operator} is not evaluated by bench.faults.iam_policies")
+        for key, expected in keys.items():
+            if key not in values:
+                if operator.endswith("IfExists"):
+                    continue
+                return False
+            if not any(_OPERATORS[name](str(e), values[key]) for e in _as_list(expected)):
+                return False
+    return True
+
+
 def applies(statement: Mapping[str, Any], request: Request) -> bool:
     """Whether ``statement``'s action, resource and conditions all match ``request``, whatever its effect.
 
-    moto's ``IAMPolicyStatement`` answers DENIED when a statement's action matches but its condition does not,
-    even for an Allow statement (so two ``iam:PassRole`` statements for two services deny each other). Asking
-    about the statement as if it were an Allow, and reading only PERMITTED, keeps moto's matching and drops that.
+    moto matches the action and resource of the statement without its condition, asked as an Allow (moto answers
+    DENIED for an Allow statement whose action matches, which would make two ``iam:PassRole`` statements for two
+    services deny each other); :func:`conditions_hold` judges the condition.
     """
-    result = IAMPolicyStatement({**statement, "Effect": "Allow"}).is_action_permitted(
-        request.action, request.resource, incoming_condition_values=dict(request.conditions)
-    )
-    return bool(result == PermissionResult.PERMITTED)
+    matcher = {k: v for k, v in statement.items() if k != "Condition"}
+    result = IAMPolicyStatement({**matcher, "Effect": "Allow"}).is_action_permitted(request.action, request.resource)
+    return result == PermissionResult.PERMITTED and conditions_hold(statement.get("Condition", {}), request)
 
 
 def permitted(documents: Iterable[Mapping[str, Any]], request: Request) -> bool:

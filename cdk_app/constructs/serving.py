@@ -15,9 +15,10 @@ from constructs import Construct
 
 from axon import names
 from axon.names import CODEBUILD_PROJECT, ECR_REPOSITORY
+from axon.platforms import api_roles
 from axon.settings import ENV_ECR_REPOSITORY, ENV_MODELS_BUCKET
 from cdk_app.constructs.packaging import stage_build_source
-from cdk_app.constructs.permissions import BUNDLES, VERSIONS
+from cdk_app.constructs.permissions import VERSIONS
 from cdk_app.constructs.storage import ModelsStore
 from cdk_app.nag import acknowledge, acknowledge_wildcards, action_finding, resource_finding, skip_scan
 
@@ -95,7 +96,7 @@ class Serving(Construct):
             logging=codebuild.LoggingOptions(cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=log_group)),
             timeout=BUILD_TIMEOUT,
         )
-        self.repository.grant_pull_push(project)
+        self.repository.grant_push(project)  # the build pulls no image of its own repository
         # The buildspec resolves the tag to its digest (skip, race check, IMAGE_URI by digest).
         self.repository.grant(project, "ecr:DescribeImages")
         read_bundles = iam.PolicyStatement(
@@ -149,47 +150,18 @@ class Serving(Construct):
         """The most any API's own role (``axon.platforms.api_roles``) may ever do: the permissions boundary the
         control plane must attach to every role it creates (its ``iam:CreateRole`` is conditioned on it).
 
-        Each role's inline policy narrows this to its own API; the boundary keeps a control plane that writes a
-        broader inline policy (a bug, or an attacker holding its credentials) within these resources.
+        The document is ``api_roles.boundary_policy`` itself, filled with this stack's tokens: local mode creates
+        the same one, so the two cannot drift. Each role's inline policy narrows it to its own API; the boundary
+        keeps a control plane that writes a broader inline policy (a bug, or an attacker holding its credentials)
+        within these resources.
         """
         stack = Stack.of(self)
-        endpoint_logs = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=names.log_group("*"),
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        account = api_roles.Account(
+            stack.partition, stack.account, stack.region, models.bucket.bucket_name, self.repository.repository_name
         )
         statements = {
-            "Replicas read their own API's bundles under apis/<api>/ and versions/<api>/; the per-API inline "
-            "policy names the API, this boundary only caps it to those two prefixes.": iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:GetObjectVersion"],
-                resources=[models.bucket.arn_for_objects(VERSIONS), models.bucket.arn_for_objects(BUNDLES)],
-            ),
-            "Replicas log to /aws/sagemaker/Endpoints/axon-<api>; the per-API inline policy names the API's own "
-            "group, this boundary caps it to axon's groups.": iam.PolicyStatement(
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                resources=[endpoint_logs, f"{endpoint_logs}:log-stream:*"],
-            ),
-            "cloudwatch:PutMetricData supports no resource-level permissions; the cloudwatch:namespace condition "
-            "caps it to the per-API namespaces Axon/Api/<api> (each role's own policy names its one namespace).": (
-                iam.PolicyStatement(
-                    actions=["cloudwatch:PutMetricData"],
-                    resources=["*"],
-                    conditions={"StringLike": {"cloudwatch:namespace": f"{names.API_METRIC_NAMESPACE_PREFIX}*"}},
-                )
-            ),
-            "The models bucket's key decrypts bundles for S3 only; per-API scoping is the S3 statement's.": (
-                iam.PolicyStatement(
-                    actions=["kms:Decrypt"],
-                    resources=[models.key.key_arn],
-                    conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
-                )
-            ),
-            "SageMaker pulls the serving image as the execution role.": iam.PolicyStatement(
-                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                resources=[self.repository.repository_arn],
-            ),
-            ECR_LOGIN_REASON: iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+            str(statement["Sid"]): iam.PolicyStatement.from_json(statement)
+            for statement in api_roles.boundary_policy(account)["Statement"]
         }
         boundary = iam.ManagedPolicy(
             self,
@@ -199,7 +171,21 @@ class Serving(Construct):
             description="axon: permissions boundary of every per-API role (what user code may ever do)",
             statements=list(statements.values()),
         )
-        for reason, statement in statements.items():
-            acknowledge_wildcards(boundary, statement, reason)
-        acknowledge(boundary, "AwsSolutions-IAM5[Resource::*]", ECR_LOGIN_REASON)
+        for sid, statement in statements.items():
+            acknowledge_wildcards(boundary, statement, _BOUNDARY_REASONS[sid])
         return boundary
+
+
+# Why each statement of the per-API boundary has the wildcards it has (cdk-nag), by the statement's Sid.
+_BOUNDARY_REASONS = {
+    "OwnBundles": "Replicas read their own API's bundles under apis/<api>/ and versions/<api>/; the per-API inline "
+    "policy names the API, this boundary only caps it to those two prefixes.",
+    "DecryptThroughS3": "S3 decrypts a replica's bundle with the models bucket's key (kms:ViaService is S3 in this "
+    "region); which objects a role may read is the S3 statement's, per API.",
+    "OwnLogGroup": "Replicas log to /aws/sagemaker/Endpoints/axon-<api>; the per-API inline policy names the API's "
+    "own group, this boundary caps it to axon's groups.",
+    "OwnMetricNamespace": "cloudwatch:PutMetricData supports no resource-level permissions; the cloudwatch:namespace "
+    "condition caps it to the per-API namespaces Axon/Api/<api> (each role's own policy names its one namespace).",
+    "PullServingImage": "SageMaker and ECS pull the serving image as the API's role.",
+    "EcrLogin": ECR_LOGIN_REASON,
+}

@@ -8,15 +8,19 @@ GPU instance types (to show one capacity provider per type).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aws_cdk import Stack, Validations, assertions, cx_api
 
 from cdk_app.app import GPU_INSTANCE_TYPES_CONTEXT, REGION_CONTEXT, build_app
+
+if TYPE_CHECKING:
+    from tests.cdk.iam_recording import Recording
 
 TEST_CONTEXT = {REGION_CONTEXT: "us-east-1", GPU_INSTANCE_TYPES_CONTEXT: "g5.xlarge,g6.2xlarge"}
 
@@ -93,3 +97,15 @@ def synth(app_synth: AppSynth) -> Synth:
 def ecs_synth(app_synth: AppSynth) -> Synth:
     """``AxonEcs`` of the session's synth."""
     return app_synth.ecs
+
+
+@pytest.fixture(scope="session")
+def recording() -> Iterator[Recording]:
+    """Every AWS call of the fault harness's IAM scenarios (``tests/cdk/iam_recording.py``), recorded once."""
+    from tests.cdk.iam_recording import record_all  # the moto world: only the IAM tests pay for its import
+
+    logging.disable(logging.CRITICAL)  # failure paths log errors by design
+    try:
+        yield record_all()
+    finally:
+        logging.disable(logging.NOTSET)

@@ -20,6 +20,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from axon_serving.emf import in_flight_request
+from axon_serving.metrics import Window
 from s3transfer.futures import BoundedExecutor
 
 from axon import names
@@ -103,6 +105,61 @@ def _roles(calls: list[Call]) -> dict[str, Role]:
             boundary = call.params.get("PermissionsBoundary")
             found.setdefault(call.params["RoleName"], Role(call.params.get("Path", "/"), boundary))
     return found
+
+
+@dataclass(frozen=True)
+class ReplicaCall:
+    """A call an API's replicas make as the API's own role: by the serving runtime, or by the platform for them."""
+
+    role: str  # IAM role name
+    service: str
+    operation: str
+    params: dict[str, Any]
+
+
+def _s3_object(uri: str) -> dict[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return {"Bucket": bucket, "Key": key}
+
+
+def _metric(role: str, environment: dict[str, str]) -> ReplicaCall:
+    """The serving runtime's PutMetricData (``axon_serving.emf.in_flight_request``) for this environment."""
+    window = Window(start=0.0, in_flight=1.0, samples=1, requests=1, errors_4xx=0, errors_5xx=0, latency_ms=1.0)
+    api, variant, key = environment["AXON_API"], environment["AXON_VARIANT"], environment.get(names.SIGNAL_KEY_ENV, "")
+    return ReplicaCall(role, "cloudwatch", "PutMetricData", in_flight_request(window, api, variant, key))
+
+
+def replica_calls(calls: list[Call]) -> Iterator[ReplicaCall]:
+    """What every version's replicas do as their role, from the models and task definitions the rollouts made.
+
+    SageMaker pulls the image, downloads ``ModelDataUrl`` and writes the endpoint's log group as the model's
+    execution role; on ECS the task role downloads ``AXON_BUNDLE_URI`` (the execution role, shared, pulls and
+    logs). On both, axon-serve puts the in-flight metric.
+    """
+    for call in calls:
+        site, params = call.site, call.params
+        if call.error is not None:
+            continue
+        if (site.service, site.operation) == ("sagemaker", "CreateModel"):
+            role = params["ExecutionRoleArn"].rsplit("/", 1)[1]
+            container = params["PrimaryContainer"]
+            environment = dict(container["Environment"])
+            repository = container["Image"].split("/", 1)[1].split("@")[0].split(":")[0]
+            group = {"logGroupName": names.log_group(environment["AXON_API"]), "logStreamName": "AllTraffic/i-0"}
+            yield ReplicaCall(role, "s3", "GetObject", _s3_object(container["ModelDataUrl"]))
+            yield ReplicaCall(role, "ecr", "GetAuthorizationToken", {})
+            for operation in ("BatchCheckLayerAvailability", "GetDownloadUrlForLayer", "BatchGetImage"):
+                yield ReplicaCall(role, "ecr", operation, {"repositoryName": repository})
+            for operation in ("CreateLogStream", "PutLogEvents"):
+                yield ReplicaCall(role, "logs", operation, group)
+        elif (site.service, site.operation) == ("ecs", "RegisterTaskDefinition"):
+            role = params["taskRoleArn"].rsplit("/", 1)[1]
+            (container,) = params["containerDefinitions"]
+            environment = {e["name"]: e["value"] for e in container["environment"]}
+            yield ReplicaCall(role, "s3", "GetObject", _s3_object(environment["AXON_BUNDLE_URI"]))
+        else:
+            continue
+        yield _metric(role, environment)
 
 
 class Paths:

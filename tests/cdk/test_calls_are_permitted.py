@@ -9,7 +9,6 @@ synthesized template gives that function's role, resolved to the same resources 
 from __future__ import annotations
 
 import copy
-import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,13 +23,14 @@ from bench.faults.iam_policies import (
     Resolver,
     applies,
     bucket_keys,
+    conditions_hold,
     function_documents,
     grants,
     permitted,
     resolver,
 )
 from tests.cdk.conftest import Synth
-from tests.cdk.iam_recording import Recording, record_all
+from tests.cdk.iam_recording import Recording
 from tests.cdk.test_core_stack import ROLLOUT_MODULES
 
 pytestmark = pytest.mark.xdist_group("cdk")
@@ -78,15 +78,6 @@ UNUSED: dict[tuple[str, str], str] = {
 class Policies:
     account: Account
     documents: dict[str, list[dict[str, Any]]]  # function name -> resolved policy documents
-
-
-@pytest.fixture(scope="module")
-def recording() -> Iterator[Recording]:
-    logging.disable(logging.CRITICAL)  # failure paths log errors by design
-    try:
-        yield record_all()
-    finally:
-        logging.disable(logging.NOTSET)
 
 
 def policies_for(synth: Synth, environment: dict[str, str], roles: dict[str, Role] | None = None) -> Policies:
@@ -214,6 +205,20 @@ def test_conditions_are_checked_per_statement() -> None:
     assert not permitted([*documents, {"Statement": [denied]}], passing("a", "sagemaker.amazonaws.com"))
 
 
+def test_conditions_follow_iam_not_moto() -> None:
+    """moto passes any operator but StringEquals and any key the request lacks; IAM does neither."""
+    like = {"StringLike": {"cloudwatch:namespace": "Axon/Api/*"}}
+    put = "cloudwatch:PutMetricData"
+    assert conditions_hold(like, Request(put, "*", (("cloudwatch:namespace", "Axon/Api/iris"),)))
+    assert not conditions_hold(like, Request(put, "*", (("cloudwatch:namespace", "Axon"),)))
+    assert not conditions_hold(like, Request(put, "*"))  # the key is missing: the condition fails
+    assert conditions_hold({"StringLikeIfExists": like["StringLike"]}, Request(put, "*"))
+    equals = {"StringEquals": {"iam:PassedToService": ["ecs-tasks.amazonaws.com", "sagemaker.amazonaws.com"]}}
+    assert conditions_hold(equals, Request("iam:PassRole", "r", (("iam:PassedToService", "sagemaker.amazonaws.com"),)))
+    with pytest.raises(ValueError, match="NumericLessThan"):
+        conditions_hold({"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}, Request(put, "*"))
+
+
 def test_calls_map_to_what_aws_authorizes(offline: Policies) -> None:
     account = offline.account
     key = account.bucket_keys["axon-models"]
@@ -223,8 +228,8 @@ def test_calls_map_to_what_aws_authorizes(offline: Policies) -> None:
         "CopySource": {"Bucket": "axon-models", "Key": "apis/iris/b.tar.gz", "VersionId": "3"},
     }
     assert [str(r) for r in requests(account, "s3", "CopyObject", copy_object)] == [
-        f"kms:Decrypt on {key}",
-        f"kms:GenerateDataKey on {key}",
+        f"kms:Decrypt on {key} (kms:ViaService=s3.us-east-1.amazonaws.com)",
+        f"kms:GenerateDataKey on {key} (kms:ViaService=s3.us-east-1.amazonaws.com)",
         "s3:GetObjectVersion on arn:aws:s3:::axon-models/apis/iris/b.tar.gz",
         "s3:PutObject on arn:aws:s3:::axon-models/versions/iris/v1/bundle.tar.gz",
     ]

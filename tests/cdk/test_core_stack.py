@@ -297,7 +297,7 @@ def test_the_api_role_boundary_caps_every_per_api_role(synth: Synth) -> None:
     (metrics,) = [s for s in statements if s["Action"] == "cloudwatch:PutMetricData"]
     assert metrics["Condition"] == {"StringLike": {"cloudwatch:namespace": "Axon/Api/*"}}
     reads = [flat(r) for s in statements if "s3:GetObject" in s["Action"] for r in s["Resource"]]
-    assert len(reads) == 2 and all(r.endswith(("/apis/*", "/versions/*")) for r in reads)
+    assert len(reads) == 2 and all(r.endswith(("/apis/*/*", "/versions/*/*")) for r in reads)
 
 
 @pytest.mark.parametrize("spec", ALL_FUNCTIONS, ids=lambda spec: spec.module)

@@ -11,6 +11,7 @@ import fnmatch
 import json
 import shutil
 import urllib.request
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from axon import names
 from axon.rollout.image import image_key_of
 from axon.rollout.versions import immutable_bundle_key
 from axon.spec import load_spec_text
+from bench.faults.iam import Account, requests
+from bench.faults.iam_policies import Resolver, applies, bucket_keys, grants, permitted, resolver, role_documents
 from cdk_app.constructs.packaging import BUILD_SOURCE
 from tests.cdk.codebuild_runner import BuildRun, run_buildspec
 from tests.cdk.conftest import Synth
@@ -261,3 +264,63 @@ def test_an_ecr_error_other_than_not_found_fails_instead_of_rebuilding(
     run = _build(build_source, tmp_path, aws, bundle_uri, tag)
     assert run.status == "FAILED" and run.phases["pre_build"] == "FAILED", run.output
     assert "RepositoryNotFoundException" in run.output and run.calls_of("docker") == []
+
+
+# ---- the image build ------------------------------------------------------------------------------------------
+
+# Held by the build role, used by no call of a build, and why each stays. Keep it small.
+BUILD_UNUSED = {
+    "s3:GetBucket*": "CDK's grant on the source asset: CodeBuild may read the bucket's location and ACL",
+    "s3:List*": "CDK's grant on the source asset",
+    "kms:Encrypt": "CodeBuild encrypts artifacts and logs with the project key (the build keeps none)",
+    "kms:ReEncrypt*": "CDK's grant with the project key",
+    "kms:GenerateDataKey*": "CodeBuild encrypts artifacts and logs with the project key (the build keeps none)",
+    "logs:CreateLogGroup": "CodeBuild creates its log group when it is missing (the stack creates it)",
+    "codebuild:CreateReportGroup": "CDK's default report-group grant (the buildspec writes no reports)",
+    "codebuild:CreateReport": "CDK's default report-group grant (the buildspec writes no reports)",
+    "codebuild:UpdateReport": "CDK's default report-group grant (the buildspec writes no reports)",
+    "codebuild:BatchPutTestCases": "CDK's default report-group grant (the buildspec writes no reports)",
+    "codebuild:BatchPutCodeCoverages": "CDK's default report-group grant (the buildspec writes no reports)",
+}
+
+
+def _build_calls(run: BuildRun, project: dict[str, Any], found: Resolver) -> list[tuple[str, str, dict[str, Any]]]:
+    """(service, operation, params) of every call one build makes, CodeBuild's own included."""
+    repository = names.ECR_REPOSITORY
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+    for entry in run.calls:
+        if entry["tool"] == "aws":
+            service, operation = entry["action"].split(":")
+            params = {"s3": {"Bucket": entry.get("bucket"), "Key": entry.get("key")}}.get(service, {})
+            calls.append((service, operation, {**params, "repositoryName": entry.get("repository", repository)}))
+        elif entry["tool"] == "docker" and entry["command"] == "push":
+            layers = ("BatchCheckLayerAvailability", "InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload")
+            calls += [("ecr", op, {"repositoryName": repository}) for op in (*layers, "PutImage")]
+    source = found.resolve(project["Source"]["Location"]).split("/", 1)
+    calls.append(("s3", "GetObject", {"Bucket": source[0], "Key": source[1]}))  # CodeBuild fetches the source
+    group = found.name(project["LogsConfig"]["CloudWatchLogs"]["GroupName"]["Ref"])
+    stream = {"logGroupName": group, "logStreamName": "build-id"}
+    calls += [("logs", "CreateLogStream", stream), ("logs", "PutLogEvents", stream)]
+    return calls
+
+
+def test_every_call_of_an_image_build_is_allowed_by_the_build_role_and_every_grant_is_used(
+    synth: Synth, build_source: Path, tmp_path: Path, aws: dict[str, str]
+) -> None:
+    bundle_uri, tag = _upload()
+    run = _build(build_source, tmp_path, aws, bundle_uri, tag)
+    assert run.status == "SUCCEEDED", run.output
+    found = resolver(synth.template.to_json(), {"AXON_MODELS_BUCKET": BUCKET}, Account())
+    account = Account(bucket_keys=bucket_keys(found))
+    project = _project(synth)
+    documents = role_documents(found, project["ServiceRole"]["Fn::GetAtt"][0])
+    built = [r for s, o, p in _build_calls(run, project, found) for r in requests(account, s, o, p)]
+    denied = sorted({str(r) for r in built if not permitted(documents, r)})
+    assert not denied, "requests the build role does not allow:\n" + "\n".join(denied)
+    used: dict[str, bool] = defaultdict(bool)
+    for grant, statement in grants(documents):
+        used[grant.action] |= any(applies(statement, r) for r in built)
+    unused = {action for action, is_used in used.items() if not is_used}
+    assert unused == set(BUILD_UNUSED), (
+        f"unused: {sorted(unused - set(BUILD_UNUSED))}, now used: {sorted(set(BUILD_UNUSED) - unused)}"
+    )
