@@ -8,6 +8,8 @@ a statement whose wildcard changes loses its acknowledgement instead of silently
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
@@ -18,6 +20,18 @@ from constructs import IConstruct
 WILDCARD_RULE = "AwsSolutions-IAM5"
 CHECKOV_METADATA = "checkov"  # checkov reads ``Metadata.checkov.skip: [{id, comment}]`` of each resource
 MIN_REASON_LENGTH = 40  # a reason says why the finding does not apply, not just that it was looked at
+
+
+@dataclass(frozen=True)
+class Permission:
+    """One statement; ``wildcard_reason`` is required when it holds a ``*`` (it becomes the acknowledgement)."""
+
+    statement: iam.PolicyStatement
+    wildcard_reason: str | None = None
+
+
+def allow(actions: list[str], resources: list[str], conditions: Mapping[str, Any] | None = None) -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions)
 
 
 def add_checks(scope: IConstruct) -> None:

@@ -14,8 +14,7 @@ from constructs import Construct
 from axon.names import METRIC_NAMESPACE
 from axon.rollout.workflow import LambdaFunction
 from cdk_app.constructs.packaging import ARCHITECTURE, RUNTIME, LambdaPackaging
-from cdk_app.constructs.permissions import Permission
-from cdk_app.nag import acknowledge, acknowledge_wildcards, skip_scan, wildcard_findings
+from cdk_app.nag import Permission, acknowledge, acknowledge_wildcards, skip_scan, wildcard_findings
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 # Why checkov's generic Lambda findings do not apply to axon's control-plane functions.

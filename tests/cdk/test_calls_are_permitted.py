@@ -46,23 +46,11 @@ RUNTIME_ACTIONS = {
 }
 EVERY = "*"  # an UNUSED entry for every function (a grant all of them get)
 NOT_REACHED = "a path the recording does not reach: "
-OVER_GRANT = "over-grant, no code path calls it (reported in issue 14; remove from permissions.py): "
 CACHED = "read once per process and cached; in-process every Lambda shares one process, so one function records it"
 ROLLOUT = "axon-deploy-version"  # any member of the rollout family (ROLLOUT_MODULES)
 # Grants no recorded call uses, each with why it stays: (function or EVERY, action) -> reason. Keep it small.
 UNUSED: dict[tuple[str, str], str] = {
-    (EVERY, "dynamodb:BatchGetItem"): OVER_GRANT + "one registry grant for all; only the autoscaler batch-reads",
-    (EVERY, "dynamodb:BatchWriteItem"): OVER_GRANT + "nothing batch-writes the registry",
-    (EVERY, "dynamodb:ConditionCheckItem"): NOT_REACHED + "no recorded transaction carries a ConditionCheck",
-    (EVERY, "dynamodb:DeleteItem"): NOT_REACHED + "registry deletes (axon delete runs in the CLI)",
-    (EVERY, "dynamodb:Query"): OVER_GRANT + "one registry grant for all; on-upload and the image steps never query",
-    (EVERY, "dynamodb:UpdateItem"): OVER_GRANT + "one registry grant for all; the autoscaler only puts",
     (EVERY, "ssm:GetParameter"): CACHED,
-    ("axon-validate-bundle", "s3:GetObject"): OVER_GRANT + "the upload is always read by VersionId",
-    ("axon-check-build", "s3:GetObject"): OVER_GRANT + "check-build shares resolve-image's set; it reads no bundle",
-    ("axon-check-build", "s3:GetObjectVersion"): OVER_GRANT + "check-build reads no bundle",
-    ("axon-check-build", "kms:Decrypt"): OVER_GRANT + "check-build reads no bundle",
-    ("axon-check-build", "codebuild:StartBuild"): OVER_GRANT + "check-build only polls the build",
     (ROLLOUT, "sagemaker:DeleteEndpoint"): NOT_REACHED + "a failed first version or a removed API",
     (ROLLOUT, "cloudwatch:DeleteAlarms"): NOT_REACHED + "a failed first version or a removed API",
     (ROLLOUT, "iam:DeleteRole"): NOT_REACHED + "a failed first version or a removed API drops its role",

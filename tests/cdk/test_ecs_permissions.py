@@ -17,7 +17,7 @@ import pytest
 from axon.platforms import ecs_specs as specs
 from axon.rollout.workflow import ALL_FUNCTIONS, AUTOSCALER_FUNCTION
 from cdk_app.aspects.least_privilege import RESOURCE_STAR_ACTIONS
-from cdk_app.constructs.permissions import TARGET_GROUP_PATTERN
+from cdk_app.constructs.ecs_permissions import TARGET_GROUP_PATTERN
 from tests.cdk.conftest import Synth
 from tests.cdk.test_core_stack import ROLLOUT_MODULES, flat, function_statements
 

@@ -1,0 +1,170 @@
+"""What the control plane may do on the ECS platform (``compute.platform: ecs``): the AxonEcs stack's resources,
+found by their fixed names (no cross-stack references), each statement scoped to axon's own names."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Stack
+
+from axon.names import API_ROLE_PATH, ECS_SMOKE_FUNCTION, api_role_name, endpoint_name
+from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER
+from cdk_app.nag import Permission, allow
+from cdk_app.stacks.ecs_stack import CLUSTER_NAME, ECS_TASKS_PRINCIPAL, EXECUTION_ROLE_NAME, LOAD_BALANCER_NAME
+
+AXON_PATTERN = endpoint_name("*")  # axon-*: every per-API resource name starts so
+# axon.platforms.ecs_specs.target_group_name: "ax-<api>-<label>-<hash>" (target group names stop at 32 characters).
+TARGET_GROUP_PATTERN = "ax-*"
+API_ROLES_REASON = (
+    "Each API's replicas run as their own role /axon/api/axon-api-<api>, created at its first rollout "
+    "(axon.platforms.api_roles); only roles under that path, always with axon's permissions boundary."
+)
+
+
+class EcsAccess:
+    """The ECS permission sets; :class:`cdk_app.constructs.permissions.ControlPlaneAccess` composes them."""
+
+    def __init__(self, stack: Stack) -> None:
+        self._stack = stack
+
+    def _arn(self, service: str, resource: str, name: str, fmt: ArnFormat = ArnFormat.SLASH_RESOURCE_NAME) -> str:
+        return self._stack.format_arn(service=service, resource=resource, resource_name=name, arn_format=fmt)
+
+    def _api_roles(self) -> str:
+        """``role/axon/api/axon-api-*``: the per-API roles, and nothing else in the account."""
+        return self._stack.format_arn(
+            service="iam", region="", resource="role", resource_name=f"{API_ROLE_PATH.strip('/')}/{api_role_name('*')}"
+        )
+
+    def read_ecs_config(self) -> tuple[Permission, ...]:
+        """``/axon/ecs/config``: where ECS APIs run, read when an ECS API is first touched in a container."""
+        parameter = self._arn("ssm", "parameter", ECS_CONFIG_PARAMETER.lstrip("/"))
+        return (Permission(allow(["ssm:GetParameter"], [parameter])),)
+
+    def invoke_ecs_smoke(self) -> tuple[Permission, ...]:
+        """The smoke test reaches a new ECS version through AxonEcs's function in the VPC, found by its name."""
+        function = self._arn("lambda", "function", ECS_SMOKE_FUNCTION, ArnFormat.COLON_RESOURCE_NAME)
+        return (Permission(allow(["lambda:InvokeFunction"], [function])),)
+
+    def _ecs_services(self) -> str:
+        return self._arn("ecs", "service", f"{CLUSTER_NAME}/{AXON_PATTERN}")
+
+    def control_ecs_services(self) -> tuple[Permission, ...]:
+        """One task-definition family and one service per version, all named ``axon-<api>-<label>``."""
+        services = self._ecs_services()
+        families = self._arn("ecs", "task-definition", AXON_PATTERN)
+        per_version = (
+            "ECS services and task-definition families are created per API and version at run time, all named "
+            f"axon-<api>-<label>; services only in cluster {CLUSTER_NAME}."
+        )
+        # Tasks run as their API's own role (api_roles); the ECS agent pulls and logs as AxonEcs's execution role.
+        roles = [
+            self._api_roles(),
+            self._stack.format_arn(service="iam", region="", resource="role", resource_name=EXECUTION_ROLE_NAME),
+        ]
+        return (
+            Permission(allow(["ecs:RegisterTaskDefinition"], [families]), per_version),
+            Permission(
+                allow(
+                    ["ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:DescribeServices"],
+                    [services],
+                ),
+                per_version,
+            ),
+            Permission(
+                # Tags passed to CreateService and RegisterTaskDefinition need TagResource; nothing else is tagged.
+                allow(
+                    ["ecs:TagResource"],
+                    [services, families],
+                    conditions={"StringEquals": {"ecs:CreateAction": ["CreateService", "RegisterTaskDefinition"]}},
+                ),
+                per_version,
+            ),
+            Permission(
+                allow(["ecs:DeregisterTaskDefinition", "ecs:ListTaskDefinitions"], ["*"]),
+                "ecs:DeregisterTaskDefinition and ecs:ListTaskDefinitions support no resource-level permissions; "
+                "AWS requires Resource '*'. Removal lists only the axon-<api>-<label> family (familyPrefix).",
+            ),
+            Permission(
+                allow(
+                    ["iam:PassRole"],
+                    roles,
+                    conditions={"StringEquals": {"iam:PassedToService": ECS_TASKS_PRINCIPAL}},
+                ),
+                API_ROLES_REASON,
+            ),
+            # A task of the new version that stopped with an error fails the rollout at once (its stop reason and
+            # the last lines of its log), instead of after the placement timeout.
+            Permission(
+                allow(
+                    ["ecs:ListTasks"],
+                    ["*"],
+                    conditions={"ArnEquals": {"ecs:cluster": self._arn("ecs", "cluster", CLUSTER_NAME)}},
+                ),
+                "ecs:ListTasks has no resource type; the condition keeps it to the axon cluster.",
+            ),
+            Permission(allow(["ecs:DescribeTasks"], [self._arn("ecs", "task", f"{CLUSTER_NAME}/*")]), per_version),
+            Permission(
+                allow(["ecs:DescribeTaskDefinition"], ["*"]),
+                "ecs:DescribeTaskDefinition supports no resource-level permissions; AWS requires Resource '*'. It "
+                "reads where a stopped task of an axon-<api>-<label> family logged.",
+            ),
+        )
+
+    def control_listener(self) -> tuple[Permission, ...]:
+        """Per-version target groups, and the API's rules on the listener of AxonEcs's load balancer."""
+        target_groups = self._arn("elasticloadbalancing", "targetgroup", f"{TARGET_GROUP_PATTERN}/*")
+        listeners = self._arn("elasticloadbalancing", "listener", f"app/{LOAD_BALANCER_NAME}/*")
+        rules = self._arn("elasticloadbalancing", "listener-rule", f"app/{LOAD_BALANCER_NAME}/*")
+        return (
+            Permission(
+                allow(
+                    [
+                        "elasticloadbalancing:CreateTargetGroup",
+                        "elasticloadbalancing:DeleteTargetGroup",
+                        "elasticloadbalancing:ModifyTargetGroupAttributes",
+                        "elasticloadbalancing:AddTags",
+                    ],
+                    [target_groups],
+                ),
+                "Target groups are created per API and version at run time, named ax-<api>-<label>-<hash> "
+                "(32-character limit); their tags hold the rollout's bake clock and smoke-test verdict.",
+            ),
+            Permission(
+                allow(["elasticloadbalancing:CreateRule"], [listeners]),
+                f"Listener and load balancer ids are generated by AxonEcs; only the listeners of its load balancer "
+                f"{LOAD_BALANCER_NAME}, without a cross-stack reference.",
+            ),
+            Permission(
+                allow(
+                    [
+                        "elasticloadbalancing:ModifyRule",
+                        "elasticloadbalancing:DeleteRule",
+                        "elasticloadbalancing:AddTags",
+                    ],
+                    [rules],
+                ),
+                f"Each API's rules are created at run time on the listener of load balancer {LOAD_BALANCER_NAME}; "
+                "rule ids are generated by ELB.",
+            ),
+            self._describe_listener(
+                "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"
+            ),
+        )
+
+    @staticmethod
+    def _describe_listener(*extra: str) -> Permission:
+        return Permission(
+            allow(["elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags", *extra], ["*"]),
+            "Elastic Load Balancing Describe* actions support no resource-level permissions; AWS requires "
+            "Resource '*'. They only read.",
+        )
+
+    def scale_ecs_services(self) -> tuple[Permission, ...]:
+        """The autoscaler finds the live service through the API's rule and sets its desired count."""
+        return (
+            Permission(
+                allow(["ecs:DescribeServices", "ecs:UpdateService"], [self._ecs_services()]),
+                f"The autoscaler scales every live ECS API's service; all are named axon-<api>-<label>, created at "
+                f"run time in cluster {CLUSTER_NAME}.",
+            ),
+            self._describe_listener(),
+        )
