@@ -31,11 +31,6 @@ def original(owner: Any, name: str) -> Any:
     return _originals[(owner, name)]
 
 
-def original_or(owner: Any, name: str, default: Any) -> Any:
-    """:func:`original`, or ``default`` when the patches are not installed."""
-    return _originals.get((owner, name), default)
-
-
 def installed() -> bool:
     return bool(_applied)
 

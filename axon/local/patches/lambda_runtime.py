@@ -167,7 +167,6 @@ _INVOKE_LOCK = threading.RLock()
 # the invocation's request id (a botocore hook that reads the calling thread's invocation); an Invoke so marked by an
 # invocation holding the lock is its nested call and runs without taking the lock (its caller is blocked on it).
 NESTED_HEADER = "x-axon-local-invocation"
-_BOTOCORE_MAKE_API_CALL = getattr(BaseClient, "_make_api_call")  # noqa: B009 (private to botocore, untyped)
 _holders: list[str] = []  # request ids of the invocations now holding the lock, outermost first
 _caller = threading.local()  # the request id that marked the Invoke this thread is serving
 
@@ -182,11 +181,7 @@ def _make_api_call(self: Any, operation_name: str, api_params: Any) -> Any:
     """``BaseClient._make_api_call``, with Lambda Invoke requests marked by the invocation that makes them."""
     if _CURRENT.get() is not None and self.meta.service_model.service_name == "lambda":
         self.meta.events.register_first("before-sign.lambda.Invoke", _mark_nested, unique_id="axon-local-nested")
-    # A test's monkeypatch may capture this wrapper and put it back after uninstall: then it calls botocore's own.
-    wrapped = _registry.original_or(BaseClient, "_make_api_call", _BOTOCORE_MAKE_API_CALL)
-    if wrapped is _make_api_call:
-        wrapped = _BOTOCORE_MAKE_API_CALL
-    return wrapped(self, operation_name, api_params)
+    return _registry.original(BaseClient, "_make_api_call")(self, operation_name, api_params)
 
 
 def _backend_invoke(

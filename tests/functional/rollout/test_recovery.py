@@ -5,7 +5,8 @@ reconciler."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,8 +30,13 @@ def _live_v1(stack: Stack) -> str:
     return version_id
 
 
-def _failing(operation: str, code: str, times: int = 1_000) -> Callable[..., Any]:
-    """``BaseClient._make_api_call`` with ``operation`` raising ``code`` (as after the SDK's own retries)."""
+@contextmanager
+def _failing(operation: str, code: str, times: int = 1_000) -> Iterator[None]:
+    """``operation`` raises ``code`` (as after the SDK's own retries) inside the block.
+
+    The block ends before the stack's fixture uninstalls the local patches, which wrap the same method: restoring
+    after that would put the patches' wrapper back for good.
+    """
     original = BaseClient._make_api_call
     left = {"n": times}
 
@@ -40,16 +46,16 @@ def _failing(operation: str, code: str, times: int = 1_000) -> Callable[..., Any
             raise ClientError({"Error": {"Code": code, "Message": "injected"}}, operation_name)
         return original(self, operation_name, params)
 
-    return call
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BaseClient, "_make_api_call", call)
+        yield
 
 
-def test_a_notification_that_keeps_failing_after_the_commit_leaves_the_new_version_live(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_notification_that_keeps_failing_after_the_commit_leaves_the_new_version_live(stack: Stack) -> None:
     """The reported incident: v2's notify throttled -> the endpoint was deleted and v2 marked failed."""
     _live_v1(stack)
-    monkeypatch.setattr(BaseClient, "_make_api_call", _failing("PutEvents", "ThrottlingException"))
-    v2 = stack.wait_final("iris", stack.upload("iris", bundle("serving: {max_concurrency: 2}")))
+    with _failing("PutEvents", "ThrottlingException"):
+        v2 = stack.wait_final("iris", stack.upload("iris", bundle("serving: {max_concurrency: 2}")))
     assert v2.status == VersionStatus.LIVE, v2.reason
     assert stack.endpoint("iris")["EndpointConfigName"] == "axon-iris-v2"
     api = stack.registry.get_api("iris")
@@ -58,12 +64,10 @@ def test_a_notification_that_keeps_failing_after_the_commit_leaves_the_new_versi
     assert "post_commit" in [e.kind for e in stack.registry.timeline("iris", 2)]
 
 
-def test_a_throttled_registry_write_mid_rollout_is_retried_not_failed(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_throttled_registry_write_mid_rollout_is_retried_not_failed(stack: Stack) -> None:
     _live_v1(stack)
-    monkeypatch.setattr(BaseClient, "_make_api_call", _failing("TransactWriteItems", "ThrottlingException", times=2))
-    v2 = stack.wait_final("iris", stack.upload("iris", bundle("serving: {max_concurrency: 2}")))
+    with _failing("TransactWriteItems", "ThrottlingException", times=2):
+        v2 = stack.wait_final("iris", stack.upload("iris", bundle("serving: {max_concurrency: 2}")))
     assert v2.status == VersionStatus.LIVE, v2.reason
 
 
