@@ -46,6 +46,32 @@ class ServeOptions:
     limits: Limits = field(default_factory=Limits)
 
 
+# (flag, type, default, help): each may also be set by AXON_<FLAG> in the environment; all must be positive.
+_LIMIT_OPTIONS: tuple[tuple[str, type, float, str], ...] = (
+    (
+        "header-timeout",
+        float,
+        HEADER_TIMEOUT,
+        "seconds to receive a request line and headers, from accept or the request's first byte; then 408 and close",
+    ),
+    (
+        "body-timeout",
+        float,
+        BODY_TIMEOUT,
+        f"seconds to receive a body after its headers, plus 1 s per {BODY_MIN_RATE // 1024} KiB received; then 408 "
+        "and close (the default is SageMaker's invocation timeout)",
+    ),
+    (
+        "keep-alive-timeout",
+        float,
+        KEEP_ALIVE_TIMEOUT,
+        "seconds an idle connection stays open between requests; keep it above the load balancer's idle timeout "
+        "(ALB: 60)",
+    ),
+    ("max-connections", int, MAX_CONNECTIONS, "open connections; one more is answered 503 and closed at once"),
+)
+
+
 def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> ServeOptions:
     """Flags win over environment variables, which win over defaults."""
     parser = argparse.ArgumentParser(prog="axon-serve", description="Serve a model bundle over HTTP.")
@@ -58,40 +84,16 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> ServeOptions:
     parser.add_argument("--drain-seconds", type=int, default=DEFAULT_DRAIN_SECONDS)
     parser.add_argument("--log-level", default=env.get("AXON_LOG_LEVEL", "info"))
     group = parser.add_argument_group("connection limits, per worker process (docs/serving.md)")
-    group.add_argument(
-        "--header-timeout",
-        type=float,
-        default=env.get("AXON_HEADER_TIMEOUT", f"{HEADER_TIMEOUT:g}"),
-        help="seconds to receive a request line and headers, from accept or the request's first byte; "
-        "then 408 and close (default %(default)s; env AXON_HEADER_TIMEOUT)",
-    )
-    group.add_argument(
-        "--body-timeout",
-        type=float,
-        default=env.get("AXON_BODY_TIMEOUT", f"{BODY_TIMEOUT:g}"),
-        help=f"seconds to receive a body after its headers, plus 1 s per {BODY_MIN_RATE // 1024} KiB received; "
-        "then 408 and close (default %(default)s, SageMaker's invocation timeout; env AXON_BODY_TIMEOUT)",
-    )
-    group.add_argument(
-        "--keep-alive-timeout",
-        type=float,
-        default=env.get("AXON_KEEP_ALIVE_TIMEOUT", f"{KEEP_ALIVE_TIMEOUT:g}"),
-        help="seconds an idle connection stays open between requests; keep it above the load balancer's "
-        "idle timeout (ALB: 60) (default %(default)s; env AXON_KEEP_ALIVE_TIMEOUT)",
-    )
-    group.add_argument(
-        "--max-connections",
-        type=int,
-        default=env.get("AXON_MAX_CONNECTIONS", str(MAX_CONNECTIONS)),
-        help="open connections; one more is answered 503 and closed at once "
-        "(default %(default)s; env AXON_MAX_CONNECTIONS)",
-    )
+    for flag, kind, default, text in _LIMIT_OPTIONS:
+        variable = "AXON_" + flag.upper().replace("-", "_")
+        help_text = f"{text} (default %(default)s; env {variable})"
+        group.add_argument(f"--{flag}", type=kind, default=env.get(variable, f"{default:g}"), help=help_text)
     args = parser.parse_args(list(argv))
     if args.workers is not None and args.workers < 1:
         parser.error("--workers must be at least 1")
-    for name in ("header_timeout", "body_timeout", "keep_alive_timeout", "max_connections"):
-        if not getattr(args, name) > 0:
-            parser.error(f"--{name.replace('_', '-')} must be positive")
+    for flag, *_ in _LIMIT_OPTIONS:
+        if not getattr(args, flag.replace("-", "_")) > 0:
+            parser.error(f"--{flag} must be positive")
     return ServeOptions(
         model_dir=Path(args.model_dir),
         host=args.host,
