@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 
 from axon import names
 from axon.bundle import BundleLimits
 from axon.spec.policy import DEFAULT_INSTANCE_TYPES, DeployPolicy, parse_patterns
 
-# Environment variable names: the CDK app sets these on every function, local mode sets them in-process.
+# Environment variable names: ``Settings.to_env`` writes them (the CDK app's and local provisioning's Lambda
+# environment), ``settings_from_env`` reads them back; one variable per field.
 ENV_REGISTRY_TABLE = "AXON_REGISTRY_TABLE"
 ENV_MODELS_BUCKET = "AXON_MODELS_BUCKET"
 ENV_STATE_MACHINE_ARN = "AXON_STATE_MACHINE_ARN"
@@ -57,6 +58,31 @@ class Settings:
             max_total_replicas=self.max_total_replicas,
         )
 
+    def to_env(self) -> dict[str, str]:
+        """Every field as its environment variable: the exact inverse of :func:`settings_from_env`.
+
+        The one settings-to-environment map: the CDK stack (with token strings for deployed resources) and
+        local provisioning both give their Lambdas this. Instance-type allowlists are written comma-joined,
+        the bundle limits as a JSON object of every field, the dry-run flag as ``true``/``false``.
+        """
+        return {
+            ENV_REGISTRY_TABLE: self.registry_table,
+            ENV_MODELS_BUCKET: self.models_bucket,
+            ENV_STATE_MACHINE_ARN: self.state_machine_arn,
+            ENV_ECR_REPOSITORY: self.ecr_repository,
+            ENV_CODEBUILD_PROJECT: self.codebuild_project,
+            ENV_SAGEMAKER_ROLE_ARN: self.sagemaker_role_arn,
+            ENV_API_ROLE_BOUNDARY_ARN: self.api_role_boundary_arn,
+            ENV_EVENT_BUS: self.event_bus,
+            ENV_MAX_TOTAL_REPLICAS: str(self.max_total_replicas),
+            ENV_AUTOSCALER_DRY_RUN: "true" if self.autoscaler_dry_run else "false",
+            ENV_LEASE_SECONDS: str(self.lease_seconds),
+            ENV_ALARM_TOPIC_ARN: self.alarm_topic_arn,
+            ENV_BUNDLE_LIMITS: json.dumps(asdict(self.bundle_limits)),
+            ENV_SAGEMAKER_INSTANCE_TYPES: ",".join(self.sagemaker_instance_types),
+            ENV_ECS_INSTANCE_TYPES: ",".join(self.ecs_instance_types),
+        }
+
 
 def _truthy(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
@@ -68,7 +94,8 @@ def _patterns(source: Mapping[str, str], name: str, default: tuple[str, ...]) ->
     return parse_patterns(text) if text.strip() else default
 
 
-def settings_from_env(env: dict[str, str] | None = None) -> Settings:
+def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``env`` (default ``os.environ``); unset variables keep the defaults. Inverse: ``Settings.to_env``."""
     source = os.environ if env is None else env
     default = Settings()
     return Settings(

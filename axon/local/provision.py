@@ -6,7 +6,6 @@ functions and schedule that ``cdk_app`` declares, so local runs exercise the rea
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import zipfile
@@ -27,20 +26,7 @@ from axon.rollout.workflow import (
     render_definition,
     rollout_asl_text,
 )
-from axon.settings import (
-    ENV_API_ROLE_BOUNDARY_ARN,
-    ENV_BUNDLE_LIMITS,
-    ENV_CODEBUILD_PROJECT,
-    ENV_ECR_REPOSITORY,
-    ENV_ECS_INSTANCE_TYPES,
-    ENV_EVENT_BUS,
-    ENV_MODELS_BUCKET,
-    ENV_REGISTRY_TABLE,
-    ENV_SAGEMAKER_INSTANCE_TYPES,
-    ENV_SAGEMAKER_ROLE_ARN,
-    ENV_STATE_MACHINE_ARN,
-    Settings,
-)
+from axon.settings import Settings
 
 _ASSUME_LAMBDA = {
     "Version": "2012-10-17",
@@ -65,21 +51,12 @@ def _code_zip() -> bytes:
 
 
 def function_environment(settings: Settings) -> dict[str, str]:
+    """The settings' variables (``Settings.to_env``, as in the CDK stack) plus local Powertools defaults."""
     return {
-        ENV_REGISTRY_TABLE: settings.registry_table,
-        ENV_MODELS_BUCKET: settings.models_bucket,
-        ENV_STATE_MACHINE_ARN: settings.state_machine_arn,
-        ENV_ECR_REPOSITORY: settings.ecr_repository,
-        ENV_CODEBUILD_PROJECT: settings.codebuild_project,
-        ENV_SAGEMAKER_ROLE_ARN: settings.sagemaker_role_arn,
-        ENV_API_ROLE_BOUNDARY_ARN: settings.api_role_boundary_arn,
-        ENV_EVENT_BUS: settings.event_bus,
-        ENV_BUNDLE_LIMITS: json.dumps(dataclasses.asdict(settings.bundle_limits)),
-        ENV_SAGEMAKER_INSTANCE_TYPES: ",".join(settings.sagemaker_instance_types),
-        ENV_ECS_INSTANCE_TYPES: ",".join(settings.ecs_instance_types),
+        **settings.to_env(),
         "POWERTOOLS_SERVICE_NAME": "axon",
         "POWERTOOLS_METRICS_NAMESPACE": names.METRIC_NAMESPACE,
-        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
     }
 
 

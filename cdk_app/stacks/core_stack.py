@@ -30,9 +30,10 @@ CLI_OUTPUTS = {
     settings.ENV_STATE_MACHINE_ARN: names.OUTPUT_STATE_MACHINE_ARN,
 }
 # Optional context: comma-separated instance-type globs each platform admits (default: axon.spec.policy's).
+# Keyed by the Settings field each one fills.
 INSTANCE_TYPES_CONTEXT = {
-    settings.ENV_SAGEMAKER_INSTANCE_TYPES: "axon:sagemakerInstanceTypes",
-    settings.ENV_ECS_INSTANCE_TYPES: "axon:ecsInstanceTypes",
+    "sagemaker_instance_types": "axon:sagemakerInstanceTypes",
+    "ecs_instance_types": "axon:ecsInstanceTypes",
 }
 # Subscribe to this topic (email, chat, pager) to hear about rollouts and platform alarms.
 TOPIC_OUTPUT = "NotificationTopicArn"
@@ -70,19 +71,21 @@ class AxonCoreStack(Stack):
         event_bus_arn = self.format_arn(
             service="events", resource="event-bus", resource_name=EVENT_BUS, arn_format=ArnFormat.SLASH_RESOURCE_NAME
         )
-        environment = {
-            settings.ENV_REGISTRY_TABLE: registry.table.table_name,
-            settings.ENV_MODELS_BUCKET: models.bucket.bucket_name,
-            settings.ENV_STATE_MACHINE_ARN: state_machine_arn(self),
-            settings.ENV_ECR_REPOSITORY: serving.repository.repository_name,
-            settings.ENV_CODEBUILD_PROJECT: serving.project.project_name,
-            settings.ENV_API_ROLE_BOUNDARY_ARN: serving.api_role_boundary.managed_policy_arn,
-            settings.ENV_EVENT_BUS: EVENT_BUS,
-            settings.ENV_ALARM_TOPIC_ARN: notifications.topic.topic_arn,
-        }
-        for variable, context in INSTANCE_TYPES_CONTEXT.items():
-            if allowed := self.node.try_get_context(context):
-                environment[variable] = ",".join(parse_patterns(str(allowed)))
+        # The deployed resources' names as tokens; every other setting keeps its default unless context sets it.
+        defaults = settings.Settings()
+        deployed = settings.Settings(
+            registry_table=registry.table.table_name,
+            models_bucket=models.bucket.bucket_name,
+            state_machine_arn=state_machine_arn(self),
+            ecr_repository=serving.repository.repository_name,
+            codebuild_project=serving.project.project_name,
+            api_role_boundary_arn=serving.api_role_boundary.managed_policy_arn,
+            event_bus=EVENT_BUS,
+            alarm_topic_arn=notifications.topic.topic_arn,
+            sagemaker_instance_types=self._allowlist("sagemaker_instance_types", defaults.sagemaker_instance_types),
+            ecs_instance_types=self._allowlist("ecs_instance_types", defaults.ecs_instance_types),
+        )
+        environment = deployed.to_env()
         access = ControlPlaneAccess(
             self,
             ControlPlaneResources(
@@ -138,3 +141,8 @@ class AxonCoreStack(Stack):
         CfnOutput(
             self, TOPIC_OUTPUT, value=notifications.topic.topic_arn, description="rollout and alarm notifications"
         )
+
+    def _allowlist(self, field: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """An instance-type allowlist from the optional context (comma-separated globs), else the default."""
+        allowed = self.node.try_get_context(INSTANCE_TYPES_CONTEXT[field])
+        return parse_patterns(str(allowed)) if allowed else default

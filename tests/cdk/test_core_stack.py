@@ -31,7 +31,7 @@ from tests.cdk.conftest import Synth
 # Every CDK test shares the session's one synth: keep them on one xdist worker (``--dist loadgroup``).
 pytestmark = pytest.mark.xdist_group("cdk")
 
-# Settings that name a deployed resource; the rest keep their defaults unless an operator sets them.
+# Settings that name a deployed resource; the rest are written with their defaults (no instance-type context).
 DEPLOYED_SETTINGS = {
     settings.ENV_REGISTRY_TABLE,
     settings.ENV_MODELS_BUCKET,
@@ -180,7 +180,12 @@ def test_every_function_is_built_from_its_spec(synth: Synth, spec: Any) -> None:
     )
     assert [flat(layer) for layer in props["Layers"] if re.fullmatch(powertools, flat(layer))]
     env = props["Environment"]["Variables"]
-    assert env.keys() >= DEPLOYED_SETTINGS
+    # Every setting (Settings.to_env, the map local provisioning uses too) plus the function's Powertools names.
+    defaults = settings.Settings().to_env()
+    assert env.keys() == defaults.keys() | {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
+    assert {k: env[k] for k in defaults.keys() - DEPLOYED_SETTINGS} == {
+        k: v for k, v in defaults.items() if k not in DEPLOYED_SETTINGS
+    }
     assert flat(env[settings.ENV_STATE_MACHINE_ARN]).endswith(f":stateMachine:{names.STATE_MACHINE}")
 
 
