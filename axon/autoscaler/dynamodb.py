@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from axon import aws
-from axon.autoscaler.errors import StateConflictError
+from axon.autoscaler.errors import AutoscalerError, StateConflictError
 from axon.autoscaler.state import ScalerState
 from axon.autoscaler.store import DecisionRecord, StoredState
 from axon.registry import keys
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 BATCH_GET_LIMIT = 100  # BatchGetItem's limit on keys per call
+BATCH_WRITE_LIMIT = 25  # BatchWriteItem's limit on requests per call
+WRITE_ATTEMPTS = 5  # BatchWriteItem calls per batch while DynamoDB leaves items unprocessed
 DECISION_TTL_SECONDS = 14 * 24 * 3600  # decisions expire after two weeks (TTL attribute ``expires_at``)
 
 
@@ -78,6 +80,34 @@ class DynamoDbScalerStateStore:
         for name, value in record.as_item().items():
             item[name] = _attribute(value)
         self._client.put_item(TableName=self._table, Item=item)
+
+    def forget(self, api: str) -> None:
+        """Delete the ``SCALER`` item and every ``DECISION#`` item of ``api``."""
+        doomed = list(self._keys_of(api))
+        for start in range(0, len(doomed), BATCH_WRITE_LIMIT):
+            requests: list[Any] = [{"DeleteRequest": {"Key": key}} for key in doomed[start : start + BATCH_WRITE_LIMIT]]
+            for _ in range(WRITE_ATTEMPTS):
+                response = self._client.batch_write_item(RequestItems={self._table: requests})
+                requests = list(response.get("UnprocessedItems", {}).get(self._table, []))
+                if not requests:
+                    break
+            else:
+                raise AutoscalerError(
+                    f"DynamoDB left {len(requests)} autoscaler items of {api} undeleted; run delete again",
+                    code="autoscaler.forget_incomplete",
+                )
+
+    def _keys_of(self, api: str) -> Iterator[dict[str, Any]]:
+        yield _key(api)
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression="#pk = :pk AND begins_with(#sk, :prefix)",
+            ExpressionAttributeNames={"#pk": keys.PARTITION_KEY, "#sk": keys.SORT_KEY},
+            ExpressionAttributeValues={":pk": {"S": keys.api_pk(api)}, ":prefix": {"S": keys.DECISION_PREFIX}},
+            ProjectionExpression="#pk, #sk",
+        )
+        for page in pages:
+            yield from page.get("Items", [])
 
 
 def _key(api: str) -> dict[str, Any]:

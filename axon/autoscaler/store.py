@@ -57,6 +57,9 @@ class ScalerStateStore(Protocol):
     def record(self, record: DecisionRecord) -> None:
         """Append a decision to the API's timeline."""
 
+    def forget(self, api: str) -> None:
+        """Delete the API's state and decision timeline, so a redeploy starts from scratch (no-op if none)."""
+
 
 @dataclass
 class InMemoryScalerStateStore:
@@ -78,3 +81,7 @@ class InMemoryScalerStateStore:
 
     def record(self, record: DecisionRecord) -> None:
         self.decisions.append(record)
+
+    def forget(self, api: str) -> None:
+        self.states.pop(api, None)
+        self.decisions[:] = [d for d in self.decisions if d.api != api]

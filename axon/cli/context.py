@@ -23,6 +23,7 @@ from axon.cli.stats import CloudWatchStats, LocalStats, StatsSource
 from axon.platforms.base import Platform
 from axon.platforms.factory import platform_factory
 from axon.registry import ApiRecord, DynamoDBRegistry
+from axon.rollout.deps import RolloutDeps
 from axon.settings import Settings, settings_from_env
 
 ENDPOINT_URL_ENV = "AWS_ENDPOINT_URL"
@@ -119,12 +120,20 @@ class CliContext:
         return DynamoDBRegistry(self.deployment.table, self.client("dynamodb"))
 
     @cached_property
+    def _settings(self) -> Settings:
+        deployment = self.deployment
+        return Settings(models_bucket=deployment.bucket, registry_table=deployment.table)
+
+    @cached_property
     def _platforms(self) -> Callable[[str], Platform]:
         if self._platform_override is not None:
             return self._platform_override
-        deployment = self.deployment
-        settings = Settings(models_bucket=deployment.bucket, registry_table=deployment.table)
-        return platform_factory(settings, self.client)
+        return platform_factory(self._settings, self.client)
+
+    @cached_property
+    def deps(self) -> RolloutDeps:
+        """The same wiring the Lambdas get, for the domain operations a command runs (``axon.admin``)."""
+        return RolloutDeps(self._settings, self.registry, self.platform_for, self.client, clock=self.now)
 
     def platform_for(self, name: str) -> Platform:
         return self._platforms(name)

@@ -21,21 +21,8 @@ from axon.cli.follow import find_upload, watch
 from axon.cli.options import DEFAULT_TIMEOUT, ApiArgument, TimeoutOption, WaitOption, valid_api
 from axon.cli.status import live_version
 from axon.cli.transfer import copy_version
-from axon.registry import ApiRecord, VersionRecord, VersionStatus
-from axon.rollout.release import KEEP_VERSIONS
-
-
-def went_live(version: VersionRecord) -> bool:
-    """Live now, or replaced after serving (a skipped upload is superseded too, but with a reason)."""
-    return version.status == VersionStatus.LIVE or (
-        version.status == VersionStatus.SUPERSEDED and version.reason is None
-    )
-
-
-def kept(versions: Sequence[VersionRecord]) -> set[int]:
-    """Sequence numbers whose model and config the workflow keeps (it prunes all but the last few that served)."""
-    served = sorted((v for v in versions if went_live(v) and v.image_uri), key=lambda v: v.seq)
-    return {v.seq for v in served[-KEEP_VERSIONS:]}
+from axon.registry import ApiRecord, VersionRecord
+from axon.rollout.retention import KEEP_VERSIONS, kept, went_live
 
 
 def choose_target(api: ApiRecord, versions: Sequence[VersionRecord], to: str | None) -> VersionRecord:

@@ -16,9 +16,10 @@ from axon.rollout.deps import RolloutDeps
 from axon.rollout.errors import StaleRolloutError
 from axon.rollout.notify import notify
 from axon.rollout.queue import finish_and_start_next
+from axon.rollout.retention import KEEP_VERSIONS as KEEP_VERSIONS  # re-exported: bench.faults.invariants
+from axon.rollout.retention import to_prune
 from axon.rollout.versions import spec_of, version_ref
 
-KEEP_VERSIONS = 3  # models/configs kept for rollback: the live version and the two before it
 PROGRESS_EVENT = "progress"  # timeline kind of a platform message recorded while the new version waits
 POST_COMMIT_EVENT = "post_commit"  # a step after the commit failed; data {"tidied": bool}
 
@@ -182,12 +183,8 @@ def _replaced(deps: RolloutDeps, api: str, seq: int) -> VersionRecord | None:
 
 
 def _prune(deps: RolloutDeps, api: str, platform: Platform) -> None:
-    """Delete the models/configs of versions older than the last ``KEEP_VERSIONS`` that went live."""
-    went_live = [
-        v for v in deps.registry.list_versions(api) if v.status in (VersionStatus.LIVE, VersionStatus.SUPERSEDED)
-    ]
-    deployed = [v for v in went_live if v.image_uri]
-    for old in sorted(deployed, key=lambda v: v.seq)[:-KEEP_VERSIONS]:
+    """Delete the models/configs of versions no longer kept (:mod:`axon.rollout.retention`)."""
+    for old in to_prune(deps.registry.list_versions(api)):
         platform.remove_version(version_ref(old))
 
 
