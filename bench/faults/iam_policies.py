@@ -153,7 +153,7 @@ def resolver(template: Mapping[str, Any], world_environment: Mapping[str, str], 
             continue
         variables = resource["Properties"].get("Environment", {}).get("Variables", {})
         for key, value in variables.items():
-            if key in world_environment:
+            if world_environment.get(key):  # an empty value names nothing (a setting left at its default)
                 found.bind(value, world_environment[key])
     return found
 
