@@ -33,8 +33,34 @@ SAGEMAKER_EXECUTION_ROLE = "axon-sagemaker-execution"
 ECS_SMOKE_MODULE = "ecs_smoke"
 ECS_SMOKE_FUNCTION = f"{PROJECT}-ecs-smoke"
 ECS_SMOKE_TARGET_ENV = "AXON_ECS_SMOKE_TARGET"  # the function's one target: the ALB's base URL, set by AxonEcs
+# AxonEcs's shared resources have fixed names, so that AxonCore's Lambdas are granted exactly these without a
+# cross-stack reference (cdk_app/constructs/ecs_permissions.py), and local mode creates the same (axon.local.ecs).
+ECS_CLUSTER = PROJECT
+ECS_LOAD_BALANCER = PROJECT
+ECS_TASK_ROLE = f"{PROJECT}-ecs-task"
+ECS_EXECUTION_ROLE = f"{PROJECT}-ecs-execution"
+# Local mode only: AxonEcs lets CloudFormation name its security groups; axon.local.ecs.world names them so.
+ECS_ALB_SECURITY_GROUP = f"{PROJECT}-alb"
+ECS_TASK_SECURITY_GROUP = f"{PROJECT}-tasks"
+# Per-version target groups (axon.platforms.ecs_specs.target_group_name): names stop at 32 characters, so the
+# prefix is shorter than PROJECT's; the Lambdas' grants match it (``ax-*``).
+TARGET_GROUP_PREFIX = "ax-"
+
+
+def capacity_provider_name(instance_type: str) -> str:
+    """``g5.xlarge`` -> ``axon-g5-xlarge`` (capacity provider names may not start with ``aws``/``ecs``)."""
+    return f"{PROJECT}-{instance_type.replace('.', '-')}"
+
 
 METRIC_NAMESPACE = "Axon"
+# The autoscaler's own decisions (axon.autoscaler.emf), apart from the replicas' InFlight; platform alarms watch it.
+AUTOSCALER_METRIC_NAMESPACE = f"{METRIC_NAMESPACE}/Autoscaler"
+# CloudWatch names of the platform's own dashboard and alarms (cdk_app.constructs.observability). The alarms are
+# not named axon-*: the Lambdas may manage axon-* alarms (per-API rollback alarms), never these.
+DASHBOARD = PROJECT
+PLATFORM_ALARM_PREFIX = "AxonPlatform-"
+# Rollout notifications (axon.rollout.notify) go to the account's default EventBridge bus.
+EVENT_BUS = "default"
 IN_FLIGHT_METRIC = "InFlight"
 METRIC_DIMENSIONS = ("Api", "Variant")
 IN_FLIGHT_PERIOD_SECONDS = 10
@@ -107,6 +133,16 @@ def alarm_name(api: str, kind: str) -> str:
 
 def bundle_key(api: str, filename: str = "bundle.tar.gz") -> str:
     return f"{BUNDLE_PREFIX}{api}/{filename}"
+
+
+# Validated bundles are copied here, one immutable copy per version: SageMaker's ModelDataUrl cannot name an S3
+# VersionId, and the upload key may be overwritten by the next upload. Replicas read only this prefix.
+VERSIONS_PREFIX = "versions/"
+
+
+def immutable_bundle_key(api: str, label: str) -> str:
+    """Where version ``label`` of ``api`` is kept: ``versions/<api>/<label>/bundle.tar.gz``."""
+    return f"{VERSIONS_PREFIX}{api}/{label}/bundle.tar.gz"
 
 
 def api_from_key(key: str) -> str | None:

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from axon.autoscaler.store import DecisionRecord
+from axon.names import AUTOSCALER_METRIC_NAMESPACE
 
-NAMESPACE = "Axon/Autoscaler"
 METRICS = ("DesiredReplicas", "InFlight", "Decision", "AtMaxReplicas")
 
 
@@ -33,7 +33,7 @@ def emf_document(record: DecisionRecord) -> dict[str, Any]:
             "Timestamp": int(datetime.fromisoformat(record.at).timestamp() * 1000),
             "CloudWatchMetrics": [
                 {
-                    "Namespace": NAMESPACE,
+                    "Namespace": AUTOSCALER_METRIC_NAMESPACE,
                     # Per API, and once more with no dimension: the platform's at-max alarm watches that total.
                     "Dimensions": [["Api"], []],
                     "Metrics": [{"Name": name, "Unit": "Count"} for name in METRICS],

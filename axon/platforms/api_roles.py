@@ -90,7 +90,7 @@ def role_policy(account: Account, api: str) -> dict[str, Any]:
                 "Sid": "OwnBundles",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-                "Resource": [f"{bucket}/{names.BUNDLE_PREFIX}{api}/*", f"{bucket}/versions/{api}/*"],
+                "Resource": [f"{bucket}/{names.BUNDLE_PREFIX}{api}/*", f"{bucket}/{names.VERSIONS_PREFIX}{api}/*"],
             },
             {
                 # The bucket uses an S3 bucket key, so the encryption context names the bucket, not the object:

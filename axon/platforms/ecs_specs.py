@@ -72,7 +72,7 @@ def target_group_name(api: str, label: str) -> str:
     """
     digest = hashlib.sha256(f"{api}/{label}".encode()).hexdigest()[:6]
     suffix = f"-{label}-{digest}"
-    return f"ax-{api}"[: _TARGET_GROUP_NAME_LIMIT - len(suffix)].rstrip("-") + suffix
+    return f"{names.TARGET_GROUP_PREFIX}{api}"[: _TARGET_GROUP_NAME_LIMIT - len(suffix)].rstrip("-") + suffix
 
 
 def arn_resource(arn: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from axon.names import immutable_bundle_key as immutable_bundle_key  # its users import it from here too
 from axon.platforms.base import VersionRef
 from axon.registry import VersionRecord
 from axon.spec import ApiSpec
@@ -20,9 +21,3 @@ def version_ref(record: VersionRecord) -> VersionRef:
         model_data_uri=record.model_data_uri,
         signal_key=record.signal_key,
     )
-
-
-def immutable_bundle_key(api: str, label: str) -> str:
-    """Where a validated bundle is copied: SageMaker's ModelDataUrl cannot name an S3 VersionId, and the upload
-    key may be overwritten by the next upload, so each version reads its own copy."""
-    return f"versions/{api}/{label}/bundle.tar.gz"

@@ -12,13 +12,18 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from axon.autoscaler.emf import NAMESPACE as AUTOSCALER_NAMESPACE
-from axon.names import IN_FLIGHT_METRIC, IN_FLIGHT_PERIOD_SECONDS, METRIC_DIMENSIONS, METRIC_NAMESPACE, PROJECT
+from axon.names import (
+    AUTOSCALER_METRIC_NAMESPACE,
+    DASHBOARD,
+    IN_FLIGHT_METRIC,
+    IN_FLIGHT_PERIOD_SECONDS,
+    METRIC_DIMENSIONS,
+    METRIC_NAMESPACE,
+    PLATFORM_ALARM_PREFIX,
+    PROJECT,
+)
 from cdk_app.constructs.function import AxonFunction
 
-# Platform alarms are not named axon-*: the Lambdas may manage axon-* alarms, never these.
-PLATFORM_ALARM_PREFIX = "AxonPlatform-"
-DASHBOARD_NAME = "axon"
 ALARM_PERIOD = Duration.minutes(5)
 # SageMaker endpoint metrics of axon's endpoints (named axon-<api>); the bare term matches that name token.
 _SAGEMAKER = "{AWS/SageMaker,EndpointName,VariantName}"
@@ -109,7 +114,7 @@ class Observability(Construct):
         alarm(
             "ApiAtMaxReplicas",
             cw.Metric(
-                namespace=AUTOSCALER_NAMESPACE,
+                namespace=AUTOSCALER_METRIC_NAMESPACE,
                 metric_name="AtMaxReplicas",
                 statistic="Maximum",
                 period=ALARM_PERIOD,
@@ -131,7 +136,7 @@ class Observability(Construct):
             _search(f'{_SAGEMAKER} MetricName="Invocation4XXErrors" {PROJECT}', "Sum", minute, "4xx"),
             _search(f'{_SAGEMAKER} MetricName="Invocation5XXErrors" {PROJECT}', "Sum", minute, "5xx"),
         ]
-        dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=DASHBOARD_NAME)
+        dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=DASHBOARD)
         dashboard.add_widgets(
             *(cw.GraphWidget(title=f"Per API: {m.label}", left=[m], width=6) for m in per_api),
         )

@@ -19,16 +19,18 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from axon.names import (
+    BUNDLE_PREFIX,
+    ECS_CLUSTER,
     STATE_MACHINE,
+    VERSIONS_PREFIX,
     log_group,
 )
 from axon.registry.keys import ENTITY_INDEX
 from cdk_app.constructs.ecs_permissions import API_ROLES_REASON, AXON_PATTERN, EcsAccess
 from cdk_app.nag import Permission, allow
-from cdk_app.stacks.ecs_stack import CLUSTER_NAME
 
-BUNDLES = "apis/*"
-VERSIONS = "versions/*"
+BUNDLES = f"{BUNDLE_PREFIX}*"
+VERSIONS = f"{VERSIONS_PREFIX}*"
 SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
 
 
@@ -140,7 +142,7 @@ class ControlPlaneAccess(EcsAccess):
             Permission(
                 allow(["ecs:DescribeServices"], [self._ecs_services()]),
                 f"Every live ECS API's service is named axon-<api>-<label>, created at run time in cluster "
-                f"{CLUSTER_NAME}.",
+                f"{ECS_CLUSTER}.",
             ),
             self._describe_listener(),
         )

@@ -28,7 +28,6 @@ from axon import names
 from cdk_app.context import FrontDoorSettings
 from cdk_app.nag import acknowledge, skip_scan
 
-LOAD_BALANCER_NAME = names.PROJECT
 SSL_POLICY = elbv2.SslPolicy.RECOMMENDED_TLS  # TLS 1.3 and 1.2 only
 _NOT_FOUND = {"content_type": "application/json", "message_body": '{"error": "no such API"}'}
 
@@ -57,7 +56,7 @@ def build_front_door(stack: Stack, vpc: ec2.IVpc, vpc_cidr: str, settings: Front
     balancer = elbv2.ApplicationLoadBalancer(
         stack,
         "Alb",
-        load_balancer_name=LOAD_BALANCER_NAME,
+        load_balancer_name=names.ECS_LOAD_BALANCER,
         vpc=vpc,
         internet_facing=not settings.is_internal,
         security_group=group,

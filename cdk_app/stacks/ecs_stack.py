@@ -28,16 +28,9 @@ from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsConfig
 from axon.platforms.ecs_specs import CONTAINER_PORT
 from cdk_app.context import FrontDoorSettings, front_door_settings
 from cdk_app.nag import acknowledge, acknowledge_wildcards, skip_scan
-from cdk_app.stacks.ecs_front_door import LOAD_BALANCER_NAME as LOAD_BALANCER_NAME
 from cdk_app.stacks.ecs_front_door import build_front_door
 from cdk_app.stacks.ecs_smoke import build_smoke_function
 
-CLUSTER_NAME = names.PROJECT
-# Fixed names, so that AxonCore's Lambdas can be granted exactly these resources without a cross-stack reference
-# (cdk_app/constructs/permissions.py): listener rules of this ALB only (LOAD_BALANCER_NAME), iam:PassRole on these
-# two roles only.
-TASK_ROLE_NAME = f"{names.PROJECT}-ecs-task"
-EXECUTION_ROLE_NAME = f"{names.PROJECT}-ecs-execution"
 ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
 DEFAULT_INSTANCE_TYPES = ("g5.xlarge",)
 VPC_CIDR = "10.0.0.0/16"  # CDK's default range for a new VPC, spelled out: the internal ALB admits it
@@ -48,11 +41,6 @@ LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 # the task role reads published bundles there (``versions/<api>/<label>/bundle.tar.gz``) without a cross-stack
 # reference.
 MODELS_BUCKET_PATTERN = f"{names.CORE_STACK.lower()}-models*"
-
-
-def capacity_provider_name(instance_type: str) -> str:
-    """``g5.xlarge`` -> ``axon-g5-xlarge`` (capacity provider names may not start with ``aws``/``ecs``)."""
-    return f"{names.PROJECT}-{instance_type.replace('.', '-')}"
 
 
 class AxonEcsStack(Stack):
@@ -76,7 +64,7 @@ class AxonEcsStack(Stack):
         self.cluster = ecs.Cluster(
             self,
             "Cluster",
-            cluster_name=CLUSTER_NAME,
+            cluster_name=names.ECS_CLUSTER,
             vpc=self.vpc,
             container_insights_v2=ecs.ContainerInsights.ENABLED,
         )
@@ -171,13 +159,13 @@ class AxonEcsStack(Stack):
         task = iam.Role(
             self,
             "TaskRole",
-            role_name=TASK_ROLE_NAME,
+            role_name=names.ECS_TASK_ROLE,
             assumed_by=principal,
             description="axon serving container: reads bundles",
         )
         read = iam.PolicyStatement(
             actions=["s3:GetObject", "s3:GetObjectVersion"],
-            resources=[f"arn:{self.partition}:s3:::{MODELS_BUCKET_PATTERN}/versions/*"],
+            resources=[f"arn:{self.partition}:s3:::{MODELS_BUCKET_PATTERN}/{names.VERSIONS_PREFIX}*"],
         )
         decrypt = iam.PolicyStatement(
             actions=["kms:Decrypt"],
@@ -197,7 +185,7 @@ class AxonEcsStack(Stack):
         execution = iam.Role(
             self,
             "ExecutionRole",
-            role_name=EXECUTION_ROLE_NAME,
+            role_name=names.ECS_EXECUTION_ROLE,
             assumed_by=principal,
             description="ECS agent: image and logs",
         )
@@ -245,7 +233,7 @@ class AxonEcsStack(Stack):
         )
         user_data = ec2.UserData.for_linux()
         user_data.add_commands(
-            f"echo ECS_CLUSTER={CLUSTER_NAME} >> /etc/ecs/ecs.config",
+            f"echo ECS_CLUSTER={names.ECS_CLUSTER} >> /etc/ecs/ecs.config",
             "echo ECS_ENABLE_GPU_SUPPORT=true >> /etc/ecs/ecs.config",
             # Tasks are awsvpc: this keeps them off IMDS, so user code cannot take the instance role's credentials
             # (tasks get their own role from the agent's credentials endpoint, 169.254.170.2).
@@ -287,7 +275,7 @@ class AxonEcsStack(Stack):
         return ecs.CfnCapacityProvider(
             self,
             f"Provider{suffix}",
-            name=capacity_provider_name(instance_type),
+            name=names.capacity_provider_name(instance_type),
             auto_scaling_group_provider=ecs.CfnCapacityProvider.AutoScalingGroupProviderProperty(
                 auto_scaling_group_arn=group.auto_scaling_group_name,
                 managed_scaling=ecs.CfnCapacityProvider.ManagedScalingProperty(

@@ -24,7 +24,6 @@ from axon.rollout.workflow import (
     rollout_asl_text,
 )
 from cdk_app.aspects.least_privilege import violations
-from cdk_app.constructs.observability import PLATFORM_ALARM_PREFIX
 from cdk_app.stacks.core_stack import CLI_OUTPUTS
 from tests.cdk.conftest import Synth
 
@@ -300,9 +299,11 @@ def test_the_api_role_boundary_caps_every_per_api_role(synth: Synth) -> None:
     statements = boundary["PolicyDocument"]["Statement"]
     assert violations(boundary["PolicyDocument"]) == []
     (metrics,) = [s for s in statements if s["Action"] == "cloudwatch:PutMetricData"]
-    assert metrics["Condition"] == {"StringLike": {"cloudwatch:namespace": "Axon/Api/*"}}
+    assert metrics["Condition"] == {"StringLike": {"cloudwatch:namespace": f"{names.API_METRIC_NAMESPACE_PREFIX}*"}}
     reads = [flat(r) for s in statements if "s3:GetObject" in s["Action"] for r in s["Resource"]]
-    assert len(reads) == 2 and all(r.endswith(("/apis/*/*", "/versions/*/*")) for r in reads)
+    assert len(reads) == 2 and all(
+        r.endswith((f"/{names.BUNDLE_PREFIX}*/*", f"/{names.VERSIONS_PREFIX}*/*")) for r in reads
+    )
 
 
 @pytest.mark.parametrize("spec", ALL_FUNCTIONS, ids=lambda spec: spec.module)
@@ -321,7 +322,7 @@ def test_only_rollout_lambdas_manage_api_roles_and_only_with_the_boundary(synth:
     resources = {
         flat(r) for s in iam_statements for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
     }
-    assert all(":role/axon/api/axon-api-*" in r or r.endswith(":role/axon-ecs-execution") for r in resources)
+    assert all(":role/axon/api/axon-api-*" in r or r.endswith(f":role/{names.ECS_EXECUTION_ROLE}") for r in resources)
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:
@@ -360,28 +361,28 @@ def test_function_permissions_are_scoped_to_axon_resources(synth: Synth, spec: A
 
 def test_platform_alarms_notify_and_cannot_be_touched_by_the_lambdas(synth: Synth) -> None:
     alarms = {v["Properties"]["AlarmName"]: v["Properties"] for v in synth.of_type("AWS::CloudWatch::Alarm").values()}
-    assert all(name.startswith(PLATFORM_ALARM_PREFIX) for name in alarms)
+    assert all(name.startswith(names.PLATFORM_ALARM_PREFIX) for name in alarms)
     assert all(props["AlarmActions"] for props in alarms.values())
-    silent = alarms[f"{PLATFORM_ALARM_PREFIX}AutoscalerSilent"]
+    silent = alarms[f"{names.PLATFORM_ALARM_PREFIX}AutoscalerSilent"]
     assert (silent["MetricName"], silent["Period"], silent["ComparisonOperator"]) == (
         "Invocations",
         300,
         "LessThanThreshold",
     )
     assert silent["TreatMissingData"] == "breaching"
-    broken = alarms[f"{PLATFORM_ALARM_PREFIX}RolloutExecutionsBroken"]
+    broken = alarms[f"{names.PLATFORM_ALARM_PREFIX}RolloutExecutionsBroken"]
     expressions = [m["Expression"] for m in broken["Metrics"] if "Expression" in m]
     watched = sorted(m["MetricStat"]["Metric"]["MetricName"] for m in broken["Metrics"] if "MetricStat" in m)
     assert (expressions, watched) == (["timedOut + aborted"], ["ExecutionsAborted", "ExecutionsTimedOut"])
-    at_max = alarms[f"{PLATFORM_ALARM_PREFIX}ApiAtMaxReplicas"]
+    at_max = alarms[f"{names.PLATFORM_ALARM_PREFIX}ApiAtMaxReplicas"]
     assert (at_max["Namespace"], at_max["MetricName"], at_max["EvaluationPeriods"]) == (
-        "Axon/Autoscaler",
+        names.AUTOSCALER_METRIC_NAMESPACE,
         "AtMaxReplicas",
         3,
     )
     assert "Dimensions" not in at_max  # the dimensionless total the autoscaler's EMF publishes
     for spec in ALL_FUNCTIONS:
-        assert f"{PLATFORM_ALARM_PREFIX}{spec.logical_name}Errors" in alarms
+        assert f"{names.PLATFORM_ALARM_PREFIX}{spec.logical_name}Errors" in alarms
     synth.template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
 
 

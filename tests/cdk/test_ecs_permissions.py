@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from axon import names
 from axon.platforms import ecs_specs as specs
 from axon.rollout.workflow import ALL_FUNCTIONS, AUTOSCALER_FUNCTION
 from cdk_app.aspects.least_privilege import RESOURCE_STAR_ACTIONS
@@ -34,11 +35,11 @@ def arn(service: str, resource: str) -> str:
     return f"arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:{resource}"
 
 
-SERVICES = arn("ecs", "service/axon/axon-*")
+SERVICES = arn("ecs", f"service/{names.ECS_CLUSTER}/axon-*")
 FAMILIES = arn("ecs", "task-definition/axon-*")
-TARGET_GROUPS = arn("elasticloadbalancing", "targetgroup/ax-*/*")
-LISTENERS = arn("elasticloadbalancing", "listener/app/axon/*")
-RULES = arn("elasticloadbalancing", "listener-rule/app/axon/*")
+TARGET_GROUPS = arn("elasticloadbalancing", f"targetgroup/{TARGET_GROUP_PATTERN}/*")
+LISTENERS = arn("elasticloadbalancing", f"listener/app/{names.ECS_LOAD_BALANCER}/*")
+RULES = arn("elasticloadbalancing", f"listener-rule/app/{names.ECS_LOAD_BALANCER}/*")
 CONFIG = arn("ssm", "parameter/axon/ecs/config")
 ALARMS = arn("cloudwatch", "alarm:axon-*")
 # What the rollout Lambdas get for ECS: action -> the resources it is granted on, across all statements.
@@ -54,7 +55,7 @@ ROLLOUT_GRANTS = {
     "ecs:DeregisterTaskDefinition": {"*"},
     "ecs:ListTaskDefinitions": {"*"},
     "ecs:ListTasks": {"*"},
-    "ecs:DescribeTasks": {arn("ecs", "task/axon/*")},
+    "ecs:DescribeTasks": {arn("ecs", f"task/{names.ECS_CLUSTER}/*")},
     "ecs:DescribeTaskDefinition": {"*"},
     "elasticloadbalancing:CreateTargetGroup": {TARGET_GROUPS},
     "elasticloadbalancing:DeleteTargetGroup": {TARGET_GROUPS},
@@ -123,7 +124,7 @@ def test_rollout_lambdas_may_pass_only_the_api_roles_and_the_execution_role_and_
     ]
     assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     assert sorted(flat(r) for r in _as_list(passing["Resource"])) == [
-        "arn:<AWS::Partition>:iam::<AWS::AccountId>:role/axon-ecs-execution",
+        f"arn:<AWS::Partition>:iam::<AWS::AccountId>:role/{names.ECS_EXECUTION_ROLE}",
         "arn:<AWS::Partition>:iam::<AWS::AccountId>:role/axon/api/axon-api-*",  # tasks run as their API's role
     ]
 

@@ -8,15 +8,11 @@ import pytest
 from aws_cdk import App, assertions
 from cfnlint.api import lint_file
 
+from axon import names
 from axon.names import ECS_STACK
 from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsConfig
 from cdk_app.app import GPU_INSTANCE_TYPES_CONTEXT, REGION_CONTEXT, ecs_region, gpu_instance_types
-from cdk_app.stacks.ecs_stack import (
-    DEFAULT_INSTANCE_TYPES,
-    EXECUTION_ROLE_NAME,
-    LOAD_BALANCER_NAME,
-    TASK_ROLE_NAME,
-)
+from cdk_app.stacks.ecs_stack import DEFAULT_INSTANCE_TYPES
 from tests.cdk.conftest import AppSynth, Synth
 
 pytestmark = pytest.mark.xdist_group("cdk")
@@ -58,15 +54,18 @@ def test_cfn_lint_finds_nothing(ecs_synth: Synth) -> None:
 def test_the_names_axon_core_is_granted_by_are_the_names_the_stack_gives(ecs_synth: Synth) -> None:
     """AxonCore's Lambdas may pass only these roles and change only this ALB's rules (test_ecs_permissions.py)."""
     roles = {r["Properties"].get("RoleName") for r in ecs_synth.of_type("AWS::IAM::Role").values()}
-    assert {TASK_ROLE_NAME, EXECUTION_ROLE_NAME} <= roles
+    assert {names.ECS_TASK_ROLE, names.ECS_EXECUTION_ROLE} <= roles
     ecs_synth.template.has_resource_properties(
-        "AWS::ElasticLoadBalancingV2::LoadBalancer", {"Name": LOAD_BALANCER_NAME, "Scheme": "internal"}
+        "AWS::ElasticLoadBalancingV2::LoadBalancer", {"Name": names.ECS_LOAD_BALANCER, "Scheme": "internal"}
     )
 
 
 def test_one_gpu_capacity_provider_per_instance_type_with_managed_scaling(ecs_synth: Synth) -> None:
     providers = ecs_synth.of_type("AWS::ECS::CapacityProvider")
-    assert sorted(p["Properties"]["Name"] for p in providers.values()) == ["axon-g5-xlarge", "axon-g6-2xlarge"]
+    assert sorted(p["Properties"]["Name"] for p in providers.values()) == [
+        names.capacity_provider_name("g5.xlarge"),
+        names.capacity_provider_name("g6.2xlarge"),
+    ]
     for provider in providers.values():
         scaling = provider["Properties"]["AutoScalingGroupProvider"]["ManagedScaling"]
         assert (scaling["Status"], scaling["TargetCapacity"]) == ("ENABLED", 100)

@@ -22,7 +22,6 @@ from moto.server import ThreadedMotoServer
 
 from axon import names
 from axon.rollout.image import image_key_of
-from axon.rollout.versions import immutable_bundle_key
 from axon.spec import load_spec_text
 from bench.faults.iam import Account, requests
 from bench.faults.iam_policies import Resolver, applies, bucket_keys, grants, permitted, resolver, role_documents
@@ -105,7 +104,7 @@ def aws(endpoint: str, monkeypatch: pytest.MonkeyPatch, synth: Synth) -> dict[st
 
 def _upload(spec: str = "", requirements: str = "numpy==2.0\n") -> tuple[str, str]:
     """A validated bundle's versions/ copy, and the image tag the rollout computes for it."""
-    key = immutable_bundle_key(API, "v1-abc")
+    key = names.immutable_bundle_key(API, "v1-abc")
     data = valid(spec=spec or None).file("requirements.txt", requirements).build()
     boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=data)
     tag = names.image_tag(image_key_of(load_spec_text(spec or None), requirements))

@@ -21,7 +21,6 @@ from axon import names
 from axon.platforms import ecs_smoke
 from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsConfig
 
-CLUSTER = names.PROJECT  # as AxonEcs names it
 # GPU types (the ECS GPU-optimized AMI's families) and CPU types for models that need no GPU; every one gets a
 # capacity provider, so `compute.instance_type` can name any of them locally (each replica runs on this CPU).
 INSTANCE_TYPES = (
@@ -46,11 +45,6 @@ _ASSUME = {
 }
 
 
-def capacity_provider_name(instance_type: str) -> str:
-    """``g5.xlarge`` -> ``axon-g5-xlarge``: the name ``cdk_app.stacks.ecs_stack`` gives (not imported: CDK is heavy)."""
-    return f"{names.PROJECT}-{instance_type.replace('.', '-')}"
-
-
 def task_addresses() -> Iterator[str]:
     """Private addresses in the tasks' subnets, as awsvpc gives each task an ENI of its own (target IDs)."""
     for host in range(4, 255):  # AWS reserves the first four addresses and the last of every subnet
@@ -66,8 +60,12 @@ def provision_ecs(client: Callable[[str], Any], url: str, region: str) -> EcsCon
         ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=f"{region}{zone}")["Subnet"]["SubnetId"]
         for zone, cidr in SUBNETS
     ]
-    alb_group = ec2.create_security_group(GroupName="axon-alb", Description="axon ALB", VpcId=vpc)["GroupId"]
-    task_group = ec2.create_security_group(GroupName="axon-tasks", Description="axon tasks", VpcId=vpc)["GroupId"]
+    alb_group = ec2.create_security_group(GroupName=names.ECS_ALB_SECURITY_GROUP, Description="axon ALB", VpcId=vpc)[
+        "GroupId"
+    ]
+    task_group = ec2.create_security_group(
+        GroupName=names.ECS_TASK_SECURITY_GROUP, Description="axon tasks", VpcId=vpc
+    )["GroupId"]
     ec2.authorize_security_group_ingress(
         GroupId=task_group,
         IpPermissions=[
@@ -76,7 +74,11 @@ def provision_ecs(client: Callable[[str], Any], url: str, region: str) -> EcsCon
     )
     elbv2 = client("elbv2")
     balancer = elbv2.create_load_balancer(
-        Name=names.PROJECT, Subnets=subnets, SecurityGroups=[alb_group], Scheme="internet-facing", Type="application"
+        Name=names.ECS_LOAD_BALANCER,
+        Subnets=subnets,
+        SecurityGroups=[alb_group],
+        Scheme="internet-facing",
+        Type="application",
     )["LoadBalancers"][0]
     listener = elbv2.create_listener(
         LoadBalancerArn=balancer["LoadBalancerArn"],
@@ -92,19 +94,19 @@ def provision_ecs(client: Callable[[str], Any], url: str, region: str) -> EcsCon
     iam = client("iam")
     task_role, execution_role = (
         iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(_ASSUME))["Role"]["Arn"]
-        for name in ("axon-ecs-task", "axon-ecs-execution")
+        for name in (names.ECS_TASK_ROLE, names.ECS_EXECUTION_ROLE)
     )
     ecs = client("ecs")
-    ecs.create_cluster(clusterName=CLUSTER, settings=[{"name": "containerInsights", "value": "enabled"}])
+    ecs.create_cluster(clusterName=names.ECS_CLUSTER, settings=[{"name": "containerInsights", "value": "enabled"}])
     providers = _capacity_providers(client, subnets)
     ecs.put_cluster_capacity_providers(
-        cluster=CLUSTER,
+        cluster=names.ECS_CLUSTER,
         capacityProviders=list(providers.values()),
         defaultCapacityProviderStrategy=[{"capacityProvider": providers[INSTANCE_TYPES[0]], "weight": 1}],
     )
     create_smoke_function(client, url)
     config = EcsConfig(
-        cluster=CLUSTER,
+        cluster=names.ECS_CLUSTER,
         listener_arn=listener["ListenerArn"],
         vpc_id=vpc,
         subnets=tuple(subnets),
@@ -150,7 +152,7 @@ def _capacity_providers(client: Callable[[str], Any], subnets: list[str]) -> dic
     ec2, autoscaling, ecs = client("ec2"), client("autoscaling"), client("ecs")
     providers: dict[str, str] = {}
     for instance_type in INSTANCE_TYPES:
-        name = capacity_provider_name(instance_type)
+        name = names.capacity_provider_name(instance_type)
         ec2.create_launch_template(
             LaunchTemplateName=name,
             LaunchTemplateData={

@@ -33,14 +33,15 @@ import pytest
 from moto.ecs.models import EC2ContainerServiceBackend, ecs_backends
 from moto.elbv2.models import elbv2_backends
 
+from axon import names
 from axon.local.ecs.tasks import register, stopped_task
 from axon.local.ecs.world import create_smoke_function
 from axon.local.patches import DEFAULT_ACCOUNT as DEFAULT_ACCOUNT_ID
 from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsConfig
 
 REGION = "us-east-1"
-CLUSTER = "axon"
-CAPACITY_PROVIDER = "axon-g5-xlarge"
+CLUSTER = names.ECS_CLUSTER
+CAPACITY_PROVIDER = names.capacity_provider_name("g5.xlarge")
 _ASSUME = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -57,10 +58,14 @@ def provision_ecs(client: Callable[[str], Any], url: str, placement_timeout_seco
         ]
         for i, zone in ((1, "a"), (2, "b"))
     ]
-    alb_group = ec2.create_security_group(GroupName="axon-alb", Description="ALB", VpcId=vpc)["GroupId"]
-    task_group = ec2.create_security_group(GroupName="axon-tasks", Description="tasks", VpcId=vpc)["GroupId"]
+    alb_group = ec2.create_security_group(GroupName=names.ECS_ALB_SECURITY_GROUP, Description="ALB", VpcId=vpc)[
+        "GroupId"
+    ]
+    task_group = ec2.create_security_group(GroupName=names.ECS_TASK_SECURITY_GROUP, Description="tasks", VpcId=vpc)[
+        "GroupId"
+    ]
     elbv2 = client("elbv2")
-    balancer = elbv2.create_load_balancer(Name="axon", Subnets=subnets, SecurityGroups=[alb_group])
+    balancer = elbv2.create_load_balancer(Name=names.ECS_LOAD_BALANCER, Subnets=subnets, SecurityGroups=[alb_group])
     listener = elbv2.create_listener(
         LoadBalancerArn=balancer["LoadBalancers"][0]["LoadBalancerArn"],
         Protocol="HTTP",
@@ -71,7 +76,7 @@ def provision_ecs(client: Callable[[str], Any], url: str, placement_timeout_seco
     iam = client("iam")
     roles = [
         iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(_ASSUME))["Role"]["Arn"]
-        for name in ("axon-ecs-task", "axon-ecs-execution")
+        for name in (names.ECS_TASK_ROLE, names.ECS_EXECUTION_ROLE)
     ]
     create_smoke_function(client, url)  # AxonEcs's smoke function, aimed at the front door below
     config = EcsConfig(

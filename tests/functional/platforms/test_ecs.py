@@ -271,7 +271,7 @@ def test_no_gpu_capacity_is_reported_then_fails_with_a_clear_reason_and_blue_unt
     waiting = world.platform.deployment_status(v2, v1)
     assert (waiting.phase, waiting.new_version_percent) == (DeploymentPhase.IN_PROGRESS, 0)
     assert waiting.message.startswith("2 of 2 tasks of axon-iris-v2 are waiting for g5.xlarge capacity (1 GPU each)")
-    assert "capacity provider axon-g5-xlarge is adding instances" in waiting.message
+    assert f"capacity provider {names.capacity_provider_name('g5.xlarge')} is adding instances" in waiting.message
     assert "unable to place a task" in waiting.message
     world.advance(world.config.placement_timeout_seconds + 5)  # moto stamps the deployment with the real time
     failed = world.platform.deployment_status(v2, v1)

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 
+from axon import names
 from axon.platforms import ecs_specs as specs
 from axon.platforms.ecs_config import EcsConfig
 from axon.registry import VersionStatus
@@ -155,7 +156,10 @@ def test_no_gpu_capacity_fails_the_rollout_clearly_and_leaves_blue_serving(ecs: 
     (failed,) = [i for i, e in enumerate(timeline) if e.data.get("status") == VersionStatus.FAILED.value]
     assert len(waiting) == 1 and waiting[0] < failed, [(e.kind, e.message) for e in timeline]
     assert timeline[waiting[0]].message.startswith("2 of 2 tasks of axon-iris-v2 are waiting for g5.xlarge capacity")
-    assert "capacity provider axon-g5-xlarge is adding instances" in timeline[waiting[0]].message
+    assert (
+        f"capacity provider {names.capacity_provider_name('g5.xlarge')} is adding instances"
+        in timeline[waiting[0]].message
+    )
     assert ecs.weights() == [("v1", 100)]
     blue = ecs.service("v1")
     assert blue is not None and (blue["desiredCount"], blue["runningCount"]) == (2, 2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from axon import names
 from axon.platforms import ecs_specs as specs
 from axon.platforms.base import VersionRef
 from axon.platforms.ecs_config import EcsConfig, JwtAuth
@@ -12,14 +13,14 @@ from axon.spec import load_spec_text
 LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/axon/50dc6c495c0c9188/f2f7dc8efc522ab2"
 TARGET_GROUP = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/ax-iris-v2-92d2d5/73e2d6bc24d8a067"
 CONFIG = EcsConfig(
-    cluster="axon",
+    cluster=names.ECS_CLUSTER,
     listener_arn=LISTENER,
     vpc_id="vpc-1",
     subnets=("subnet-a", "subnet-b"),
     security_groups=("sg-tasks",),
-    task_role_arn="arn:aws:iam::123456789012:role/axon-ecs-task",
-    execution_role_arn="arn:aws:iam::123456789012:role/axon-ecs-execution",
-    capacity_providers={"g5.xlarge": "axon-g5-xlarge"},
+    task_role_arn=f"arn:aws:iam::123456789012:role/{names.ECS_TASK_ROLE}",
+    execution_role_arn=f"arn:aws:iam::123456789012:role/{names.ECS_EXECUTION_ROLE}",
+    capacity_providers={"g5.xlarge": names.capacity_provider_name("g5.xlarge")},
     url="http://axon-1.eu-west-1.elb.amazonaws.com",
 )
 TAGS = [{"key": "axon:api", "value": "iris"}, {"key": "axon:version", "value": "v2"}]
@@ -95,7 +96,7 @@ def test_service_runs_on_the_instance_types_capacity_provider_behind_its_target_
         "serviceName": "axon-iris-v2",
         "taskDefinition": "arn:task:1",
         "desiredCount": 3,
-        "capacityProviderStrategy": [{"capacityProvider": "axon-g5-xlarge", "weight": 1}],
+        "capacityProviderStrategy": [{"capacityProvider": names.capacity_provider_name("g5.xlarge"), "weight": 1}],
         "networkConfiguration": {
             "awsvpcConfiguration": {
                 "subnets": ["subnet-a", "subnet-b"],
