@@ -81,7 +81,7 @@ def tick(
 
     Examples
     --------
-    >>> summary = tick(now=datetime.now(UTC), live_apis=registry.live_apis,  # doctest: +SKIP
+    >>> summary = tick(now=datetime.now(UTC), live_apis=lambda: live_apis(registry),  # doctest: +SKIP
     ...                platform_for=platform_for, metrics=CloudWatchMetricSource(),
     ...                store=DynamoDbScalerStateStore(table), settings=TickSettings(max_total_replicas=200))
     """

@@ -22,7 +22,7 @@ from axon.bundle.errors import (
 from axon.bundle.inspect import inspect_bundle
 from axon.bundle.limits import DEFAULT_LIMITS, BundleLimits
 from axon.bundle.members import Member, MemberChecker, MemberKind
-from axon.bundle.report import BundleReport, PredictorStyle
+from axon.bundle.report import BundleReport
 from axon.bundle.safe_tar import safe_extract
 from axon.bundle.stream import ByteSource
 
@@ -46,7 +46,6 @@ __all__ = [
     "NotTarError",
     "PathTraversalError",
     "PredictorClassMissingError",
-    "PredictorStyle",
     "PredictorSyntaxError",
     "RequirementsInvalidError",
     "SpecialFileError",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import yaml
 
 from axon.bundle.archive import walk_bundle
@@ -66,20 +64,13 @@ def inspect_bundle(stream: ByteSource, *, api: str, limits: BundleLimits = DEFAU
     path = predictor_path(spec)
     source = keeper.predictor_source(path, walk.checker)
     if spec.predictor.type == "sagemaker":
-        info = check_sagemaker_predictor(source, path)
+        check_sagemaker_predictor(source, path)
     else:
-        info = check_python_predictor(source, path)
+        check_python_predictor(source, path)
     requirements = parse_requirements(keeper.texts.get(REQUIREMENTS_FILE, b""))
     return BundleReport(
         spec=spec,
         predictor_path=path,
-        predictor_style=spec.predictor.type,
-        predictor_sha256=hashlib.sha256(source).hexdigest(),
-        has_predict_batch=info.has_predict_batch,
-        requirements=requirements,
         requirements_text=requirements_text(requirements),
         member_count=walk.checker.member_count,
-        total_bytes=walk.checker.total_bytes,
-        uncompressed_bytes=walk.uncompressed_bytes,
-        compressed_bytes=walk.compressed_bytes,
     )

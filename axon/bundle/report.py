@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from axon.spec import ApiSpec
-
-PredictorStyle = Literal["python", "sagemaker"]
 
 
 @dataclass(frozen=True)
@@ -17,20 +14,8 @@ class BundleReport:
     spec: ApiSpec
     predictor_path: str
     """Member name of the predictor source (normalized from ``spec.predictor.path``)."""
-    predictor_style: PredictorStyle
-    predictor_sha256: str
-    """Hex SHA-256 of the predictor source, for the image and version keys."""
-    has_predict_batch: bool
-    """``Predictor.predict_batch`` is defined (python style only): server-side batching is possible."""
-    requirements: tuple[str, ...]
-    """Normalized requirement lines, in file order (empty without requirements.txt)."""
     requirements_text: str
-    """The lines of ``requirements`` joined, newline-terminated: what the image key hashes."""
+    """The normalized requirement lines, in file order, each newline-terminated (empty without requirements.txt):
+    what the image key hashes and the image build installs."""
     member_count: int
     """Tar entries, directories and links included."""
-    total_bytes: int
-    """Sum of the regular files' sizes."""
-    uncompressed_bytes: int
-    """Size of the decompressed tar stream (headers and padding included)."""
-    compressed_bytes: int
-    """Size of the gzip stream as read."""

@@ -159,7 +159,3 @@ class LocalStack:
         moto_api_backend.reset()
         get_settings.cache_clear()
         default_deps.cache_clear()
-
-
-def start_local_stack(options: LocalOptions | None = None) -> LocalStack:
-    return LocalStack(options or LocalOptions()).start()

@@ -13,14 +13,6 @@ class ImageBuildFailedError(RolloutError):
     code = "image.build_failed"
 
 
-class DeploymentFailedError(RolloutError):
-    code = "deployment.failed"
-
-
-class DeploymentRolledBackError(RolloutError):
-    code = "deployment.rolled_back"
-
-
 class StaleRolloutError(RolloutError):
     """The execution no longer holds the API's lease (it expired and another rollout took it)."""
 

@@ -23,15 +23,6 @@ def flavour_of(spec: ApiSpec) -> Flavour:
     return "gpu" if family.startswith(_GPU_INSTANCE_FAMILIES) else "cpu"
 
 
-def normalize_requirements(text: str) -> str:
-    """Requirements as a canonical text: comments and blank lines dropped, whitespace trimmed, order kept.
-
-    Order is kept on purpose: pip resolves in order and two orders may legitimately differ.
-    """
-    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
-
-
 def image_key(
     flavour: Flavour,
     requirements_text: str,
@@ -40,20 +31,21 @@ def image_key(
     allow_source_builds: bool = False,
     recipe: str = IMAGE_RECIPE,
 ) -> str:
-    """16 hex chars of sha256(runtime version, build recipe, flavour, build policy, normalized requirements).
+    """16 hex chars of sha256(runtime version, build recipe, flavour, build policy, requirements).
 
-    The policy is part of the key so that an image built from source distributions is never reused for a
-    bundle that asked for binary wheels only (and the reverse).
+    ``requirements_text`` is the bundle's canonical requirements (``BundleReport.requirements_text``: inspection
+    normalizes them, once); their lines are hashed in order, since pip resolves in order. The policy is part of
+    the key so that an image built from source distributions is never reused for a bundle that asked for binary
+    wheels only (and the reverse).
 
     Examples
     --------
-    >>> image_key("cpu", "numpy==2.0  # pinned\\n") == image_key("cpu", "numpy==2.0")
+    >>> image_key("cpu", "numpy==2.0\\n") == image_key("cpu", "numpy==2.0")
     True
     """
     policy = "source-builds=allowed\n" if allow_source_builds else ""
-    material = (
-        f"axon-runtime={runtime_version}\nrecipe={recipe}\nflavour={flavour}\n{policy}"
-        f"{normalize_requirements(requirements_text)}"
+    material = f"axon-runtime={runtime_version}\nrecipe={recipe}\nflavour={flavour}\n{policy}" + "\n".join(
+        requirements_text.splitlines()
     )
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 

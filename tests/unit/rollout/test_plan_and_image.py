@@ -1,8 +1,12 @@
+import io
+
 import pytest
 
-from axon.rollout.image import flavour_of, image_key, image_key_of, normalize_requirements
+from axon.bundle import inspect_bundle
+from axon.rollout.image import flavour_of, image_key, image_key_of
 from axon.rollout.plan import total_bake_seconds, traffic_steps
 from axon.spec import RolloutSpec, load_spec_text
+from tests.unit.bundle.builder import valid
 
 
 @pytest.mark.parametrize(
@@ -24,14 +28,23 @@ def test_bake_after_every_step() -> None:
     assert total_bake_seconds(RolloutSpec(strategy="linear", linear_step_percent=25, bake_seconds=60)) == 240
 
 
-def test_image_key_ignores_comments_and_blank_lines_but_not_order() -> None:
-    base = image_key("cpu", "numpy==2.0\nscipy")
-    assert image_key("cpu", "# deps\nnumpy==2.0   # pinned\n\nscipy\n") == base
-    assert image_key("cpu", "scipy\nnumpy==2.0") != base
-    assert image_key("gpu", "numpy==2.0\nscipy") != base
-    assert image_key("cpu", "numpy==2.0\nscipy", runtime_version="9.9.9") != base
+def test_image_key_hashes_the_canonical_requirements_in_order() -> None:
+    base = image_key("cpu", "numpy==2.0\nscipy\n")
+    assert image_key("cpu", "numpy==2.0\nscipy") == base
+    assert image_key("cpu", "scipy\nnumpy==2.0\n") != base
+    assert image_key("gpu", "numpy==2.0\nscipy\n") != base
+    assert image_key("cpu", "numpy==2.0\nscipy\n", runtime_version="9.9.9") != base
     assert len(base) == 16 and int(base, 16) >= 0
-    assert normalize_requirements("  a  \n#x\n b # c") == "a\nb"
+
+
+def test_image_keys_of_inspected_bundles_are_unchanged() -> None:
+    """Keys recorded before requirements were normalized only once (by inspection): existing images are reused."""
+    text = inspect_bundle(
+        io.BytesIO(valid().file("requirements.txt", "numpy >= 1.26  # arrays\n\nscikit-learn==1.4\n").build()),
+        api="iris",
+    ).requirements_text
+    assert image_key("cpu", text, runtime_version="1.0.0", recipe="2") == "5a5d2288f2330cfb"
+    assert image_key("gpu", "", "1.0.0", allow_source_builds=True, recipe="2") == "8e8b67c732a3ecbf"
 
 
 def test_a_source_built_image_is_never_reused_for_a_binary_only_bundle() -> None:
