@@ -1,6 +1,6 @@
 """Concurrency autoscaler: a pure decision (``algorithm``) behind two ports (metrics, state), run by ``tick``."""
 
-from axon.autoscaler.algorithm import Action, Decision, Observation, Reason, decide
+from axon.autoscaler.algorithm import Action, Decision, DecisionReason, Observation, decide
 from axon.autoscaler.metrics import MetricSource, SeriesKey
 from axon.autoscaler.policy import Policy
 from axon.autoscaler.state import ScalerState
@@ -10,13 +10,13 @@ from axon.autoscaler.tick import LiveApi, TickSettings, TickSummary, tick
 __all__ = [
     "Action",
     "Decision",
+    "DecisionReason",
     "DecisionRecord",
     "InMemoryScalerStateStore",
     "LiveApi",
     "MetricSource",
     "Observation",
     "Policy",
-    "Reason",
     "ScalerState",
     "ScalerStateStore",
     "SeriesKey",

@@ -41,7 +41,7 @@ from axon.autoscaler.state import LastAction, Provisioning, ScalerState
 from axon.autoscaler.window import window_max, window_mean, window_min
 
 
-class Reason(StrEnum):
+class DecisionReason(StrEnum):
     """Why the decision is what it is (recorded with every decision)."""
 
     LOAD = "load"  # the stable (60-s) signal moved the count
@@ -80,7 +80,7 @@ class Decision:
 
     desired: int
     previous: int
-    reason: Reason
+    reason: DecisionReason
     recommendation: int | None = None  # newest stable (Cortex) recommendation
     stable_in_flight: float | None = None  # mean in-flight of the newest window
     peak_in_flight: float | None = None  # largest 10-s datapoint of the newest window
@@ -145,7 +145,7 @@ def decide(policy: Policy, state: ScalerState, obs: Observation, now: float) -> 
     rec: int | None = None
     if newest is None or now - newest > policy.stale_after_seconds or not timeline.recommendations:
         # Cost guardrail: silence is never read as zero load; only the user's own bounds may move the count.
-        desired, reason = requested, Reason.STALE_METRICS
+        desired, reason = requested, DecisionReason.STALE_METRICS
     else:
         rec = timeline.recommendations[-1][1]
         desired, reason = _stabilized(policy, timeline, rec, requested)
@@ -154,7 +154,7 @@ def decide(policy: Policy, state: ScalerState, obs: Observation, now: float) -> 
             # Worked example, 1 slot each: 4 -> 8 requested at 12:00, 4 ready at 12:01 with 11 in flight, so 7
             # are queued and the queue grows until the new replicas serve: it says "more than 4", not "11".
             # Unsaturated, the signal is demand and may raise the count further.
-            desired, reason = requested, Reason.PROVISIONING
+            desired, reason = requested, DecisionReason.PROVISIONING
         if timeline.panic_since is not None:
             # Panic follows the newest datapoint, as Knative follows its 6-s panic window, and holds the count.
             # Worked example: 3 ready and requested, the newest datapoint at 20 in flight: panic asks for 20,
@@ -162,16 +162,16 @@ def decide(policy: Policy, state: ScalerState, obs: Observation, now: float) -> 
             cap = math.ceil(max(obs.ready, 1) * policy.panic_max_upscale_factor)
             burst = min(policy.replicas_for(points[-1][1]), cap)
             if burst > desired or desired < requested:
-                desired, reason = max(burst, requested), Reason.PANIC
+                desired, reason = max(burst, requested), DecisionReason.PANIC
     if desired < requested and obs.rollout_in_progress:
-        desired, reason = requested, Reason.ROLLOUT
+        desired, reason = requested, DecisionReason.ROLLOUT
     if policy.clamp(desired) != desired:
-        desired, reason = policy.clamp(desired), Reason.BOUNDS
+        desired, reason = policy.clamp(desired), DecisionReason.BOUNDS
     if obs.limit is not None and desired > max(obs.limit, requested, policy.min_replicas):
         # The cap trims scale-outs only: it never takes an API below what it has or below min_replicas.
-        desired, reason = max(obs.limit, requested, policy.min_replicas), Reason.TOTAL_CAP
+        desired, reason = max(obs.limit, requested, policy.min_replicas), DecisionReason.TOTAL_CAP
     if desired != requested and not obs.can_change:
-        desired, reason = requested, Reason.PLATFORM_BUSY
+        desired, reason = requested, DecisionReason.PLATFORM_BUSY
 
     decision = Decision(
         desired=desired,
@@ -221,7 +221,7 @@ def _replay(policy: Policy, state: ScalerState, points: tuple[tuple[float, float
     )
 
 
-def _stabilized(policy: Policy, timeline: ScalerState, rec: int, requested: int) -> tuple[int, Reason]:
+def _stabilized(policy: Policy, timeline: ScalerState, rec: int, requested: int) -> tuple[int, DecisionReason]:
     """Cortex's stabilization over the 10-s timeline, then one step limit.
 
     Scale-out goes only to the lowest stable recommendation of the last 60 s (all six datapoints agree);
@@ -236,17 +236,17 @@ def _stabilized(policy: Policy, timeline: ScalerState, rec: int, requested: int)
     low, high = step_limits(policy, requested)
     if rec > requested:
         if covered < policy.upscale_stabilization_seconds:
-            return requested, Reason.STABILIZING
+            return requested, DecisionReason.STABILIZING
         lowest = window_min(((ts, s) for ts, s, _ in recs), newest, policy.upscale_stabilization_seconds)
         desired = min(rec, max(int(lowest), requested), high) if lowest is not None else min(rec, high)
     elif rec < requested:
         if covered < policy.downscale_stabilization_seconds:
-            return requested, Reason.STABILIZING
+            return requested, DecisionReason.STABILIZING
         highest = window_max(((ts, max(s, b)) for ts, s, b in recs), newest, policy.downscale_stabilization_seconds)
         desired = max(rec, min(int(highest or 0), requested), low)
     else:
-        return requested, Reason.STEADY
-    return desired, Reason.LOAD if desired != requested else Reason.STABILIZING
+        return requested, DecisionReason.STEADY
+    return desired, DecisionReason.LOAD if desired != requested else DecisionReason.STABILIZING
 
 
 def _pending(policy: Policy, provisioning: Provisioning | None, obs: Observation, now: float) -> Provisioning | None:

@@ -31,7 +31,7 @@ class Reply:
 
 
 @dataclass(slots=True)
-class Outcome:
+class ScheduledResult:
     """A scheduled item's result, or the exception that failed it (set on the loop by the scheduler)."""
 
     value: Any = None

@@ -17,7 +17,7 @@ from typing import Any
 from axon_serving.errors import PredictorOutputError, QueueFullError, RequestTimeoutError
 from axon_serving.lanes import Lanes
 from axon_serving.predictor import Handler, is_async
-from axon_serving.protocol import Outcome
+from axon_serving.protocol import ScheduledResult
 
 Call = Callable[[list[Any]], Any]
 
@@ -27,7 +27,7 @@ class Item:
     """One admitted request: its payload, the future its caller awaits, and where it stands."""
 
     payload: Any
-    future: asyncio.Future[Outcome]
+    future: asyncio.Future[ScheduledResult]
     arrived: float
     timer: asyncio.TimerHandle | None = None
     started: bool = False
@@ -101,7 +101,7 @@ class Scheduler:
     def in_flight(self) -> int:
         return self._queued + self._running
 
-    def try_now(self, payload: Any) -> Outcome | None:
+    def try_now(self, payload: Any) -> ScheduledResult | None:
         """The fast path: run at once, synchronously, when calls are short (``Lanes.inline``), a lane is
         idle, nobody is queued and there is no batch to form. No future, no timer, no loop hop: for a
         sub-millisecond predictor this is most of the difference to a hand-written app. ``None``: submit.
@@ -114,7 +114,7 @@ class Scheduler:
             value, error = self._lanes.call_now(single, payload)
         finally:
             self._running -= 1
-        return Outcome(value) if error is None else Outcome(error=error)
+        return ScheduledResult(value) if error is None else ScheduledResult(error=error)
 
     def submit(self, payload: Any) -> Item:
         """Admit a request or refuse it with ``QueueFullError`` (503) when ``capacity`` is reached."""
@@ -143,7 +143,7 @@ class Scheduler:
             return
         self.abandon(item)
         message = f"no answer within {self._timeout:g} s (request_timeout_seconds)"
-        item.future.set_result(Outcome(error=RequestTimeoutError(message)))
+        item.future.set_result(ScheduledResult(error=RequestTimeoutError(message)))
 
     def _dispatch(self) -> None:
         pending = self._pending
@@ -182,14 +182,17 @@ class Scheduler:
         self._dispatch()
 
     @staticmethod
-    def _outcomes(count: int, value: Any, error: BaseException | None) -> list[Outcome]:
+    def _outcomes(count: int, value: Any, error: BaseException | None) -> list[ScheduledResult]:
         """Fan a call's result out: an ``Exception`` in the returned list fails only its own request."""
         if error is None and (not isinstance(value, list) or len(value) != count):
             returned = len(value) if isinstance(value, list) else type(value).__name__
             error = PredictorOutputError(f"predict_batch returned {returned} results for {count} requests")
         if error is not None:
-            return [Outcome(error=error)] * count
-        return [Outcome(error=result) if isinstance(result, Exception) else Outcome(value=result) for result in value]
+            return [ScheduledResult(error=error)] * count
+        return [
+            ScheduledResult(error=result) if isinstance(result, Exception) else ScheduledResult(value=result)
+            for result in value
+        ]
 
 
 class _Completion:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from axon.autoscaler.algorithm import Observation, Reason, decide, stable_recommendation, step_limits
+from axon.autoscaler.algorithm import DecisionReason, Observation, decide, stable_recommendation, step_limits
 from axon.autoscaler.policy import Policy
 from axon.autoscaler.state import Provisioning, ScalerState
 
@@ -30,7 +30,7 @@ class Case:
     values: tuple[float, ...]
     requested: int
     want: int
-    reason: Reason
+    reason: DecisionReason
     ready: int | None = None  # default: requested
     policy: Policy = field(default_factory=Policy)
     state: ScalerState = field(default_factory=ScalerState)
@@ -42,43 +42,53 @@ class Case:
 LONG = 30  # 30 datapoints = 300 s: the timeline covers the downscale window
 
 CASES = [
-    Case("steady load keeps the count", (4.0,) * 6, 4, 4, Reason.STEADY),
-    Case("rise inside the 5% upscale tolerance is ignored (4.15 < 4.2)", (4.15,) * 6, 4, 4, Reason.STEADY),
-    Case("rise past the tolerance scales out (ceil 4.3 = 5)", (4.3,) * 6, 4, 5, Reason.LOAD),
+    Case("steady load keeps the count", (4.0,) * 6, 4, 4, DecisionReason.STEADY),
+    Case("rise inside the 5% upscale tolerance is ignored (4.15 < 4.2)", (4.15,) * 6, 4, 4, DecisionReason.STEADY),
+    Case("rise past the tolerance scales out (ceil 4.3 = 5)", (4.3,) * 6, 4, 5, DecisionReason.LOAD),
     Case(
-        "one step adds at most ceil(4 x 1.5) = 6 (7 in flight, under the 2x panic line)", (7.0,) * 6, 4, 6, Reason.LOAD
+        "one step adds at most ceil(4 x 1.5) = 6 (7 in flight, under the 2x panic line)",
+        (7.0,) * 6,
+        4,
+        6,
+        DecisionReason.LOAD,
     ),
     Case(
         "upscale window: the lowest recommendation of the last 60 s (4) holds the newest (5)",
         (4.0, 4.0, 4.0, 4.0, 4.0, 6.0),
         4,
         4,
-        Reason.STABILIZING,
+        DecisionReason.STABILIZING,
     ),
-    Case("drop inside the 5% downscale tolerance is ignored (3.85 > 3.8)", (3.85,) * LONG, 4, 4, Reason.STEADY),
-    Case("one step keeps at least ceil(8 x 0.75) = 6", (1.0,) * LONG, 8, 6, Reason.LOAD),
+    Case("drop inside the 5% downscale tolerance is ignored (3.85 > 3.8)", (3.85,) * LONG, 4, 4, DecisionReason.STEADY),
+    Case("one step keeps at least ceil(8 x 0.75) = 6", (1.0,) * LONG, 8, 6, DecisionReason.LOAD),
     Case(
         "downscale window: the highest recommendation of the last 300 s (7) bounds the scale-in",
         (7.0,) * 10 + (5.0,) * 20,
         8,
         7,
-        Reason.LOAD,
+        DecisionReason.LOAD,
     ),
     Case(
         "a 10-s burst asking for 9 within the window holds 8 (burst memory)",
         (5.0,) * 15 + (9.0,) + (5.0,) * 14,
         8,
         8,
-        Reason.STABILIZING,
+        DecisionReason.STABILIZING,
     ),
-    Case("no scale-in before the timeline covers 300 s (lost history)", (1.0,) * 6, 8, 8, Reason.STABILIZING),
-    Case("panic: one datapoint at 2x the requested count scales out at once", (1.0,) * 5 + (4.0,), 2, 4, Reason.PANIC),
+    Case("no scale-in before the timeline covers 300 s (lost history)", (1.0,) * 6, 8, 8, DecisionReason.STABILIZING),
+    Case(
+        "panic: one datapoint at 2x the requested count scales out at once",
+        (1.0,) * 5 + (4.0,),
+        2,
+        4,
+        DecisionReason.PANIC,
+    ),
     Case(
         "panic step is capped at 4x the ready replicas (20 asked, 12 given)",
         (3.0,) * 5 + (20.0,),
         3,
         12,
-        Reason.PANIC,
+        DecisionReason.PANIC,
         policy=Policy(max_replicas=100),
     ),
     Case(
@@ -86,7 +96,7 @@ CASES = [
         (1.0,) * LONG,
         6,
         6,
-        Reason.PANIC,
+        DecisionReason.PANIC,
         state=ScalerState(last_panic_at=T0 + 10 * (LONG - 2), panic_since=T0),
     ),
     Case(
@@ -94,7 +104,7 @@ CASES = [
         (11.0,) * 6,
         8,
         8,
-        Reason.PROVISIONING,
+        DecisionReason.PROVISIONING,
         ready=4,
         state=ScalerState(provisioning=Provisioning(replicas=8, since=T0)),
     ),
@@ -103,7 +113,7 @@ CASES = [
         (11.0,) * 6,
         8,
         11,
-        Reason.LOAD,
+        DecisionReason.LOAD,
         ready=4,
         policy=Policy(max_replicas=20, max_concurrency=4),
         state=ScalerState(provisioning=Provisioning(replicas=8, since=T0)),
@@ -113,16 +123,16 @@ CASES = [
         (11.0,) * 6,
         8,
         11,
-        Reason.LOAD,
+        DecisionReason.LOAD,
         policy=Policy(max_replicas=20),
         state=ScalerState(provisioning=Provisioning(replicas=8, since=T0)),
     ),
-    Case("below min_replicas is raised to it", (0.0,) * 6, 0, 1, Reason.BOUNDS),
-    Case("above max_replicas is capped (14 asked, max 10)", (14.0,) * 6, 9, 10, Reason.BOUNDS),
-    Case("a rollout under way holds scale-in", (1.0,) * LONG, 8, 8, Reason.ROLLOUT, rollout=True),
-    Case("a rollout does not hold scale-out", (4.3,) * 6, 4, 5, Reason.LOAD, rollout=True),
-    Case("the platform refuses changes: hold", (4.3,) * 6, 4, 4, Reason.PLATFORM_BUSY, can_change=False),
-    Case("the platform-wide cap trims a scale-out", (7.0,) * 6, 4, 5, Reason.TOTAL_CAP, limit=5),
+    Case("below min_replicas is raised to it", (0.0,) * 6, 0, 1, DecisionReason.BOUNDS),
+    Case("above max_replicas is capped (14 asked, max 10)", (14.0,) * 6, 9, 10, DecisionReason.BOUNDS),
+    Case("a rollout under way holds scale-in", (1.0,) * LONG, 8, 8, DecisionReason.ROLLOUT, rollout=True),
+    Case("a rollout does not hold scale-out", (4.3,) * 6, 4, 5, DecisionReason.LOAD, rollout=True),
+    Case("the platform refuses changes: hold", (4.3,) * 6, 4, 4, DecisionReason.PLATFORM_BUSY, can_change=False),
+    Case("the platform-wide cap trims a scale-out", (7.0,) * 6, 4, 5, DecisionReason.TOTAL_CAP, limit=5),
 ]
 
 
@@ -146,12 +156,12 @@ def test_stale_metrics_hold_the_count_and_silence_is_not_zero_load() -> None:
     late = now_after(points) + Policy().stale_after_seconds
     for obs in (Observation(points, ready=6, requested=6), Observation((), ready=6, requested=6)):
         decision, _ = decide(Policy(), ScalerState(), obs, late)
-        assert (decision.desired, decision.reason) == (6, Reason.STALE_METRICS)
+        assert (decision.desired, decision.reason) == (6, DecisionReason.STALE_METRICS)
 
 
 def test_stale_metrics_still_respect_a_lowered_max() -> None:
     decision, _ = decide(Policy(max_replicas=4), ScalerState(), Observation((), ready=6, requested=6), T0)
-    assert (decision.desired, decision.reason, decision.at_max) == (4, Reason.BOUNDS, True)
+    assert (decision.desired, decision.reason, decision.at_max) == (4, DecisionReason.BOUNDS, True)
 
 
 def test_panic_starts_and_ends_after_a_full_window_without_crossing() -> None:

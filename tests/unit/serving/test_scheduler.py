@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from axon_serving.errors import QueueFullError
 from axon_serving.lanes import AdaptiveLanes, Done, Lanes, LoopLanes
-from axon_serving.protocol import Outcome
+from axon_serving.protocol import ScheduledResult
 from axon_serving.scheduler import Scheduler, Strategy
 
 
@@ -172,7 +172,7 @@ def test_fast_path_runs_only_when_inline_idle_and_nobody_waits() -> None:
         scheduler = Scheduler(
             plan, lanes, loop=asyncio.get_running_loop(), concurrency=1, batch_timeout=0, queue_length=5, timeout=60
         )
-        assert scheduler.try_now(5) == Outcome(value=2.0)
+        assert scheduler.try_now(5) == ScheduledResult(value=2.0)
         assert isinstance(scheduler.try_now(0).error, ZeroDivisionError)  # type: ignore[union-attr]
         held = scheduler.submit(1)  # occupies the only lane (HeldLanes.run holds it)
         assert scheduler.try_now(1) is None
