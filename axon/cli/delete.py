@@ -56,8 +56,8 @@ def delete(
     console.print(f"deleted {name} ({names.endpoint_name(name)})", markup=False)
     if purge:
         # Uploads live under apis/<api>/, and the workflow's immutable copies under versions/<api>/
-        # (axon.rollout.versions.immutable_bundle_key).
+        # (axon.names.immutable_bundle_key).
         count = purge_bundles(
-            cli.client("s3"), cli.deployment.bucket, [names.bundle_key(name, ""), f"versions/{name}/"]
+            cli.client("s3"), cli.deployment.bucket, [names.bundle_key(name, ""), f"{names.VERSIONS_PREFIX}{name}/"]
         )
         console.print(f"purged {count} object versions of {name}'s bundles", markup=False)
