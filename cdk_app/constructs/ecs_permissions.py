@@ -15,9 +15,9 @@ from axon.names import (
     api_role_name,
     endpoint_name,
 )
+from axon.platforms.api_roles import ECS_TASKS_PRINCIPAL
 from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER
 from cdk_app.nag import Permission, allow
-from cdk_app.stacks.ecs_stack import ECS_TASKS_PRINCIPAL
 
 AXON_PATTERN = endpoint_name("*")  # axon-*: every per-API resource name starts so
 # axon.platforms.ecs_specs.target_group_name: "ax-<api>-<label>-<hash>" (target group names stop at 32 characters).

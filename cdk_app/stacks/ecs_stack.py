@@ -24,6 +24,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from axon import names
+from axon.platforms.api_roles import ECS_TASKS_PRINCIPAL
 from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsConfig
 from axon.platforms.ecs_specs import CONTAINER_PORT
 from cdk_app.context import FrontDoorSettings, front_door_settings
@@ -31,7 +32,6 @@ from cdk_app.nag import acknowledge, acknowledge_wildcards, skip_scan
 from cdk_app.stacks.ecs_front_door import build_front_door
 from cdk_app.stacks.ecs_smoke import build_smoke_function
 
-ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
 DEFAULT_INSTANCE_TYPES = ("g5.xlarge",)
 VPC_CIDR = "10.0.0.0/16"  # CDK's default range for a new VPC, spelled out: the internal ALB admits it
 # GPU AMI + serving image + extracted bundle + the instance's image cache: 30 GB is the AMI's own minimum.

@@ -12,6 +12,7 @@ import pytest
 from aws_cdk import App, Aspects, Environment
 from cfnlint.api import lint_file
 
+from axon import names
 from axon.names import ECS_STACK
 from axon.platforms.ecs_config import EcsConfig
 from cdk_app import context as ctx
@@ -182,14 +183,14 @@ def test_the_config_model_accepts_the_auth_the_stack_writes() -> None:
     auth = _settings(**HTTPS_CONTEXT).auth
     assert auth is not None
     config = EcsConfig(
-        cluster="axon",
+        cluster=names.ECS_CLUSTER,
         listener_arn="arn:listener",
         vpc_id="vpc-1",
         subnets=("subnet-1",),
         security_groups=("sg-1",),
         task_role_arn="arn:task",
         execution_role_arn="arn:execution",
-        capacity_providers={"g5.xlarge": "axon-g5-xlarge"},
+        capacity_providers={"g5.xlarge": names.capacity_provider_name("g5.xlarge")},
         url="https://models.example.com",
         auth=auth.model_dump(mode="json"),
     )

@@ -19,6 +19,7 @@ from typing import Any
 
 from axon import names
 from axon.platforms import ecs_smoke
+from axon.platforms.api_roles import ECS_TASKS_PRINCIPAL
 from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsConfig
 
 # GPU types (the ECS GPU-optimized AMI's families) and CPU types for models that need no GPU; every one gets a
@@ -41,7 +42,7 @@ _AMI = "ami-0123456789abcdef0"  # recorded in the launch template; no instance i
 SMOKE_HANDLER = f"lambdas.{names.ECS_SMOKE_MODULE}.handler"
 _ASSUME = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": ECS_TASKS_PRINCIPAL}, "Action": "sts:AssumeRole"}],
 }
 
 
@@ -129,7 +130,7 @@ def provision_ecs(client: Callable[[str], Any], url: str, region: str) -> EcsCon
 def create_smoke_function(client: Callable[[str], Any], url: str) -> str:
     """``axon-ecs-smoke`` aimed at ``url`` (the ALB's data plane), with a role of its own; returns its ARN. Its
     code runs in-process from this checkout (``axon.local.patches.lambda_runtime``): the zip is a placeholder."""
-    assume = json.dumps(_ASSUME).replace("ecs-tasks.amazonaws.com", "lambda.amazonaws.com")
+    assume = json.dumps(_ASSUME).replace(ECS_TASKS_PRINCIPAL, "lambda.amazonaws.com")
     role = client("iam").create_role(RoleName=names.ECS_SMOKE_FUNCTION, AssumeRolePolicyDocument=assume)
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:

@@ -11,6 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from axon import names
 from axon.local.patches import moto_patches
 from axon.platforms import ecs_specs as specs
 from axon.platforms.base import VersionRef
@@ -44,7 +45,7 @@ class World:
             label=label,
             spec=load_spec_text(ECS_SPEC + yaml),
             image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-serving:rt-gpu",
-            model_data_uri=f"s3://axon-models/versions/{api}/{label}/bundle.tar.gz",
+            model_data_uri=f"s3://{names.LOCAL_MODELS_BUCKET}/{names.immutable_bundle_key(api, label)}",
         )
 
     def weights(self, api: str = "iris") -> list[tuple[str, int]]:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from axon import names
 from axon.platforms import ecs_specs as specs
 from tests.integration.harness import LocalClients, running_stack
 
@@ -28,7 +29,9 @@ class Local(LocalClients):
 
     def service(self, api: str, label: str) -> dict[str, Any] | None:
         """The version's ECS service while it is ACTIVE."""
-        found = self.client("ecs").describe_services(cluster="axon", services=[specs.service_name(api, label)])
+        found = self.client("ecs").describe_services(
+            cluster=names.ECS_CLUSTER, services=[specs.service_name(api, label)]
+        )
         active = [s for s in found["services"] if s["status"] == "ACTIVE"]
         return active[0] if active else None
 

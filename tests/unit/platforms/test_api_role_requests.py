@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from axon import names
 from axon.platforms import ecs_specs, sagemaker_specs
 from axon.platforms.base import VersionRef
 from axon.platforms.ecs_config import EcsConfig
@@ -9,14 +10,14 @@ from axon.spec import load_spec_text
 
 ROLE = "arn:aws:iam::1:role/axon/api/axon-api-iris"
 CONFIG = EcsConfig(
-    cluster="axon",
+    cluster=names.ECS_CLUSTER,
     listener_arn="arn:aws:elasticloadbalancing:us-east-1:1:listener/app/axon/1/2",
     vpc_id="vpc-1",
     subnets=("subnet-1",),
     security_groups=("sg-1",),
-    task_role_arn="arn:aws:iam::1:role/axon-ecs-task",
-    execution_role_arn="arn:aws:iam::1:role/axon-ecs-execution",
-    capacity_providers={"g5.xlarge": "axon-g5-xlarge"},
+    task_role_arn=f"arn:aws:iam::1:role/{names.ECS_TASK_ROLE}",
+    execution_role_arn=f"arn:aws:iam::1:role/{names.ECS_EXECUTION_ROLE}",
+    capacity_providers={"g5.xlarge": names.capacity_provider_name("g5.xlarge")},
     url="http://axon-1.elb.amazonaws.com",
 )
 
