@@ -40,7 +40,7 @@ class Settings:
     codebuild_project: str = names.CODEBUILD_PROJECT
     sagemaker_role_arn: str = ""
     api_role_boundary_arn: str = ""
-    event_bus: str = "default"
+    event_bus: str = names.EVENT_BUS
     max_total_replicas: int = 200
     autoscaler_dry_run: bool = False
     # A crashed execution frees its API's rollout lease after this.

@@ -21,7 +21,6 @@ from cdk_app.constructs.serving import Serving
 from cdk_app.constructs.storage import ModelsStore, Registry
 from cdk_app.nag import acknowledge, skip_scan
 
-EVENT_BUS = "default"
 # Stack outputs the CLI reads with cloudformation:DescribeStacks(StackName="AxonCore"), keyed by the
 # settings variable each one fills.
 CLI_OUTPUTS = {
@@ -69,7 +68,10 @@ class AxonCoreStack(Stack):
         packaging = LambdaPackaging(self, "Packaging")
 
         event_bus_arn = self.format_arn(
-            service="events", resource="event-bus", resource_name=EVENT_BUS, arn_format=ArnFormat.SLASH_RESOURCE_NAME
+            service="events",
+            resource="event-bus",
+            resource_name=names.EVENT_BUS,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
         # The deployed resources' names as tokens; every other setting keeps its default unless context sets it.
         defaults = settings.Settings()
@@ -80,7 +82,7 @@ class AxonCoreStack(Stack):
             ecr_repository=serving.repository.repository_name,
             codebuild_project=serving.project.project_name,
             api_role_boundary_arn=serving.api_role_boundary.managed_policy_arn,
-            event_bus=EVENT_BUS,
+            event_bus=names.EVENT_BUS,
             alarm_topic_arn=notifications.topic.topic_arn,
             sagemaker_instance_types=self._allowlist("sagemaker_instance_types", defaults.sagemaker_instance_types),
             ecs_instance_types=self._allowlist("ecs_instance_types", defaults.ecs_instance_types),
