@@ -34,7 +34,7 @@ def live_apis(registry: ApiLister) -> list[LiveApi]:
         if api.live_seq is None:
             continue
         version = registry.get_version(api.api, api.live_seq)
-        spec = ApiSpec.model_validate(version.spec or {})
+        spec = version.spec if version.spec is not None else ApiSpec()  # parsed when the record was read
         lives.append(
             LiveApi(
                 api.api,

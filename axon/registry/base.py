@@ -36,6 +36,7 @@ from axon.registry.writes import (
     Update,
     Write,
 )
+from axon.spec import ApiSpec
 
 EVENT_TTL_SECONDS = 180 * 24 * 3600
 _EVENT_COUNTER = itertools.count()
@@ -68,13 +69,20 @@ def _dedup_key(upload: Upload) -> Key:
     return Key(keys.upload_pk(upload_digest(upload)), "UPLOAD")
 
 
+def spec_text(spec: ApiSpec) -> str:
+    """The spec as the version item stores it: ``json.dumps`` of its JSON-mode dump (field order, default
+    separators), unchanged since the spec was a plain dict on the record."""
+    return json.dumps(spec.model_dump(mode="json"))
+
+
 def _version_item(record: VersionRecord) -> dict[str, Any]:
     data = record.model_dump(mode="json")
-    data["spec"] = json.dumps(record.spec) if record.spec is not None else None
+    data["spec"] = spec_text(record.spec) if record.spec is not None else None
     return {k: v for k, v in data.items() if v is not None}
 
 
 def _version_from(item: Item) -> VersionRecord:
+    """A version record from its item; its spec (a JSON string, or a map in older items) is parsed here, once."""
     data = {k: v for k, v in item.items() if k not in _KEY_ATTRIBUTES}
     if isinstance(data.get("spec"), str):
         data["spec"] = json.loads(data["spec"])
@@ -204,14 +212,14 @@ class Registry(ABC):
         return record
 
     def record_validation(
-        self, api: str, seq: int, *, spec: dict[str, Any], spec_digest: str, image_key: str, model_data_uri: str
+        self, api: str, seq: int, *, spec: ApiSpec, spec_digest: str, image_key: str, model_data_uri: str
     ) -> VersionRecord:
         """What validation learnt: the parsed spec, its image key and the immutable bundle copy."""
         return self._update_version(
             api,
             seq,
             {
-                "spec": json.dumps(spec),
+                "spec": spec_text(spec),
                 "spec_digest": spec_digest,
                 "image_key": image_key,
                 "model_data_uri": model_data_uri,

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from axon.spec import ApiSpec
+
 
 class VersionStatus(StrEnum):
     PENDING = "pending"
@@ -71,7 +73,7 @@ class VersionRecord(BaseModel):
     status: VersionStatus = VersionStatus.PENDING
     reason: Reason | None = None
     spec_digest: str = ""
-    spec: dict[str, Any] | None = None
+    spec: ApiSpec | None = None  # parsed once on read; stored as a JSON string (registry.base._version_item)
     image_key: str = ""
     image_uri: str = ""
     model_data_uri: str = ""  # immutable copy of the bundle that the platform reads

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from boto3.s3.transfer import TransferConfig
@@ -17,7 +15,7 @@ from axon.rollout.deps import RolloutDeps
 from axon.rollout.errors import ImageBuildFailedError, StaleRolloutError
 from axon.rollout.image import flavour_of, image_key_of
 from axon.rollout.replica_cap import check_replica_cap
-from axon.rollout.versions import immutable_bundle_key, spec_of
+from axon.rollout.versions import immutable_bundle_key, spec_digest, spec_of
 from axon.spec.policy import check_policy
 
 # Server-side copy in large parts, many at once: a 20 GiB bundle is 80 UploadPartCopy calls.
@@ -49,7 +47,6 @@ def validate(deps: RolloutDeps, state: RolloutState) -> RolloutState:
     check_replica_cap(
         state.api, spec, registry=deps.registry, platform_for=deps.platform_for, cap=deps.settings.max_total_replicas
     )
-    spec_json = spec.model_dump(mode="json")
     copy_key = immutable_bundle_key(state.api, record.version)
     s3.copy(
         {"Bucket": record.bucket, "Key": record.key, "VersionId": record.version_id},
@@ -60,8 +57,8 @@ def validate(deps: RolloutDeps, state: RolloutState) -> RolloutState:
     deps.registry.record_validation(
         state.api,
         state.seq,
-        spec=spec_json,
-        spec_digest=hashlib.sha256(json.dumps(spec_json, sort_keys=True).encode()).hexdigest()[:16],
+        spec=spec,
+        spec_digest=spec_digest(spec),
         image_key=image_key_of(spec, report.requirements_text),
         model_data_uri=f"s3://{record.bucket}/{copy_key}",
     )

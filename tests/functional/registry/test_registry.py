@@ -1,3 +1,5 @@
+import hashlib
+import json
 from collections.abc import Iterator
 
 import boto3
@@ -5,8 +7,9 @@ import pytest
 from moto import mock_aws
 
 from axon.local.provision import create_registry_table
-from axon.registry import DynamoDBRegistry, InMemoryRegistry, LeaseMove, Reason, Registry, Upload, VersionStatus
-from axon.registry.writes import ConditionFailedError
+from axon.registry import DynamoDBRegistry, InMemoryRegistry, LeaseMove, Reason, Registry, Upload, VersionStatus, keys
+from axon.registry.writes import ConditionFailedError, Key, Put
+from axon.spec import ApiSpec, load_spec_text
 
 
 class Clock:
@@ -94,15 +97,10 @@ def test_events_written_in_the_same_millisecond_keep_their_order(registry: Regis
 def test_validation_is_recorded_and_a_new_status_clears_the_old_reason(registry: Registry) -> None:
     registry.register_upload(_upload())
     registry.set_status("iris", 1, VersionStatus.FAILED, "x", reason=Reason(code="a.b", message="m"))
-    registry.record_validation(
-        "iris", 1, spec={"serving": {"max_concurrency": 2}}, spec_digest="d", image_key="k", model_data_uri="s3://b/k"
-    )
+    spec = ApiSpec.model_validate({"serving": {"max_concurrency": 2}})
+    registry.record_validation("iris", 1, spec=spec, spec_digest="d", image_key="k", model_data_uri="s3://b/k")
     record = registry.get_version("iris", 1)
-    assert (record.spec, record.image_key, record.model_data_uri) == (
-        {"serving": {"max_concurrency": 2}},
-        "k",
-        "s3://b/k",
-    )
+    assert (record.spec, record.image_key, record.model_data_uri) == (spec, "k", "s3://b/k")
     assert registry.set_status("iris", 1, VersionStatus.BUILDING, "building").reason is None
 
 
@@ -175,3 +173,65 @@ def test_a_deleted_api_is_hidden_until_its_next_upload(registry: Registry) -> No
 def test_get_version_of_an_unknown_seq_raises(registry: Registry) -> None:
     with pytest.raises(KeyError):
         registry.get_version("iris", 42)
+
+
+# A spec with every section set, stored by the code before the spec was typed on the record (issue 11): the item's
+# spec attribute must stay byte for byte what it was (sha256 of the stored JSON string, pinned then).
+_FULL_SPEC = """
+name: iris
+compute: {instance_type: ml.g5.xlarge, gpu: 1}
+serving: {max_concurrency: 4, request_timeout_seconds: 12.5}
+autoscaling: {min_replicas: 2, max_replicas: 8}
+rollout: {strategy: canary, canary_percent: 20, bake_seconds: 30}
+smoke_test: {payload: {"inputs": [[5.1, 3.5, 1.4, 0.2]], "b": "é"}}
+predictor: {config: {"k": 1, "z": [1, 2]}}
+"""
+_STORED_SHA256 = {
+    "default": "19e1ab7f3a032aed72e0db03c0b542d362497be025a6566b0b466cd1cfee8a0d",
+    "full": "367d5259de288132935bf73dd3bd5833fd0845d40ae8838f445c4ba1b4c6fddf",
+}
+
+
+def _version_item_key(seq: int = 1) -> Key:
+    return Key(keys.api_pk("iris"), keys.version_sk(seq))
+
+
+@pytest.mark.parametrize("which", ["default", "full"])
+def test_the_stored_spec_is_the_same_json_string_as_before_the_spec_was_typed(registry: Registry, which: str) -> None:
+    spec = ApiSpec() if which == "default" else load_spec_text(_FULL_SPEC)
+    registry.register_upload(_upload())
+    written = registry.record_validation("iris", 1, spec=spec, spec_digest="d", image_key="k", model_data_uri="m")
+    item = registry._get(_version_item_key())
+    assert item is not None
+    stored = item["spec"]
+    assert isinstance(stored, str)
+    assert stored == json.dumps(spec.model_dump(mode="json"))
+    assert hashlib.sha256(stored.encode()).hexdigest() == _STORED_SHA256[which]
+    assert written.spec == spec
+    assert registry.get_version("iris", 1).spec == spec
+    assert [v.spec for v in registry.list_versions("iris")] == [spec]
+
+
+def test_a_version_before_validation_has_no_spec_stored(registry: Registry) -> None:
+    registry.register_upload(_upload())
+    item = registry._get(_version_item_key())
+    assert item is not None and "spec" not in item
+    assert registry.get_version("iris", 1).spec is None
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        json.dumps({"serving": {"max_concurrency": 2}}),  # a partial dump, as older code might have stored
+        {"serving": {"max_concurrency": 2}},  # a map rather than a JSON string
+    ],
+    ids=["partial-json-string", "map"],
+)
+def test_older_version_items_still_load(registry: Registry, stored: object) -> None:
+    registry.register_upload(_upload())
+    item = registry._get(_version_item_key())
+    assert item is not None
+    registry._write([Put(_version_item_key(), {**item, "spec": stored})])
+    record = registry.get_version("iris", 1)
+    assert record.spec == ApiSpec.model_validate({"serving": {"max_concurrency": 2}})
+    assert record.spec is not None and record.spec.serving.max_concurrency == 2

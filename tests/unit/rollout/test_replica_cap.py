@@ -16,7 +16,7 @@ from axon.rollout.contracts import RolloutState
 from axon.rollout.intake import accept_upload
 from axon.rollout.queue import execution_for
 from axon.rollout.replica_cap import ReplicaCapError, check_replica_cap
-from axon.spec import load_spec_text
+from axon.spec import ApiSpec, load_spec_text
 from tests.unit.bundle.builder import valid
 from tests.unit.rollout.twins import TwinClients, TwinPlatform, World, world
 
@@ -38,7 +38,12 @@ def _live(w: World, api: str, spec: dict[str, Any]) -> None:
     assert outcome.version is not None
     seq = int(outcome.version.removeprefix("v"))
     w.registry.record_validation(
-        api, seq, spec=spec, spec_digest="d", image_key="k", model_data_uri=f"s3://axon-models/versions/{api}"
+        api,
+        seq,
+        spec=ApiSpec.model_validate(spec),
+        spec_digest="d",
+        image_key="k",
+        model_data_uri=f"s3://axon-models/versions/{api}",
     )
     w.registry.set_image(api, seq, "image:1")
     state = RolloutState(api=api, seq=seq, execution=execution_for(w.registry.get_version(api, seq)))
