@@ -25,8 +25,9 @@ LATENCY_SHARE_OF_TIMEOUT = 0.8  # the latency alarm fires at 80 % of serving.req
 
 
 @dataclass(frozen=True)
-class MetricSource:
-    """Where a platform's request metrics live, scoped to the new version only (the old one cannot stop it)."""
+class RollbackAlarmMetrics:
+    """The request metrics a platform's rollback alarms watch (not the autoscaler's ``MetricSource``): where
+    they live, scoped to the new version only (the old one cannot stop it)."""
 
     namespace: str
     dimensions: list[dict[str, str]]
@@ -35,7 +36,7 @@ class MetricSource:
     latency_unit_per_second: float  # SageMaker's ModelLatency is in microseconds, the ALB's in seconds
 
 
-def rollback_alarm_requests(version: VersionRef, source: MetricSource, subject: str) -> list[dict[str, Any]]:
+def rollback_alarm_requests(version: VersionRef, source: RollbackAlarmMetrics, subject: str) -> list[dict[str, Any]]:
     common = {**_COMMON, "Namespace": source.namespace, "Dimensions": source.dimensions}
     latency = version.spec.serving.request_timeout_seconds * LATENCY_SHARE_OF_TIMEOUT * source.latency_unit_per_second
     return [

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from axon import names
-from axon.platforms.alarms import MetricSource, rollback_alarm_requests
+from axon.platforms.alarms import RollbackAlarmMetrics, rollback_alarm_requests
 from axon.platforms.base import VersionRef
 from axon.platforms.ecs_config import EcsConfig, JwtAuth
 
@@ -359,7 +359,7 @@ def parse_shift_tag(value: str | None) -> tuple[int, int] | None:
 
 def alarm_requests(version: VersionRef, listener_arn: str, target_group_arn: str) -> list[dict[str, Any]]:
     """The per-API rollback alarms on the new version's target group (``TargetResponseTime`` is in seconds)."""
-    source = MetricSource(
+    source = RollbackAlarmMetrics(
         namespace="AWS/ApplicationELB",
         dimensions=[
             {"Name": "LoadBalancer", "Value": load_balancer_dimension(listener_arn)},

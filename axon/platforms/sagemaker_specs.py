@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from axon import names
-from axon.platforms.alarms import MetricSource, rollback_alarm_requests
+from axon.platforms.alarms import RollbackAlarmMetrics, rollback_alarm_requests
 from axon.platforms.base import VersionRef
 from axon.rollout.plan import total_bake_seconds
 from axon.spec import RolloutSpec
@@ -105,7 +105,7 @@ def alarm_requests(version: VersionRef) -> list[dict[str, Any]]:
     Both watch only the new fleet (``EndpointConfigName`` dimension), so a noisy old fleet cannot stop a rollout.
     ``ModelLatency`` is in microseconds.
     """
-    source = MetricSource(
+    source = RollbackAlarmMetrics(
         namespace="AWS/SageMaker",
         dimensions=[
             {"Name": "EndpointName", "Value": names.endpoint_name(version.api)},
