@@ -10,6 +10,7 @@ from axon.local.provision import create_registry_table
 from axon.registry import DynamoDBRegistry, InMemoryRegistry, LeaseMove, Reason, Registry, Upload, VersionStatus, keys
 from axon.registry.writes import ConditionFailedError, Key, Put
 from axon.spec import ApiSpec, load_spec_text
+from tests.unit.rollout.test_versions import FULL_SPEC
 
 
 class Clock:
@@ -175,17 +176,8 @@ def test_get_version_of_an_unknown_seq_raises(registry: Registry) -> None:
         registry.get_version("iris", 42)
 
 
-# A spec with every section set, stored by the code before the spec was typed on the record (issue 11): the item's
-# spec attribute must stay byte for byte what it was (sha256 of the stored JSON string, pinned then).
-_FULL_SPEC = """
-name: iris
-compute: {instance_type: ml.g5.xlarge, gpu: 1}
-serving: {max_concurrency: 4, request_timeout_seconds: 12.5}
-autoscaling: {min_replicas: 2, max_replicas: 8}
-rollout: {strategy: canary, canary_percent: 20, bake_seconds: 30}
-smoke_test: {payload: {"inputs": [[5.1, 3.5, 1.4, 0.2]], "b": "é"}}
-predictor: {config: {"k": 1, "z": [1, 2]}}
-"""
+# FULL_SPEC, stored by the code before the spec was typed on the record (issue 11): the item's spec attribute must
+# stay byte for byte what it was (sha256 of the stored JSON string, pinned then).
 _STORED_SHA256 = {
     "default": "19e1ab7f3a032aed72e0db03c0b542d362497be025a6566b0b466cd1cfee8a0d",
     "full": "367d5259de288132935bf73dd3bd5833fd0845d40ae8838f445c4ba1b4c6fddf",
@@ -198,7 +190,7 @@ def _version_item_key(seq: int = 1) -> Key:
 
 @pytest.mark.parametrize("which", ["default", "full"])
 def test_the_stored_spec_is_the_same_json_string_as_before_the_spec_was_typed(registry: Registry, which: str) -> None:
-    spec = ApiSpec() if which == "default" else load_spec_text(_FULL_SPEC)
+    spec = ApiSpec() if which == "default" else load_spec_text(FULL_SPEC)
     registry.register_upload(_upload())
     written = registry.record_validation("iris", 1, spec=spec, spec_digest="d", image_key="k", model_data_uri="m")
     item = registry._get(_version_item_key())

@@ -6,7 +6,8 @@ from axon.registry import InMemoryRegistry, Upload
 from axon.rollout.versions import spec_digest, spec_of, version_ref
 from axon.spec import ApiSpec, load_spec_text
 
-_FULL_SPEC = """
+# A spec with every section set; the registry tests pin its stored form too.
+FULL_SPEC = """
 name: iris
 compute: {instance_type: ml.g5.xlarge, gpu: 1}
 serving: {max_concurrency: 4, request_timeout_seconds: 12.5}
@@ -21,7 +22,7 @@ def test_spec_digests_are_the_ones_computed_before_the_spec_was_typed() -> None:
     """Pinned from ``sha256(json.dumps(spec.model_dump(mode="json"), sort_keys=True))[:16]`` as validation
     computed it when the record held a dict: a new spec field with a default changes them, nothing else may."""
     assert spec_digest(ApiSpec()) == "428c7555f9061056"
-    assert spec_digest(load_spec_text(_FULL_SPEC)) == "c9acb2fd624b93fe"
+    assert spec_digest(load_spec_text(FULL_SPEC)) == "c9acb2fd624b93fe"
 
 
 def _registry_with_version() -> InMemoryRegistry:
@@ -38,7 +39,7 @@ def test_before_validation_the_spec_is_the_default_one() -> None:
 
 def test_the_read_spec_is_used_as_is_never_parsed_again() -> None:
     registry = _registry_with_version()
-    spec = load_spec_text(_FULL_SPEC)
+    spec = load_spec_text(FULL_SPEC)
     registry.record_validation("iris", 1, spec=spec, spec_digest=spec_digest(spec), image_key="k", model_data_uri="m")
     record = registry.get_version("iris", 1)
     assert isinstance(record.spec, ApiSpec) and record.spec == spec
