@@ -18,7 +18,13 @@ def build(name: str, workload: Workload, cfg: SimConfig) -> Controller:
     """The controller called ``name``, configured with the same target and bounds as every other policy."""
     target = cfg.target_in_flight
     if name == "axon":
-        return Axon(Policy(min_replicas=cfg.min_replicas, max_replicas=cfg.max_replicas, target_in_flight=target))
+        policy = Policy(
+            min_replicas=cfg.min_replicas,
+            max_replicas=cfg.max_replicas,
+            target_in_flight=target,
+            max_concurrency=cfg.max_concurrency,  # the saturation point the algorithm judges overload by
+        )
+        return Axon(policy)
     if name == "cortex":
         return Cortex(target, cfg.min_replicas, cfg.max_replicas)
     if name == "aws-target-tracking":

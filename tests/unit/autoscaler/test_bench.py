@@ -51,6 +51,14 @@ def total(before: float, after: float, at: int = STEP, back: int | None = None) 
     return lambda t: -(after if at <= t < (back or 10**9) else before)
 
 
+@pytest.mark.parametrize("slots", [1, 4])
+def test_axon_is_built_with_the_simulated_replicas_slots(small: Workload, slots: int) -> None:
+    """A replica's slots are where axon's algorithm sees saturation; a bench that forgot them judged every run with
+    ``--max-concurrency`` above 1 as if replicas had one slot (issue 12)."""
+    controller = build("axon", small, SimConfig(max_concurrency=slots, target_utilization=0.5))
+    assert controller.policy.max_concurrency == slots  # type: ignore[attr-defined]
+
+
 def test_aws_standard_needs_three_breaching_minutes_out_and_fifteen_in() -> None:
     # Target 60 invocations/min/instance; 2 instances at 1 s service: 2 in flight = 120/min = 60 each.
     changes = drive(AwsTargetTracking(target=60), total(2, 8, back=1800), until=3600)
