@@ -14,6 +14,15 @@ from bench.autoscaler.workload import Workload
 POLICIES = ("axon", "cortex", "aws-target-tracking", "aws-target-tracking-hr", "kpa", "static-peak", "oracle")
 
 
+CALIBRATION_SECONDS = 600.0  # the start of a trace an operator may use to size AWS standard target tracking
+
+
+def calibration_service_time(workload: Workload) -> float:
+    """Mean service time of the requests that arrive in the first :data:`CALIBRATION_SECONDS` (1 s with none)."""
+    early = workload.service[workload.arrival < CALIBRATION_SECONDS]
+    return float(early.mean()) if len(early) else 1.0
+
+
 def build(name: str, workload: Workload, cfg: SimConfig) -> Controller:
     """The controller called ``name``, configured with the same target and bounds as every other policy."""
     target = cfg.target_in_flight
@@ -28,9 +37,10 @@ def build(name: str, workload: Workload, cfg: SimConfig) -> Controller:
     if name == "cortex":
         return Cortex(target, cfg.min_replicas, cfg.max_replicas)
     if name == "aws-target-tracking":
-        # AWS's sizing rule: invocations/min/instance at the target = slots x utilization / mean service x 60.
-        mean_service = float(workload.service.mean()) if len(workload.service) else 1.0
-        return AwsTargetTracking(target / mean_service * 60)
+        # AWS's sizing rule: invocations/min/instance at the target = slots x utilization / mean service x 60. The
+        # operator sizes it from what they can know before going live: the requests of the first CALIBRATION_SECONDS
+        # (a load test's worth), not the whole trace (which would be foresight).
+        return AwsTargetTracking(target / calibration_service_time(workload) * 60)
     if name == "aws-target-tracking-hr":
         return AwsTargetTrackingHighRes(target)
     if name == "kpa":

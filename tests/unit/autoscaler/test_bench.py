@@ -10,7 +10,7 @@ import pytest
 
 from bench.autoscaler.__main__ import main
 from bench.autoscaler.engine import SimConfig, View, simulate
-from bench.autoscaler.policies import POLICIES, build
+from bench.autoscaler.policies import POLICIES, build, calibration_service_time
 from bench.autoscaler.policies.aws import AwsTargetTracking, AwsTargetTrackingHighRes
 from bench.autoscaler.policies.cortex import Cortex
 from bench.autoscaler.policies.kpa import Kpa
@@ -57,6 +57,16 @@ def test_axon_is_built_with_the_simulated_replicas_slots(small: Workload, slots:
     ``--max-concurrency`` above 1 as if replicas had one slot (issue 12)."""
     controller = build("axon", small, SimConfig(max_concurrency=slots, target_utilization=0.5))
     assert controller.policy.max_concurrency == slots  # type: ignore[attr-defined]
+
+
+def test_aws_standard_is_sized_from_the_start_of_the_trace_only() -> None:
+    """No foresight: requests after the calibration window (here 10x slower) do not change the baseline's target."""
+    arrival = np.array([0.0, 100.0, 599.0, 700.0, 900.0])
+    fast = Workload("w", arrival, np.array([2.0, 2.0, 2.0, 2.0, 2.0]))
+    slow_later = Workload("w", arrival, np.array([2.0, 2.0, 2.0, 20.0, 20.0]))
+    assert calibration_service_time(fast) == calibration_service_time(slow_later) == 2.0
+    built = [build("aws-target-tracking", w, SimConfig()) for w in (fast, slow_later)]
+    assert built[0].target == built[1].target  # type: ignore[attr-defined]
 
 
 def test_aws_standard_needs_three_breaching_minutes_out_and_fifteen_in() -> None:
