@@ -4,8 +4,12 @@ Model (the same for every policy):
 
 - Replicas have ``max_concurrency`` slots each; requests beyond the free slots wait in one FIFO (a perfect
   least-outstanding-requests balancer), up to ``max_queue_length`` per ready replica, then are rejected.
-- A replica requested at ``t`` serves from ``t + provisioning_seconds`` and is billed from ``t``. Scale-in
-  cancels starting replicas first, then drains ready ones (their running requests finish; nothing new starts).
+- A replica requested at ``t`` serves from ``t + provisioning_seconds`` and is billed from ``t`` (provisioning
+  included, as on SageMaker and ECS). Scale-in cancels starting replicas first (billing stops), then drains ready
+  ones: nothing new starts on them, their running requests finish, and each bills until its last request has
+  finished (every second it is up, started or not, is billed). The pool is one FIFO over all slots, so the
+  requests still running beyond the remaining ready slots are the drained replicas' ones: ``ceil(overflow /
+  max_concurrency)`` drained replicas are billed each second (at the second's start), never more than were drained.
 - In-flight (running + queued) is sampled every second; each 10-second period's mean is a datapoint,
   visible to policies ``metric_lag_seconds`` after the period ends (CloudWatch-like publication lag).
 - A request meets the SLO when its queueing delay is at most ``slo_seconds`` (a rejection never does).
@@ -111,6 +115,7 @@ def simulate(workload: Workload, controller: Controller, cfg: SimConfig, init_re
     view = View(cfg, samples, datapoints, minutes)
     slots, slo, qlen_per = cfg.max_concurrency, cfg.slo_seconds, cfg.max_queue_length
     ready, pending = init_replicas, deque[int]()
+    draining = 0  # drained replicas still finishing their requests (billed)
     running: list[float] = []  # completion times (heap)
     queue = deque[int]()
     i = ok = rejected = replica_seconds = actions = 0
@@ -140,7 +145,10 @@ def simulate(workload: Workload, controller: Controller, cfg: SimConfig, init_re
                         pending.pop()
                         drop -= 1
                     ready -= drop
+                    draining += drop
                 capacity = ready * slots
+        # A drained replica stops (and stops billing) once the requests beyond the ready slots have finished.
+        draining = min(draining, -(-max(0, len(running) - capacity) // slots))
         end = t + 1
         while True:
             next_arrival = arrival[i] if i < n else math.inf
@@ -163,7 +171,7 @@ def simulate(workload: Workload, controller: Controller, cfg: SimConfig, init_re
                 else:
                     rejected += 1
         samples.append(len(running) + len(queue))
-        replica_seconds += ready + len(pending)
+        replica_seconds += ready + len(pending) + draining
         if end % PERIOD == 0:
             mean = sum(samples[-PERIOD:]) / PERIOD
             datapoints.append(mean)

@@ -160,3 +160,33 @@ def test_cli_prints_the_issue_fields_for_a_trace(tmp_path, capsys) -> None:  # t
             row
         )
     assert out[1]["cost_ratio_to_oracle"] == 1.0
+
+
+class _DropTo:
+    """Two replicas until ``at``, then one (a scale-in that drains a busy replica)."""
+
+    name = "drop"
+    tick_seconds = 1
+
+    def __init__(self, at: int):
+        self.at = at
+
+    def step(self, view: View) -> int:
+        return 2 if view.now < self.at else 1
+
+
+def test_a_drained_replica_bills_until_its_last_request_finishes() -> None:
+    """Two 100-s requests on two replicas; one replica is drained at t = 10 while its request runs until t = 100.1.
+    It bills seconds 0..100 (101 s), the other replica the whole 201-s horizon: 302 replica-seconds. The engine used to
+    stop billing at the drain (211)."""
+    busy = Workload("busy", np.array([0.0, 0.1]), np.array([100.0, 100.0]))
+    cfg = SimConfig(tail_seconds=200)
+    result = simulate(busy, _DropTo(10), cfg, init_replicas=2)
+    assert result.slo_met == 2 and result.scale_actions == 1
+    assert result.replica_seconds == 101 + 201
+
+
+def test_an_idle_drained_replica_stops_billing_at_once() -> None:
+    idle = Workload("idle", np.array([0.0]), np.array([5.0]))
+    result = simulate(idle, _DropTo(10), SimConfig(tail_seconds=200), init_replicas=2)
+    assert result.replica_seconds == 10 + 200  # horizon: last arrival (0) + 200-s tail
