@@ -16,6 +16,7 @@ from bench.autoscaler.policies.cortex import Cortex
 from bench.autoscaler.policies.kpa import Kpa
 from bench.autoscaler.policies.oracle import Oracle, horizon_of, needed_replicas, oracle_schedule
 from bench.autoscaler.run import run
+from bench.autoscaler.verdict import COST_TOLERANCE, SLO_TOLERANCE, compare
 from bench.autoscaler.workload import Workload, from_rate
 
 STEP = 600  # load steps up at t = 600 s
@@ -190,3 +191,31 @@ def test_an_idle_drained_replica_stops_billing_at_once() -> None:
     idle = Workload("idle", np.array([0.0]), np.array([5.0]))
     result = simulate(idle, _DropTo(10), SimConfig(tail_seconds=200), init_replicas=2)
     assert result.replica_seconds == 10 + 200  # horizon: last arrival (0) + 200-s tail
+
+
+@pytest.mark.parametrize(
+    ("slo", "cost", "peer_slo", "peer_cost", "expected"),
+    [
+        (0.99, 100.0, 0.98, 100.0, "better"),  # more SLO at the same cost
+        (0.98, 80.0, 0.98, 100.0, "better"),  # cheaper at the same SLO
+        (0.99, 80.0, 0.98, 100.0, "better"),  # both
+        (0.98, 100.0, 0.99, 100.0, "worse"),  # dominated
+        (0.98, 120.0, 0.98, 100.0, "worse"),
+        (0.99, 200.0, 0.98, 100.0, "trade-off"),  # a SLO point bought at twice the cost: no win (the old rule's win)
+        (0.97, 50.0, 0.98, 100.0, "trade-off"),
+        (0.98, 100.0, 0.98, 100.0, "tie"),
+        (0.9805, 100.5, 0.98, 100.0, "tie"),  # within both tolerances
+        (0.99, 100.9, 0.98, 100.0, "better"),  # 0.9% more cost is "no more cost"
+        (0.9809, 90.0, 0.98, 100.0, "better"),  # cheaper; 0.09 point more SLO is a tie on SLO
+        (0.9791, 90.0, 0.98, 100.0, "better"),  # 0.09 point less SLO is within tolerance: cheaper at no worse SLO
+        (0.9789, 90.0, 0.98, 100.0, "trade-off"),  # 0.11 point less is worse SLO
+    ],
+)
+def test_verdicts_are_by_dominance(slo: float, cost: float, peer_slo: float, peer_cost: float, expected: str) -> None:
+    assert compare(slo, cost, peer_slo, peer_cost) == expected
+    mirrored = {"better": "worse", "worse": "better"}.get(expected, expected)
+    assert compare(peer_slo, peer_cost, slo, cost) == mirrored
+
+
+def test_verdict_tolerances_are_the_documented_ones() -> None:
+    assert (SLO_TOLERANCE, COST_TOLERANCE) == (0.001, 0.01)
