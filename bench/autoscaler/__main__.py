@@ -1,5 +1,6 @@
-"""``python -m bench.autoscaler --trace FILE.csv [--policy NAME ...] [--stretch K] --json``; ``--results`` rewrites
-RESULTS.md (both shared traces and every synthetic shape, with plots)."""
+"""``python -m bench.autoscaler --trace FILE.csv [--policy NAME ...] [--stretch K] --json``; ``--shape NAME [--seeds N]``
+runs a synthetic shape with seeds 1..N and reports each metric's mean and range; ``--results`` rewrites RESULTS.md
+(both shared traces and every synthetic shape, with plots)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from bench.autoscaler.engine import SimConfig
 from bench.autoscaler.policies import POLICIES
-from bench.autoscaler.run import run
+from bench.autoscaler.run import run, run_seeds, summarize
 from bench.autoscaler.workload import SYNTHETIC, load_trace, synthetic
 
 
@@ -28,12 +29,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-concurrency", type=int, default=1, help="slots per replica")
     p.add_argument("--target-utilization", type=float, default=0.7, help="target in-flight per slot")
     p.add_argument("--busy-while-provisioning", action="store_true", help="SageMaker-like: no change while starting")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=3,
+        help="synthetic shapes: run seeds 1..N and report mean and range (default 3); a trace is replayed once",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per policy")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
     cfg = SimConfig(
         max_concurrency=args.max_concurrency,
         target_utilization=args.target_utilization,
@@ -45,11 +55,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.results:
         from bench.autoscaler.report import write_results
 
-        path = write_results(cfg)
+        path = write_results(cfg, seeds=args.seeds)
         print(f"wrote {path}", file=sys.stderr)
         return 0
-    workload = load_trace(args.trace, args.stretch) if args.trace else synthetic(args.shape, args.stretch)
-    rows = [s.as_json() for s in run(workload, list(args.policy or POLICIES), cfg)]
+    names = list(args.policy or POLICIES)
+    if args.trace:
+        per_seed = [run(load_trace(args.trace, args.stretch), names, cfg)]
+    else:
+        seeds = range(1, args.seeds + 1)
+        per_seed = run_seeds(lambda seed: synthetic(args.shape, args.stretch, seed), seeds, names, cfg)
+    rows = [s.as_json() for s in summarize(per_seed)]
     if args.json:
         print(json.dumps(rows, indent=2))
     else:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
@@ -13,17 +13,28 @@ import matplotlib.pyplot as plt
 
 from bench.autoscaler.engine import PERIOD, SimConfig
 from bench.autoscaler.policies import POLICIES
-from bench.autoscaler.run import Scored, run
+from bench.autoscaler.run import Scored, Summary, run_seeds, summarize
+from bench.autoscaler.verdict import COST_TOLERANCE, SLO_TOLERANCE, compare
 from bench.autoscaler.workload import SYNTHETIC, Workload, load_trace, synthetic
 
 HERE = Path(__file__).resolve().parent
 TRACES = HERE.parents[1].parent / "shared" / "traces"  # <repo>/../shared/traces
 PLOTTED = ("axon", "cortex", "aws-target-tracking-hr", "oracle")
+PEERS = {"aws-target-tracking": "AWS standard", "aws-target-tracking-hr": "AWS high-res", "cortex": "cortex"}
 
 
-def workloads() -> list[Workload]:
-    traces = [load_trace(path) for path in sorted(TRACES.glob("*.csv"))]
-    return traces + [synthetic(shape) for shape in SYNTHETIC]
+def _replay(trace: Workload) -> Callable[[int], Workload]:
+    return lambda seed: trace
+
+
+def _draw(shape: str) -> Callable[[int], Workload]:
+    return lambda seed: synthetic(shape, seed=seed)
+
+
+def workloads(seeds: int) -> list[tuple[Callable[[int], Workload], range]]:
+    """Each workload as (seed -> workload, seeds to run): a trace is replayed once, a synthetic shape per seed."""
+    traces = [(_replay(load_trace(path)), range(1, 2)) for path in sorted(TRACES.glob("*.csv"))]
+    return traces + [(_draw(shape), range(1, seeds + 1)) for shape in SYNTHETIC]
 
 
 def plot(workload: Workload, rows: list[Scored], path: Path) -> None:
@@ -48,60 +59,87 @@ def plot(workload: Workload, rows: list[Scored], path: Path) -> None:
     plt.close(fig)
 
 
-def verdict(rows: dict[str, Scored]) -> str:
-    """The issue's targets for axon on one workload, each marked met or not."""
-    axon, aws, cortex = rows["axon"].as_json(), rows["aws-target-tracking"].as_json(), rows["cortex"].as_json()
-    aws_hr = rows["aws-target-tracking-hr"].as_json()
-    slo, ratio = float(axon["slo_met_fraction"]), float(axon["cost_ratio_to_oracle"] or 0)
-
-    def beats(other: dict[str, Any]) -> bool:
-        o_slo, o_cost = float(other["slo_met_fraction"]), float(other["cost_replica_minutes"])
-        cost = float(axon["cost_replica_minutes"])
-        return (cost < o_cost and slo >= o_slo) or slo >= o_slo + 0.01
-
-    fewer = int(axon["scale_actions"]) < int(cortex["scale_actions"])
+def verdict(rows: dict[str, Summary]) -> str:
+    """The issue's targets for axon on one workload, on the means over the seeds: each marked met or not, and axon's
+    verdict against each peer by dominance (:func:`bench.autoscaler.verdict.compare`)."""
+    axon, cortex = rows["axon"], rows["cortex"]
     marks = [
-        f"SLO >= 99%: {'yes' if slo >= 0.99 else 'no'}",
-        f"cost <= 1.25x oracle: {'yes' if ratio <= 1.25 else 'no'}",
-        f"beats AWS standard: {'yes' if beats(aws) else 'no'}",
-        f"beats AWS high-res: {'yes' if beats(aws_hr) else 'no'}",
-        f"fewer actions than cortex: {'yes' if fewer else 'no'}",
+        f"SLO >= 99%: {'yes' if axon.slo >= 0.99 else 'no'}",
+        f"cost <= 1.25x oracle: {'yes' if (axon.cost_ratio or 0) <= 1.25 else 'no'}",
     ]
+    marks += [f"vs {label}: {compare(axon.slo, axon.cost, rows[n].slo, rows[n].cost)}" for n, label in PEERS.items()]
+    marks.append(
+        f"fewer actions than cortex: {'yes' if axon.mean['scale_actions'] < cortex.mean['scale_actions'] else 'no'}"
+    )
     return "; ".join(marks)
 
 
-def write_results(cfg: SimConfig) -> Path:
+def _cell(summary: Summary, metric: str, fmt: Callable[[float], str]) -> str:
+    mean = fmt(summary.mean[metric])
+    return mean if summary.seeds == 1 else f"{mean} [{fmt(summary.low[metric])}, {fmt(summary.high[metric])}]"
+
+
+def _row(s: Summary) -> str:
+    ratio = s.cost_ratio
+    cells = [
+        s.policy,
+        _cell(s, "slo_met_fraction", lambda v: f"{100 * v:.2f}%"),
+        _cell(s, "cost_replica_minutes", lambda v: f"{v:.1f}"),
+        f"{ratio:.3f}" if ratio is not None else "-",
+        _cell(s, "scale_actions", lambda v: f"{v:g}" if v.is_integer() else f"{v:.1f}"),
+        _cell(s, "rejected", lambda v: f"{v:g}" if v.is_integer() else f"{v:.1f}"),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def workload_section(workload: Workload, summaries: list[Summary]) -> list[str]:
+    """One workload's table (means, and with several seeds each metric's range) and axon's verdict line."""
+    seeds = summaries[0].seeds
+    about = f"{len(workload.arrival):,} requests over {workload.duration / 60:.0f} minutes, "
+    about += f"mean service {workload.service.mean():.2f} s"
+    about += (
+        f" (seed 1 of {seeds}; the table gives the mean over seeds 1..{seeds} and, in brackets, the lowest and highest)."
+        if seeds > 1
+        else "."
+    )
+    return [
+        f"## {workload.name}",
+        "",
+        about,
+        "",
+        "| policy | SLO met | cost (replica-min) | cost / oracle | scale actions | rejected |",
+        "|---|---:|---:|---:|---:|---:|",
+        *(_row(s) for s in summaries),
+        "",
+        f"axon against the targets (means): {verdict({s.policy: s for s in summaries})}.",
+        "",
+    ]
+
+
+def write_results(cfg: SimConfig, seeds: int = 3) -> Path:
     lines = [
         "# Autoscaler benchmark results",
         "",
-        "Generated by `python -m bench.autoscaler --results` (do not edit by hand). Simulator, policies and",
-        "method: [docs/autoscaler.md](../../docs/autoscaler.md). One seed; real traces replayed at their own",
-        "speed (no stretch, no tiling). Traces: Azure LLM inference trace 2023 (Azure Public Dataset, CC-BY 4.0).",
+        f"Generated by `python -m bench.autoscaler --results --seeds {seeds}` (do not edit by hand). Simulator, policies",
+        "and method: [docs/autoscaler.md](../../docs/autoscaler.md). Real traces are replayed once at their own speed",
+        f"(no stretch, no tiling); each synthetic shape is drawn with seeds 1..{seeds}, and its table gives each metric's",
+        "mean and [lowest, highest]. Traces: Azure LLM inference trace 2023 (Azure Public Dataset, CC-BY 4.0).",
+        "",
+        "Verdicts are by dominance on the means: axon is `better` than a peer only with a higher SLO at no more cost or",
+        "a lower cost at no worse SLO; `worse` when the peer is better in that sense; `trade-off` otherwise (a higher",
+        f"SLO for more cost is no win); `tie` within the tolerances ({100 * SLO_TOLERANCE:g} percentage point of SLO,",
+        f"{100 * COST_TOLERANCE:g}% of cost).",
         "",
         "Configuration: " + ", ".join(f"`{k}={v}`" for k, v in asdict(cfg).items()) + ".",
         "",
     ]
-    for workload in workloads():
-        rows = run(workload, list(POLICIES), cfg)
+    for make, seed_range in workloads(seeds):
+        per_seed = run_seeds(make, seed_range, list(POLICIES), cfg)
+        workload = make(seed_range[0])
         png = f"{workload.name.replace(' ', '_')}.png"
-        plot(workload, rows, HERE / png)
-        lines += [
-            f"## {workload.name}",
-            "",
-            f"{len(workload.arrival):,} requests over {workload.duration / 60:.0f} minutes, "
-            f"mean service {workload.service.mean():.2f} s.",
-            "",
-            "| policy | SLO met | cost (replica-min) | cost / oracle | scale actions | rejected |",
-            "|---|---:|---:|---:|---:|---:|",
-        ]
-        for scored in rows:
-            row = scored.as_json()
-            lines.append(
-                f"| {row['policy']} | {100 * float(row['slo_met_fraction']):.2f}% | {row['cost_replica_minutes']} | "
-                f"{row['cost_ratio_to_oracle']} | {row['scale_actions']} | {row['rejected']} |"
-            )
-        lines += ["", f"axon against the targets: {verdict({s.result.policy: s for s in rows})}.", ""]
-        lines += [f"![{workload.name}]({png})", ""]
+        plot(workload, per_seed[0], HERE / png)
+        lines += workload_section(workload, summarize(per_seed))
+        lines += [f"![{workload.name}]({png})" + (" (seed 1)" if len(seed_range) > 1 else ""), ""]
     lines += [
         "## Reading these numbers",
         "",

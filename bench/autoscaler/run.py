@@ -1,7 +1,8 @@
-"""Run several policies on one workload and score them against the oracle."""
+"""Run several policies on one workload (or on one synthetic shape with several seeds) and score them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,3 +46,87 @@ def run(workload: Workload, names: list[str], cfg: SimConfig) -> list[Scored]:
             result = simulate(workload, controller, cfg, initial)
         results.append(Scored(result, oracle_result.cost_replica_minutes))
     return results
+
+
+METRICS = ("slo_met_fraction", "cost_replica_minutes", "scale_actions", "rejected")
+
+
+def _metric(result: RunResult, name: str) -> float:
+    return float(getattr(result, name))
+
+
+def _number(value: float, digits: int) -> float | int:
+    return int(value) if float(value).is_integer() and digits <= 1 else round(value, digits)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One policy over several seeds of the same workload: per metric the mean, the lowest and the highest."""
+
+    policy: str
+    seeds: int
+    requests: float  # mean
+    mean: dict[str, float]
+    low: dict[str, float]
+    high: dict[str, float]
+    oracle_cost: float  # the oracle's mean cost over the same seeds
+
+    @property
+    def slo(self) -> float:
+        return self.mean["slo_met_fraction"]
+
+    @property
+    def cost(self) -> float:
+        return self.mean["cost_replica_minutes"]
+
+    @property
+    def cost_ratio(self) -> float | None:
+        return self.cost / self.oracle_cost if self.oracle_cost else None
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``--json`` row: the issue's five fields (means over the seeds), counts, and with several seeds the
+        spread of each metric as ``[lowest, highest]``."""
+        ratio = self.cost_ratio
+        row: dict[str, Any] = {
+            "policy": self.policy,
+            "slo_met_fraction": round(self.slo, 5),
+            "cost_replica_minutes": round(self.cost, 1),
+            "cost_ratio_to_oracle": round(ratio, 3) if ratio is not None else None,
+            "scale_actions": _number(self.mean["scale_actions"], 1),
+            "requests": _number(self.requests, 1),
+            "rejected": _number(self.mean["rejected"], 1),
+            "seeds": self.seeds,
+        }
+        if self.seeds > 1:
+            digits = {"slo_met_fraction": 5, "cost_replica_minutes": 1, "scale_actions": 1, "rejected": 1}
+            row["spread"] = {m: [_number(self.low[m], digits[m]), _number(self.high[m], digits[m])] for m in METRICS}
+        return row
+
+
+def summarize(per_seed: Sequence[Sequence[Scored]]) -> list[Summary]:
+    """Per policy (in run order), the mean and range of each metric over the seeds' runs."""
+    names = [s.result.policy for s in per_seed[0]]
+    by_policy = {name: [next(s for s in rows if s.result.policy == name) for rows in per_seed] for name in names}
+    oracle_cost = sum(rows[0].oracle_cost for rows in per_seed) / len(per_seed)
+    summaries = []
+    for name, runs in by_policy.items():
+        values = {m: [_metric(s.result, m) for s in runs] for m in METRICS}
+        summaries.append(
+            Summary(
+                policy=name,
+                seeds=len(runs),
+                requests=sum(s.result.requests for s in runs) / len(runs),
+                mean={m: sum(v) / len(v) for m, v in values.items()},
+                low={m: min(v) for m, v in values.items()},
+                high={m: max(v) for m, v in values.items()},
+                oracle_cost=oracle_cost,
+            )
+        )
+    return summaries
+
+
+def run_seeds(
+    make: Callable[[int], Workload], seeds: Sequence[int], names: list[str], cfg: SimConfig
+) -> list[list[Scored]]:
+    """:func:`run` on ``make(seed)`` for each seed, in order; each run is deterministic for its seed."""
+    return [run(make(seed), names, cfg) for seed in seeds]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from bench.autoscaler import workload as workload_module
 from bench.autoscaler.__main__ import main
 from bench.autoscaler.engine import SimConfig, View, simulate
 from bench.autoscaler.policies import POLICIES, build, calibration_service_time
@@ -15,9 +16,10 @@ from bench.autoscaler.policies.aws import AwsTargetTracking, AwsTargetTrackingHi
 from bench.autoscaler.policies.cortex import Cortex
 from bench.autoscaler.policies.kpa import Kpa
 from bench.autoscaler.policies.oracle import Oracle, horizon_of, needed_replicas, oracle_schedule
-from bench.autoscaler.run import run
+from bench.autoscaler.report import verdict, workload_section
+from bench.autoscaler.run import Summary, run, run_seeds, summarize
 from bench.autoscaler.verdict import COST_TOLERANCE, SLO_TOLERANCE, compare
-from bench.autoscaler.workload import Workload, from_rate
+from bench.autoscaler.workload import Workload, from_rate, synthetic
 
 STEP = 600  # load steps up at t = 600 s
 
@@ -219,3 +221,75 @@ def test_verdicts_are_by_dominance(slo: float, cost: float, peer_slo: float, pee
 
 def test_verdict_tolerances_are_the_documented_ones() -> None:
     assert (SLO_TOLERANCE, COST_TOLERANCE) == (0.001, 0.01)
+
+
+def _tiny(t: np.ndarray) -> np.ndarray:
+    return np.where((t >= 300) & (t < 600), 6.0, 1.0)
+
+
+@pytest.fixture
+def tiny_shape(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setitem(workload_module.SYNTHETIC, "tiny", (_tiny, 900))
+    return "tiny"
+
+
+def test_seeds_draw_different_workloads_each_deterministic(tiny_shape: str) -> None:
+    cfg = SimConfig(tail_seconds=120)
+    names = ["axon", "oracle"]
+    once = run_seeds(lambda seed: synthetic(tiny_shape, seed=seed), range(1, 4), names, cfg)
+    twice = run_seeds(lambda seed: synthetic(tiny_shape, seed=seed), range(1, 4), names, cfg)
+    key = [[(s.result.requests, s.result.slo_met, s.result.replica_seconds) for s in rows] for rows in once]
+    assert key == [[(s.result.requests, s.result.slo_met, s.result.replica_seconds) for s in rows] for rows in twice]
+    assert len({rows[0].result.requests for rows in once}) == 3  # three seeds, three different draws
+
+
+def test_summary_is_the_mean_and_range_over_seeds(tiny_shape: str) -> None:
+    cfg = SimConfig(tail_seconds=120)
+    per_seed = run_seeds(lambda seed: synthetic(tiny_shape, seed=seed), range(1, 4), ["axon", "oracle"], cfg)
+    axon, oracle = summarize(per_seed)
+    costs = [rows[0].result.cost_replica_minutes for rows in per_seed]
+    assert (axon.policy, axon.seeds) == ("axon", 3)
+    assert axon.cost == pytest.approx(sum(costs) / 3)
+    assert (axon.low["cost_replica_minutes"], axon.high["cost_replica_minutes"]) == (min(costs), max(costs))
+    assert axon.oracle_cost == pytest.approx(oracle.cost) and oracle.cost_ratio == pytest.approx(1.0)
+    row = axon.as_json()
+    assert row["seeds"] == 3 and row["spread"]["cost_replica_minutes"] == [round(min(costs), 1), round(max(costs), 1)]
+
+
+def _summary(policy: str, slo: float, cost: float, actions: float = 10.0) -> Summary:
+    mean = {"slo_met_fraction": slo, "cost_replica_minutes": cost, "scale_actions": actions, "rejected": 0.0}
+    return Summary(policy, 3, 1000.0, mean, dict(mean), dict(mean), oracle_cost=100.0)
+
+
+def test_the_report_verdict_uses_the_means_and_dominance() -> None:
+    rows = {
+        "axon": _summary("axon", 0.99, 120.0, actions=5),
+        "aws-target-tracking": _summary("aws-target-tracking", 0.98, 60.0),  # one point of SLO for 2x: trade-off
+        "aws-target-tracking-hr": _summary("aws-target-tracking-hr", 0.97, 130.0),  # dominated by axon
+        "cortex": _summary("cortex", 0.99, 119.5),  # within both tolerances
+    }
+    assert verdict(rows) == (
+        "SLO >= 99%: yes; cost <= 1.25x oracle: yes; vs AWS standard: trade-off; vs AWS high-res: better; "
+        "vs cortex: tie; fewer actions than cortex: yes"
+    )
+
+
+def test_cli_runs_a_shape_with_several_seeds_and_reports_spread(tiny_shape: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["--shape", tiny_shape, "--seeds", "2", "--policy", "axon", "--policy", "oracle", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(row["policy"], row["seeds"]) for row in out] == [("axon", 2), ("oracle", 2)]
+    for row in out:
+        low, high = row["spread"]["slo_met_fraction"]
+        assert low <= row["slo_met_fraction"] <= high
+    with pytest.raises(SystemExit):
+        main(["--shape", tiny_shape, "--seeds", "0"])
+
+
+def test_workload_section_shows_means_with_ranges(tiny_shape: str) -> None:
+    cfg = SimConfig(tail_seconds=120)
+    per_seed = run_seeds(lambda seed: synthetic(tiny_shape, seed=seed), range(1, 3), list(POLICIES), cfg)
+    lines = workload_section(synthetic(tiny_shape), summarize(per_seed))
+    assert "mean over seeds 1..2" in lines[2]
+    axon_row = next(line for line in lines if line.startswith("| axon |"))
+    assert axon_row.count("[") == 4  # SLO, cost, actions, rejected: mean [lowest, highest]
+    assert lines[-2].startswith("axon against the targets (means): SLO >= 99%:")
