@@ -8,7 +8,7 @@ from typing import Any
 
 from bench.autoscaler.engine import RunResult, SimConfig, simulate
 from bench.autoscaler.policies import build
-from bench.autoscaler.policies.oracle import Oracle, StaticPeak, horizon_of
+from bench.autoscaler.policies.oracle import Oracle, StaticPeak, cost_floor, horizon_of
 from bench.autoscaler.workload import Workload
 
 
@@ -16,6 +16,7 @@ from bench.autoscaler.workload import Workload
 class Scored:
     result: RunResult
     oracle_cost: float
+    floor_cost: float  # no policy that meets the SLO for every request costs less (policies.oracle.cost_floor)
 
     def as_json(self) -> dict[str, Any]:
         """The ``--json`` row: the five fields the issue fixes, plus counts that explain them."""
@@ -25,6 +26,7 @@ class Scored:
             "slo_met_fraction": round(r.slo_met_fraction, 5),
             "cost_replica_minutes": round(r.cost_replica_minutes, 1),
             "cost_ratio_to_oracle": round(r.cost_replica_minutes / self.oracle_cost, 3) if self.oracle_cost else None,
+            "cost_ratio_to_floor": round(r.cost_replica_minutes / self.floor_cost, 3) if self.floor_cost else None,
             "scale_actions": r.scale_actions,
             "requests": r.requests,
             "rejected": r.rejected,
@@ -35,6 +37,7 @@ def run(workload: Workload, names: list[str], cfg: SimConfig) -> list[Scored]:
     """Every named policy on ``workload``; all start from the oracle's initial fleet, the oracle always runs."""
     oracle = Oracle(workload, cfg, horizon_of(workload, cfg))
     oracle_result = simulate(workload, oracle, cfg, oracle.initial)
+    floor = cost_floor(workload, cfg)
     results = []
     for name in names:
         if name == "oracle":
@@ -44,7 +47,7 @@ def run(workload: Workload, names: list[str], cfg: SimConfig) -> list[Scored]:
             # A fixed fleet is sized before the first request; every scaler starts where the oracle does.
             initial = controller.replicas if isinstance(controller, StaticPeak) else oracle.initial
             result = simulate(workload, controller, cfg, initial)
-        results.append(Scored(result, oracle_result.cost_replica_minutes))
+        results.append(Scored(result, oracle_result.cost_replica_minutes, floor))
     return results
 
 
@@ -70,6 +73,7 @@ class Summary:
     low: dict[str, float]
     high: dict[str, float]
     oracle_cost: float  # the oracle's mean cost over the same seeds
+    floor_cost: float  # the mean cost floor over the same seeds
 
     @property
     def slo(self) -> float:
@@ -83,15 +87,20 @@ class Summary:
     def cost_ratio(self) -> float | None:
         return self.cost / self.oracle_cost if self.oracle_cost else None
 
+    @property
+    def floor_ratio(self) -> float | None:
+        return self.cost / self.floor_cost if self.floor_cost else None
+
     def as_json(self) -> dict[str, Any]:
         """The ``--json`` row: the issue's five fields (means over the seeds), counts, and with several seeds the
         spread of each metric as ``[lowest, highest]``."""
-        ratio = self.cost_ratio
+        ratio, floor = self.cost_ratio, self.floor_ratio
         row: dict[str, Any] = {
             "policy": self.policy,
             "slo_met_fraction": round(self.slo, 5),
             "cost_replica_minutes": round(self.cost, 1),
             "cost_ratio_to_oracle": round(ratio, 3) if ratio is not None else None,
+            "cost_ratio_to_floor": round(floor, 3) if floor is not None else None,
             "scale_actions": _number(self.mean["scale_actions"], 1),
             "requests": _number(self.requests, 1),
             "rejected": _number(self.mean["rejected"], 1),
@@ -108,6 +117,7 @@ def summarize(per_seed: Sequence[Sequence[Scored]]) -> list[Summary]:
     names = [s.result.policy for s in per_seed[0]]
     by_policy = {name: [next(s for s in rows if s.result.policy == name) for rows in per_seed] for name in names}
     oracle_cost = sum(rows[0].oracle_cost for rows in per_seed) / len(per_seed)
+    floor_cost = sum(rows[0].floor_cost for rows in per_seed) / len(per_seed)
     summaries = []
     for name, runs in by_policy.items():
         values = {m: [_metric(s.result, m) for s in runs] for m in METRICS}
@@ -120,6 +130,7 @@ def summarize(per_seed: Sequence[Sequence[Scored]]) -> list[Summary]:
                 low={m: min(v) for m, v in values.items()},
                 high={m: max(v) for m, v in values.items()},
                 oracle_cost=oracle_cost,
+                floor_cost=floor_cost,
             )
         )
     return summaries

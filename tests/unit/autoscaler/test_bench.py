@@ -15,7 +15,15 @@ from bench.autoscaler.policies import POLICIES, build, calibration_service_time
 from bench.autoscaler.policies.aws import AwsTargetTracking, AwsTargetTrackingHighRes
 from bench.autoscaler.policies.cortex import Cortex
 from bench.autoscaler.policies.kpa import Kpa
-from bench.autoscaler.policies.oracle import Oracle, horizon_of, needed_replicas, oracle_schedule
+from bench.autoscaler.policies.oracle import (
+    Oracle,
+    StaticPeak,
+    cost_floor,
+    horizon_of,
+    must_serve_replicas,
+    needed_replicas,
+    oracle_schedule,
+)
 from bench.autoscaler.report import verdict, workload_section
 from bench.autoscaler.run import Summary, run, run_seeds, summarize
 from bench.autoscaler.verdict import COST_TOLERANCE, SLO_TOLERANCE, compare
@@ -258,7 +266,7 @@ def test_summary_is_the_mean_and_range_over_seeds(tiny_shape: str) -> None:
 
 def _summary(policy: str, slo: float, cost: float, actions: float = 10.0) -> Summary:
     mean = {"slo_met_fraction": slo, "cost_replica_minutes": cost, "scale_actions": actions, "rejected": 0.0}
-    return Summary(policy, 3, 1000.0, mean, dict(mean), dict(mean), oracle_cost=100.0)
+    return Summary(policy, 3, 1000.0, mean, dict(mean), dict(mean), oracle_cost=100.0, floor_cost=50.0)
 
 
 def test_the_report_verdict_uses_the_means_and_dominance() -> None:
@@ -293,3 +301,47 @@ def test_workload_section_shows_means_with_ranges(tiny_shape: str) -> None:
     axon_row = next(line for line in lines if line.startswith("| axon |"))
     assert axon_row.count("[") == 4  # SLO, cost, actions, rejected: mean [lowest, highest]
     assert lines[-2].startswith("axon against the targets (means): SLO >= 99%:")
+
+
+def test_no_policy_beats_the_oracle_or_the_floor_on_a_small_workload(small: Workload) -> None:
+    """Nothing has both a lower cost and a higher-or-equal SLO than the oracle; nothing that meets the SLO for every
+    request costs less than the floor, and the oracle (which does) costs at least the floor."""
+    cfg = SimConfig(tail_seconds=300)
+    rows = run(small, list(POLICIES), cfg)
+    oracle = next(s.result for s in rows if s.result.policy == "oracle")
+    floor = rows[0].floor_cost
+    assert oracle.slo_met == oracle.requests and floor <= oracle.cost_replica_minutes
+    for scored in rows:
+        r = scored.result
+        assert not (r.cost_replica_minutes < oracle.cost_replica_minutes and r.slo_met_fraction >= 1.0), r.policy
+        if r.slo_met == r.requests:
+            assert r.cost_replica_minutes >= floor, r.policy
+        assert compare(r.slo_met_fraction, r.cost_replica_minutes, 1.0, oracle.cost_replica_minutes) != "better"
+
+
+def test_with_a_zero_second_slo_the_oracle_is_exactly_the_floor(small: Workload) -> None:
+    """At a 0-s SLO (no wait allowed) the floor's must-serve replicas are the oracle's need: the oracle is then the
+    cheapest schedule meeting the SLO for every request, and the floor is tight."""
+    cfg = SimConfig(tail_seconds=300, slo_seconds=0.0)
+    horizon = horizon_of(small, cfg)
+    assert (must_serve_replicas(small, cfg, horizon) == needed_replicas(small, cfg, horizon)).all()
+    oracle = Oracle(small, cfg, horizon)
+    result = simulate(small, oracle, cfg, oracle.initial)
+    assert result.slo_met == result.requests
+    assert result.cost_replica_minutes == pytest.approx(cost_floor(small, cfg))
+
+
+def test_at_a_positive_slo_the_oracle_is_not_a_bound_the_floor_is() -> None:
+    """Two 0.5-s requests 10 ms apart: the zero-wait oracle starts with two replicas; one replica serves both within
+    the 1-s SLO (the second waits 0.49 s) for less, and the floor allows it."""
+    pair = Workload("pair", np.array([0.0, 0.01]), np.array([0.5, 0.5]))
+    cfg = SimConfig(tail_seconds=100)
+    horizon = horizon_of(pair, cfg)
+    oracle = Oracle(pair, cfg, horizon)
+    by_oracle = simulate(pair, oracle, cfg, oracle.initial)
+    one = StaticPeak(pair, cfg, horizon)
+    one.replicas = 1
+    by_one = simulate(pair, one, cfg, 1)
+    assert by_one.slo_met == by_oracle.slo_met == 2
+    assert by_one.replica_seconds == horizon < by_oracle.replica_seconds == horizon + 1
+    assert cost_floor(pair, cfg) * 60 == horizon
