@@ -1,20 +1,36 @@
-"""The ``axon`` command: one typer app, one module per verb, one error handler for all of them."""
+"""The ``axon`` command: one typer app, one module per verb, one error handler for all of them.
+
+This module is the command line's surface only: every verb's arguments, options and help text, declared with the
+light types of :mod:`axon.cli.options`. Each verb imports its implementation (``axon.cli.<verb>``, which brings
+boto3, rich, the registry...) inside its body, so ``axon --help`` and ``axon <verb> --help`` load none of that
+(``tests/unit/cli/test_import_time.py`` checks; ``python -m bench.cli`` measures).
+"""
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
-from axon.cli import delete, deploy, get, history, local, logs, predict, rollback
+from axon.cli import local
 from axon.cli.errors import describe
+from axon.cli.groups import LightHelpGroup
+from axon.cli.options import (
+    DEFAULT_TIMEOUT,
+    JSON,
+    ApiArgument,
+    Output,
+    OutputOption,
+    TimeoutOption,
+    WaitOption,
+)
 
 DEBUG_ENV = "AXON_DEBUG"
 
 
-class AxonGroup(TyperGroup):
+class AxonGroup(LightHelpGroup):
     """Every subcommand runs inside :meth:`invoke`, so this is the one place errors become a single line.
 
     typer's own exceptions (usage errors, ``Exit``, ``Abort``) pass through to typer; everything else prints
@@ -44,13 +60,104 @@ app = typer.Typer(
 )
 
 
-app.command("deploy")(deploy.deploy)
-app.command("get")(get.get)
-app.command("history")(history.history)
-app.command("predict")(predict.predict)
-app.command("rollback")(rollback.rollback)
-app.command("delete")(delete.delete)
-app.command("logs")(logs.logs)
+@app.command("deploy")
+def deploy(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="the bundle's directory: axon.yaml, predictor.py, model files")],
+    api: Annotated[str, typer.Option("--api", help="API name, [a-z0-9-]{1,40}", show_default=False)],
+    wait: WaitOption = True,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+) -> None:
+    """Roll out DIR as a new version of API NAME (blue-green, with the spec's strategy and safety checks)."""
+    from axon.cli.deploy import deploy as run
+
+    run(ctx, directory, api, wait=wait, timeout=timeout)
+
+
+@app.command("get")
+def get(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="one API; all of them when left out", show_default=False)] = None,
+    output: OutputOption = Output.table,
+) -> None:
+    """Show APIs: status, live version, traffic split, replicas, in-flight, latency, response codes (last 5 min)."""
+    from axon.cli.get import get as run
+
+    run(ctx, name, output)
+
+
+@app.command("history")
+def history(
+    ctx: typer.Context,
+    name: ApiArgument,
+    version: Annotated[
+        str | None,
+        typer.Option("--version", help="a version (label vN or S3 VersionId): its timeline; default the newest"),
+    ] = None,
+    output: OutputOption = Output.table,
+) -> None:
+    """List the versions of NAME. With -o json: the list, or one version with its timeline when --version is set."""
+    from axon.cli.history import history as run
+
+    run(ctx, name, version, output)
+
+
+@app.command("predict")
+def predict(
+    ctx: typer.Context,
+    name: ApiArgument,
+    data: Annotated[str, typer.Option("--data", "-d", help="the payload: text, @file or @- (stdin)")],
+    content_type: Annotated[str, typer.Option("--content-type", help="the payload's media type")] = JSON,
+) -> None:
+    """Send one prediction request to NAME and print the answer's body."""
+    from axon.cli.predict import predict as run
+
+    run(ctx, name, data, content_type)
+
+
+@app.command("rollback")
+def rollback(
+    ctx: typer.Context,
+    name: ApiArgument,
+    to: Annotated[
+        str | None, typer.Option("--to", help="version label (vN) or S3 VersionId; default: the previous live one")
+    ] = None,
+    wait: WaitOption = True,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+) -> None:
+    """Roll NAME back to a kept version with a blue-green rollout (the same workflow and safety checks)."""
+    from axon.cli.rollback import rollback as run
+
+    run(ctx, name, to, wait=wait, timeout=timeout)
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    name: ApiArgument,
+    purge: Annotated[bool, typer.Option("--purge", help="also delete every uploaded bundle and kept copy")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+) -> None:
+    """Delete NAME's endpoint (or service), configs, models, alarms and autoscaler state; mark it deleted."""
+    from axon.cli.delete import delete as run
+
+    run(ctx, name, purge=purge, yes=yes)
+
+
+@app.command("logs")
+def logs(
+    ctx: typer.Context,
+    name: ApiArgument,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing new events until Ctrl-C")] = False,
+    since: Annotated[str, typer.Option("--since", help="how far back to start: 30s, 10m, 2h, 1d")] = "10m",
+    output: OutputOption = Output.table,
+) -> None:
+    """Print NAME's logs (every replica, in time order). With -o json: one JSON object per line."""
+    from axon.cli.logs import logs as run
+
+    run(ctx, name, follow=follow, since=since, output=output)
+
+
 app.add_typer(local.app, name="local")
 
 

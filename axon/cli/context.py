@@ -3,6 +3,10 @@
 The platform is the local stack when ``AWS_ENDPOINT_URL`` is set (``axon local up`` prints that export), else the
 ``AxonCore`` stack's CloudFormation outputs. Tests pass their own :class:`CliContext` (clients, clock, sleep) as
 the click ``obj``, so polling commands run deterministically without real sleeps.
+
+Only boto3 is imported up front: the registry (pydantic), the platforms, the rollout wiring and the statistics
+sources are imported by the property that first needs them, so ``axon get`` makes its first AWS call (discovery)
+before loading them and ``axon history`` never loads the platforms or the rollout wiring.
 """
 
 from __future__ import annotations
@@ -12,19 +16,20 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from botocore.exceptions import ClientError
 
 from axon import aws, names
 from axon.cli.errors import DiscoveryError, NotFoundError
-from axon.cli.stats import CloudWatchStats, LocalStats, StatsSource
-from axon.platforms.base import Platform
-from axon.platforms.factory import platform_factory
-from axon.registry import ApiRecord, DynamoDBRegistry
-from axon.rollout.deps import RolloutDeps
-from axon.settings import Settings, settings_from_env
+
+if TYPE_CHECKING:
+    from axon.cli.stats import StatsSource
+    from axon.platforms.base import Platform
+    from axon.registry import ApiRecord, DynamoDBRegistry
+    from axon.rollout.deps import RolloutDeps
+    from axon.settings import Settings
 
 ENDPOINT_URL_ENV = "AWS_ENDPOINT_URL"
 
@@ -40,6 +45,8 @@ class Deployment:
 
 
 def _local_deployment(client: Callable[[str], Any], env: Mapping[str, str], url: str) -> Deployment:
+    from axon.settings import settings_from_env
+
     settings = settings_from_env(dict(env))
     pages = client("stepfunctions").get_paginator("list_state_machines").paginate()
     for page in pages:
@@ -117,10 +124,15 @@ class CliContext:
 
     @cached_property
     def registry(self) -> DynamoDBRegistry:
-        return DynamoDBRegistry(self.deployment.table, self.client("dynamodb"))
+        table = self.deployment.table  # discovery (an AWS call) before pydantic and the registry are imported
+        from axon.registry import DynamoDBRegistry
+
+        return DynamoDBRegistry(table, self.client("dynamodb"))
 
     @cached_property
     def _settings(self) -> Settings:
+        from axon.settings import Settings
+
         deployment = self.deployment
         return Settings(models_bucket=deployment.bucket, registry_table=deployment.table)
 
@@ -128,11 +140,15 @@ class CliContext:
     def _platforms(self) -> Callable[[str], Platform]:
         if self._platform_override is not None:
             return self._platform_override
+        from axon.platforms.factory import platform_factory
+
         return platform_factory(self._settings, self.client)
 
     @cached_property
     def deps(self) -> RolloutDeps:
         """The same wiring the Lambdas get, for the domain operations a command runs (``axon.admin``)."""
+        from axon.rollout.deps import RolloutDeps
+
         return RolloutDeps(self._settings, self.registry, self.platform_for, self.client, clock=self.now)
 
     def platform_for(self, name: str) -> Platform:
@@ -141,6 +157,8 @@ class CliContext:
     @property
     def stats(self) -> StatsSource:
         if self._stats is None:
+            from axon.cli.stats import CloudWatchStats, LocalStats
+
             url = self.deployment.local_url
             self._stats = LocalStats(url) if url else CloudWatchStats(self.client("cloudwatch"), self.now)
         return self._stats

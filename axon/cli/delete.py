@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
@@ -12,7 +12,7 @@ from axon.admin import delete_api
 from axon.cli import render
 from axon.cli.context import context_of
 from axon.cli.errors import CliError, DeleteRefusedError
-from axon.cli.options import ApiArgument, valid_api
+from axon.cli.options import valid_api
 from axon.cli.status import derive_status
 
 _DELETE_BATCH = 1000  # DeleteObjects' limit
@@ -36,13 +36,8 @@ def purge_bundles(s3: Any, bucket: str, prefixes: list[str]) -> int:
     return len(doomed)
 
 
-def delete(
-    ctx: typer.Context,
-    name: ApiArgument,
-    purge: Annotated[bool, typer.Option("--purge", help="also delete every uploaded bundle and kept copy")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
-) -> None:
-    """Delete NAME's endpoint (or service), configs, models, alarms and autoscaler state; mark it deleted."""
+def delete(ctx: typer.Context, name: str, *, purge: bool, yes: bool) -> None:
+    """``axon delete``, run by :func:`axon.cli.app.delete` (which declares its options and help)."""
     cli = context_of(ctx)
     api = cli.api(valid_api(name))
     versions = cli.registry.list_versions(name)

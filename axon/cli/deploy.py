@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
@@ -14,7 +13,7 @@ from axon.bundle import inspect_bundle
 from axon.cli import render
 from axon.cli.context import CliContext, context_of
 from axon.cli.follow import find_upload, watch
-from axon.cli.options import DEFAULT_TIMEOUT, TimeoutOption, WaitOption, valid_api
+from axon.cli.options import valid_api
 from axon.cli.packing import pack
 from axon.cli.transfer import upload
 
@@ -27,14 +26,8 @@ def _upload_with_progress(cli: CliContext, bundle: Path, bucket: str, key: str) 
         return upload(cli.client("s3"), bundle, bucket, key, progress=lambda sent: bar.advance(task, sent))
 
 
-def deploy(
-    ctx: typer.Context,
-    directory: Annotated[Path, typer.Argument(help="the bundle's directory: axon.yaml, predictor.py, model files")],
-    api: Annotated[str, typer.Option("--api", help="API name, [a-z0-9-]{1,40}", show_default=False)],
-    wait: WaitOption = True,
-    timeout: TimeoutOption = DEFAULT_TIMEOUT,
-) -> None:
-    """Roll out DIR as a new version of API NAME (blue-green, with the spec's strategy and safety checks)."""
+def deploy(ctx: typer.Context, directory: Path, api: str, *, wait: bool, timeout: float) -> None:
+    """``axon deploy``, run by :func:`axon.cli.app.deploy` (which declares its options and help)."""
     cli = context_of(ctx)
     valid_api(api)
     console = render.stdout()

@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    NoRegionError,
-)
-
 from axon.errors import AxonError
 
 
@@ -65,6 +57,15 @@ def describe(error: Exception) -> str:
 def _describe(error: Exception) -> str:
     if isinstance(error, AxonError):
         return str(error)
+    # botocore only when describing a failure: `axon.cli.app` imports this module, and `axon --help` stays light.
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+    )
+
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
         operation = error.operation_name or "AWS call"

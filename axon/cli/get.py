@@ -1,28 +1,34 @@
-"""``axon get [NAME]``: status, traffic, replicas and request statistics of every API or one."""
+"""``axon get [NAME]``: status, traffic, replicas and request statistics of every API or one.
+
+Imports past boto3 (the registry's models, the platforms, rich) happen where they are first needed, after the
+first AWS call (discovery), so a missing stack or missing credentials are reported without loading them.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from axon.cli import render
 from axon.cli.context import CliContext, context_of
 from axon.cli.errors import StatsUnavailableError
-from axon.cli.options import OutputOption, valid_api
-from axon.cli.render import Output
-from axon.cli.stats import ApiStats
-from axon.cli.status import api_view
-from axon.platforms.base import Capacity
-from axon.platforms.errors import PlatformError
-from axon.registry import ApiRecord
+from axon.cli.options import Output, valid_api
+
+if TYPE_CHECKING:
+    from axon.cli.stats import ApiStats
+    from axon.platforms.base import Capacity
+    from axon.registry import ApiRecord
 
 
 def _warn(message: str) -> None:
+    from axon.cli import render
+
     render.stderr().print(f"warning: {message}", markup=False)
 
 
 def _capacity(cli: CliContext, api: ApiRecord) -> Capacity | None:
+    from axon.platforms.errors import PlatformError
+
     if api.deleted:
         return None
     try:
@@ -44,6 +50,8 @@ def _stats(cli: CliContext, apis: list[ApiRecord]) -> dict[str, ApiStats]:
 
 
 def views(cli: CliContext, apis: list[ApiRecord]) -> list[dict[str, Any]]:
+    from axon.cli.status import api_view
+
     stats = _stats(cli, apis)
     return [
         api_view(
@@ -58,15 +66,13 @@ def views(cli: CliContext, apis: list[ApiRecord]) -> list[dict[str, Any]]:
     ]
 
 
-def get(
-    ctx: typer.Context,
-    name: Annotated[str | None, typer.Argument(help="one API; all of them when left out", show_default=False)] = None,
-    output: OutputOption = Output.table,
-) -> None:
-    """Show APIs: status, live version, traffic split, replicas, in-flight, latency, response codes (last 5 min)."""
+def get(ctx: typer.Context, name: str | None, output: Output) -> None:
+    """``axon get``, run by :func:`axon.cli.app.get` (which declares its options and help)."""
     cli = context_of(ctx)
     apis = [cli.api(valid_api(name))] if name else cli.registry.list_apis()
     shown = views(cli, apis)
+    from axon.cli import render  # rich: only once there is something to print
+
     if output == Output.json:
         render.emit_json(shown[0] if name else shown)
     elif name:

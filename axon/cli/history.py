@@ -1,27 +1,19 @@
-"""``axon history NAME``: every version with its status and reason, and one version's rollout timeline."""
+"""``axon history NAME``: every version with its status and reason, and one version's rollout timeline.
+
+rich (``axon.cli.render``) is imported once the registry has answered: the first AWS call (discovery) comes first.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
-from axon.cli import render
 from axon.cli.context import context_of
 from axon.cli.errors import NotFoundError
-from axon.cli.options import ApiArgument, OutputOption, valid_api
-from axon.cli.render import Output
-
-VersionOption = Annotated[
-    str | None,
-    typer.Option("--version", help="a version (label vN or S3 VersionId): its timeline; default the newest"),
-]
+from axon.cli.options import Output, valid_api
 
 
-def history(
-    ctx: typer.Context, name: ApiArgument, version: VersionOption = None, output: OutputOption = Output.table
-) -> None:
-    """List the versions of NAME. With -o json: the list, or one version with its timeline when --version is set."""
+def history(ctx: typer.Context, name: str, version: str | None, output: Output) -> None:
+    """``axon history``, run by :func:`axon.cli.app.history` (which declares its options and help)."""
     cli = context_of(ctx)
     cli.api(valid_api(name))
     versions = cli.registry.list_versions(name)
@@ -30,6 +22,8 @@ def history(
         chosen = cli.registry.find_version(name, version)
         if chosen is None:
             raise NotFoundError(f"{name} has no version {version!r} (see `axon history {name}`)")
+    from axon.cli import render
+
     if output == Output.json:
         if version is not None and chosen is not None:
             events = cli.registry.timeline(name, chosen.seq)

@@ -11,9 +11,9 @@ from typing import Annotated, Any
 import typer
 
 from axon import names
-from axon.local import images
+from axon.cli.groups import LightHelpGroup
 
-app = typer.Typer(help="Run axon on this machine: no Docker, no AWS account.", no_args_is_help=True)
+app = typer.Typer(cls=LightHelpGroup, help="Run axon on this machine: no Docker, no AWS account.", no_args_is_help=True)
 
 
 @app.command("up")
@@ -29,6 +29,7 @@ def up(
     ] = None,
 ) -> None:
     """Start the local stack; it prints one line when ready, then the exports a shell needs."""
+    from axon.local import images
     from axon.local.stack import LocalOptions, LocalStack  # heavy: moto, uvicorn; only for this verb
 
     stopping = threading.Event()

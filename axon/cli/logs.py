@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from botocore.exceptions import ClientError
@@ -14,8 +14,7 @@ from axon import names
 from axon.cli import render
 from axon.cli.context import context_of
 from axon.cli.errors import InvalidInputError, NotFoundError
-from axon.cli.options import ApiArgument, OutputOption, valid_api
-from axon.cli.render import Output
+from axon.cli.options import Output, valid_api
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
@@ -67,14 +66,8 @@ def _missing(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
 
 
-def logs(
-    ctx: typer.Context,
-    name: ApiArgument,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing new events until Ctrl-C")] = False,
-    since: Annotated[str, typer.Option("--since", help="how far back to start: 30s, 10m, 2h, 1d")] = "10m",
-    output: OutputOption = Output.table,
-) -> None:
-    """Print NAME's logs (every replica, in time order). With -o json: one JSON object per line."""
+def logs(ctx: typer.Context, name: str, *, follow: bool, since: str, output: Output) -> None:
+    """``axon logs``, run by :func:`axon.cli.app.logs` (which declares its options and help)."""
     cli = context_of(ctx)
     group = names.log_group(valid_api(name))
     tail = LogTail(cli.client("logs"), group, int((cli.now() - parse_since(since)) * 1000))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
 
 import typer
 from botocore.exceptions import ClientError
@@ -13,9 +12,7 @@ from botocore.exceptions import ClientError
 from axon import names
 from axon.cli.context import context_of
 from axon.cli.errors import CliError, InvalidInputError, NotFoundError
-from axon.cli.options import ApiArgument, valid_api
-
-JSON = "application/json"
+from axon.cli.options import JSON, valid_api
 
 
 class ModelError(CliError):
@@ -47,13 +44,8 @@ def _invoke_error(name: str, error: ClientError) -> Exception:
     return error
 
 
-def predict(
-    ctx: typer.Context,
-    name: ApiArgument,
-    data: Annotated[str, typer.Option("--data", "-d", help="the payload: text, @file or @- (stdin)")],
-    content_type: Annotated[str, typer.Option("--content-type", help="the payload's media type")] = JSON,
-) -> None:
-    """Send one prediction request to NAME and print the answer's body."""
+def predict(ctx: typer.Context, name: str, data: str, content_type: str) -> None:
+    """``axon predict``, run by :func:`axon.cli.app.predict` (which declares its options and help)."""
     cli = context_of(ctx)
     endpoint = names.endpoint_name(valid_api(name))
     payload = read_payload(data, content_type)

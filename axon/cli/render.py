@@ -5,21 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from axon.cli.options import Output as Output  # re-exported: its home is the light options module
 from axon.registry import TimelineEvent
 
 DASH = "-"
-
-
-class Output(StrEnum):
-    table = "table"
-    json = "json"
 
 
 _PIPE_WIDTH = 240  # piped output (grep, less) is not truncated at 80 columns; tables still take only what they need

@@ -8,7 +8,6 @@ unchanged) an image cache hit. Nothing bypasses the workflow, so a rollback can 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
 
 import typer
 from botocore.exceptions import ClientError
@@ -18,7 +17,7 @@ from axon.cli import render
 from axon.cli.context import context_of
 from axon.cli.errors import NotFoundError, RollbackRefusedError
 from axon.cli.follow import find_upload, watch
-from axon.cli.options import DEFAULT_TIMEOUT, ApiArgument, TimeoutOption, WaitOption, valid_api
+from axon.cli.options import valid_api
 from axon.cli.status import live_version
 from axon.cli.transfer import copy_version
 from axon.registry import ApiRecord, VersionRecord
@@ -56,16 +55,8 @@ def choose_target(api: ApiRecord, versions: Sequence[VersionRecord], to: str | N
     return target
 
 
-def rollback(
-    ctx: typer.Context,
-    name: ApiArgument,
-    to: Annotated[
-        str | None, typer.Option("--to", help="version label (vN) or S3 VersionId; default: the previous live one")
-    ] = None,
-    wait: WaitOption = True,
-    timeout: TimeoutOption = DEFAULT_TIMEOUT,
-) -> None:
-    """Roll NAME back to a kept version with a blue-green rollout (the same workflow and safety checks)."""
+def rollback(ctx: typer.Context, name: str, to: str | None, *, wait: bool, timeout: float) -> None:
+    """``axon rollback``, run by :func:`axon.cli.app.rollback` (which declares its options and help)."""
     cli = context_of(ctx)
     api = cli.api(valid_api(name))
     target = choose_target(api, cli.registry.list_versions(name), to)
