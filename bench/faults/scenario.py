@@ -8,7 +8,6 @@ reconcile period), and the API's end state is read and checked.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from axon.local.patches import fire_schedules
@@ -17,7 +16,7 @@ from bench.faults.invariants import EndState, check, classify
 from bench.faults.model import CallSite, Injection, Outcome, Violation
 from bench.faults.observe import end_state
 from bench.faults.recorder import SETTLE, Call, Recorder
-from bench.faults.world import World, bundle, client
+from bench.faults.world import World, bundle, client, poll
 
 PLATFORMS = ("sagemaker", "ecs")
 KINDS = ("first", "update")
@@ -142,7 +141,7 @@ def _wait(world: World, api: str, version_id: str, timeout: float) -> tuple[bool
             return False
         return record is None or record.status.is_final or time.monotonic() - busy[0] > IDLE_SECONDS
 
-    return _until(done, timeout), status[0]
+    return poll(done, timeout), status[0]
 
 
 def settle(world: World, patience: float = SETTLE_TIMEOUT_SECONDS) -> None:
@@ -151,26 +150,10 @@ def settle(world: World, patience: float = SETTLE_TIMEOUT_SECONDS) -> None:
     ``patience`` bounds each wait for executions to end; a run whose rollout never ended gets little (it is broken
     already, and waiting again for the same execution would only slow the matrix down).
     """
-    _until(lambda: not world.stack.running_executions(), patience)
+    poll(lambda: not world.stack.running_executions(), patience)
     for _ in range(RECONCILE_TICKS):
         fire_schedules()
-        _until(lambda: not world.stack.running_executions(), patience)
-
-
-def _until(check: Callable[[], bool], timeout: float) -> bool:
-    """Poll ``check``. moto's in-process backends are not thread-safe: a read that races a handler's write on another
-    thread can raise ``RuntimeError`` (a dict changed size during iteration), which is the harness's own race, not
-    the control plane's; that poll is simply repeated."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return True
-        except RuntimeError as exc:
-            if "changed size during iteration" not in str(exc):
-                raise
-        time.sleep(0.05)
-    return False
+        poll(lambda: not world.stack.running_executions(), patience)
 
 
 def _stop_running(world: World) -> None:

@@ -10,7 +10,7 @@ The test helpers (``tests.functional...``) are imported at run time: test module
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -26,6 +26,7 @@ from axon.rollout.deps import default_deps
 from axon.settings import Settings, get_settings
 
 _rollout: Any = importlib.import_module("tests.functional.rollout.conftest")
+poll: Callable[[Callable[[], bool], float], bool] = _rollout.poll  # repeats a poll that races moto's backends
 _ecs_world: Any = importlib.import_module("tests.functional.platforms.ecs_world")
 _platforms: Any = importlib.import_module("tests.functional.platforms.conftest")
 

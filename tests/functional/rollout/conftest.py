@@ -77,12 +77,8 @@ class Stack:
         return found
 
     def wait_until(self, check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if check():
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}")
+        if not poll(check, timeout):
+            raise AssertionError(f"timed out waiting for {what}")
 
     def wait_final(self, api: str, version_id: str, timeout: float = 60.0) -> VersionRecord:
         """Wait until the version is final and its execution has ended (the lease handed on)."""
@@ -156,6 +152,23 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         get_settings.cache_clear()
         default_deps.cache_clear()
         _clients.clear()
+
+
+def poll(check: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``check`` until it holds or ``timeout`` passes. moto's in-process backends are not thread-safe: a read
+    that races a handler's write on another thread can raise ``RuntimeError`` (a dict changed size during
+    iteration), the harness's own race, not the control plane's (DynamoDB reads are consistent snapshots); that poll
+    is simply repeated."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return True
+        except RuntimeError as exc:
+            if "changed size during iteration" not in str(exc):
+                raise
+        time.sleep(0.05)
+    return False
 
 
 def put_in_flight(
