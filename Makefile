@@ -24,7 +24,7 @@ lint: install
 	$(VENV)/bin/lint-imports
 
 typecheck: install
-	$(VENV)/bin/mypy axon model_images/axon_serving lambdas cdk_app bench
+	$(VENV)/bin/mypy axon axon_local model_images/axon_serving lambdas cdk_app bench
 
 # checkov (a peer scanner, pinned, in its own venv: its pins clash with ours) on the synthesized templates.
 # Every finding is fixed or skipped in code with a reason (cdk_app/nag.py skip_scan); any other fails the build.
@@ -47,7 +47,7 @@ unit: install
 test: lint typecheck scan unit
 
 demo: install
-	$(PY) -m axon.demo
+	$(PY) -m axon_local.demo
 
 synth: install
 	$(PY) -m cdk_app.app

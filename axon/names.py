@@ -34,12 +34,12 @@ ECS_SMOKE_MODULE = "ecs_smoke"
 ECS_SMOKE_FUNCTION = f"{PROJECT}-ecs-smoke"
 ECS_SMOKE_TARGET_ENV = "AXON_ECS_SMOKE_TARGET"  # the function's one target: the ALB's base URL, set by AxonEcs
 # AxonEcs's shared resources have fixed names, so that AxonCore's Lambdas are granted exactly these without a
-# cross-stack reference (cdk_app/constructs/ecs_permissions.py), and local mode creates the same (axon.local.ecs).
+# cross-stack reference (cdk_app/constructs/ecs_permissions.py), and local mode creates the same (axon_local.ecs).
 ECS_CLUSTER = PROJECT
 ECS_LOAD_BALANCER = PROJECT
 ECS_TASK_ROLE = f"{PROJECT}-ecs-task"
 ECS_EXECUTION_ROLE = f"{PROJECT}-ecs-execution"
-# Local mode only: AxonEcs lets CloudFormation name its security groups; axon.local.ecs.world names them so.
+# Local mode only: AxonEcs lets CloudFormation name its security groups; axon_local.ecs.world names them so.
 ECS_ALB_SECURITY_GROUP = f"{PROJECT}-alb"
 ECS_TASK_SECURITY_GROUP = f"{PROJECT}-tasks"
 # Per-version target groups (axon.platforms.ecs_specs.target_group_name): names stop at 32 characters, so the

@@ -29,8 +29,8 @@ def up(
     ] = None,
 ) -> None:
     """Start the local stack; it prints one line when ready, then the exports a shell needs."""
-    from axon.local import images
-    from axon.local.stack import LocalOptions, LocalStack  # heavy: moto, uvicorn; only for this verb
+    from axon_local import images
+    from axon_local.stack import LocalOptions, LocalStack  # heavy: moto, uvicorn; only for this verb
 
     stopping = threading.Event()
 

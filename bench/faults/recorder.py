@@ -19,7 +19,7 @@ from typing import Any
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from axon.local.patches.lambda_runtime import Invocation, ProcessExit, current_invocation, handler_middleware
+from axon_local.patches.lambda_runtime import Invocation, ProcessExit, current_invocation, handler_middleware
 from bench.faults.model import CallSite, Fault, Injection, error_shape
 
 ROLLOUT = "rollout"  # the phase whose calls are call sites

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from axon.local.patches import fire_schedules
 from axon.registry import VersionStatus
+from axon_local.patches import fire_schedules
 from bench.faults.invariants import EndState, check, classify
 from bench.faults.model import CallSite, Injection, Outcome, Violation
 from bench.faults.observe import end_state

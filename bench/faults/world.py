@@ -18,12 +18,12 @@ from typing import Any, Protocol
 import pytest
 from moto import mock_aws
 
-from axon.local.patches import moto_patches
-from axon.local.provision import Provisioned, provision
 from axon.platforms.ecs_config import EcsConfig
 from axon.registry import DynamoDBRegistry
 from axon.rollout.deps import default_deps
 from axon.settings import Settings, get_settings
+from axon_local.patches import moto_patches
+from axon_local.provision import Provisioned, provision
 
 _rollout: Any = importlib.import_module("tests.functional.rollout.conftest")
 poll: Callable[[Callable[[], bool], float], bool] = _rollout.poll  # repeats a poll that races moto's backends

@@ -33,8 +33,9 @@ from constructs import Construct
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CODE_PACKAGES = ("axon", "lambdas")
-# Sub-packages no Lambda imports (the import-linter contract keeps the control plane off them).
-EXCLUDED_SUBPACKAGES = frozenset({"axon/cli", "axon/local", "axon/demo", "axon/demo.py"})
+# The sub-package no Lambda imports (the import-linter contract keeps the control plane off it). The local stack
+# is a package of its own (``axon_local``), outside both this asset and the serving image's build source.
+EXCLUDED_SUBPACKAGES = frozenset({"axon/cli"})
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
 # The CodeBuild source and Docker build context of the serving image: the Dockerfiles (model_images/), what the
 # axon wheel is built from (pyproject.toml, its readme, axon/, model_images/axon_serving), and at its root the

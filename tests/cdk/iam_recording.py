@@ -25,11 +25,11 @@ from axon_serving.metrics import Window
 from s3transfer.futures import BoundedExecutor
 
 from axon import names
-from axon.local.patches import fire_schedules, invocation_outcomes
 from axon.platforms.base import DeploymentPhase, DeploymentStatus
 from axon.platforms.sagemaker import SageMakerPlatform
 from axon.registry import VersionStatus
 from axon.rollout import recovery
+from axon_local.patches import fire_schedules, invocation_outcomes
 from bench.faults.iam import Role
 from bench.faults.matrix import Runner
 from bench.faults.recorder import SETTLE, Call, Recorder

@@ -136,7 +136,7 @@ def test_every_granted_permission_is_used_or_explained(policies: Policies, recor
 
 # ---- the check itself can fail -------------------------------------------------------------------------------
 
-WORLD = {  # the names provisioning gives (axon.local.provision), for the tests that record nothing
+WORLD = {  # the names provisioning gives (axon_local.provision), for the tests that record nothing
     "AXON_REGISTRY_TABLE": "axon-registry",
     "AXON_MODELS_BUCKET": "axon-models",
     "AXON_ECR_REPOSITORY": "axon-serving",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import shutil
+import tomllib
 import urllib.request
 from collections import defaultdict
 from collections.abc import Iterator
@@ -148,6 +149,19 @@ def test_the_build_source_is_the_allowlist_with_the_buildspec_at_its_root(synth:
     assert _project(synth)["Source"]["BuildSpec"] == "buildspec.yml"
     names_set = {v["Name"] for v in _project(synth)["Environment"]["EnvironmentVariables"]}
     assert names_set == {"AXON_ECR_REPOSITORY", "AXON_ECR_REPOSITORY_URI", "AXON_MODELS_BUCKET"}
+
+
+def test_the_serving_image_never_contains_the_local_stack_or_its_emulators(build_source: Path) -> None:
+    """The local stack is its own package (``axon_local``): outside the image's source, and no extra it installs."""
+    assert not [p for p in build_source.rglob("*") if "axon_local" in p.parts or p.name == "demo.py"]
+    project = tomllib.loads((build_source / "pyproject.toml").read_text())["project"]
+    serve = project["optional-dependencies"]["serve"]
+    assert not [req for req in serve if req.split(">")[0].split("[")[0].strip() in {"moto", "a2wsgi", "axon"}]
+    dockerfiles = sorted((build_source / "model_images").glob("*/Dockerfile"))
+    assert [d.parent.name for d in dockerfiles] == ["cpu", "gpu"]
+    for dockerfile in dockerfiles:
+        installs = [line for line in dockerfile.read_text().splitlines() if "/tmp/axon-src[" in line]
+        assert installs and all('"/tmp/axon-src[serve]"' in line for line in installs), dockerfile
 
 
 @pytest.mark.parametrize("flavour", ["cpu", "gpu"])

@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 
-from axon.local.patches.lambda_runtime import ProcessExit, current_invocation
+from axon_local.patches.lambda_runtime import ProcessExit, current_invocation
 
 calls: list[Any] = []
 

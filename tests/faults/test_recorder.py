@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from axon.local.patches import moto_patches
+from axon_local.patches import moto_patches
 from bench.faults.model import CallSite, Fault, Injection
 from bench.faults.recorder import Recorder
 from tests.functional.harness.conftest import SFN_CONFIG, any_zip, client, create_role

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from axon.local.patches import moto_patches
-from axon.local.patches.lambda_runtime import Invocation, current_invocation, handler_middleware
+from axon_local.patches import moto_patches
+from axon_local.patches.lambda_runtime import Invocation, current_invocation, handler_middleware
 from tests.faults import handlers
 from tests.functional.harness.conftest import SFN_CONFIG, any_zip, client, create_role
 

@@ -14,10 +14,10 @@ from axon.admin import DELETED_MESSAGE, delete_api
 from axon.autoscaler.dynamodb import DynamoDbScalerStateStore
 from axon.autoscaler.state import ScalerState
 from axon.autoscaler.store import DecisionRecord, InMemoryScalerStateStore, ScalerStateStore
-from axon.local.provision import create_registry_table
 from axon.registry import DynamoDBRegistry, InMemoryRegistry, Registry, Upload, VersionStatus
 from axon.rollout.deps import RolloutDeps
 from axon.settings import Settings
+from axon_local.provision import create_registry_table
 from tests.unit.autoscaler.fakes import FakePlatform
 
 TABLE = "axon-registry"

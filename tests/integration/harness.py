@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import boto3
 from botocore.config import Config
 
-from axon.local.stack import LocalOptions, LocalStack
 from axon.registry import DynamoDBRegistry, VersionRecord
+from axon_local.stack import LocalOptions, LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
 _CLIENTS_LOCK = threading.Lock()

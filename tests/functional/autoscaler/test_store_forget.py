@@ -13,8 +13,8 @@ from axon.autoscaler.dynamodb import DynamoDbScalerStateStore
 from axon.autoscaler.errors import AutoscalerError
 from axon.autoscaler.state import ScalerState
 from axon.autoscaler.store import DecisionRecord, InMemoryScalerStateStore, ScalerStateStore
-from axon.local.provision import create_registry_table
 from axon.registry import keys
+from axon_local.provision import create_registry_table
 
 TABLE = "axon-registry"
 Decisions = Callable[[str], list[str]]  # the decision timestamps kept for an API

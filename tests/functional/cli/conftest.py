@@ -18,8 +18,8 @@ from typer.testing import CliRunner, Result
 from axon.cli.app import app
 from axon.cli.context import CliContext
 from axon.cli.stats import ApiStats
-from axon.local.provision import create_registry_table
 from axon.registry import DynamoDBRegistry
+from axon_local.provision import create_registry_table
 
 BUCKET = "axon-models"
 TABLE = "axon-registry"

@@ -1,1 +1,1 @@
-"""Tests of axon.local.patches: each moto patch proven against moto itself."""
+"""Tests of axon_local.patches: each moto patch proven against moto itself."""

@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 from moto.core.config import DefaultConfig
 
-from axon.local.patches import moto_patches
+from axon_local.patches import moto_patches
 from tests.functional.harness import handlers
 
 REGION = "us-east-1"

@@ -13,7 +13,7 @@ from moto import mock_aws
 from moto.codebuild.models import CodeBuildBackend
 from moto.codebuild.responses import CodeBuildResponse
 
-from axon.local.patches import (
+from axon_local.patches import (
     DEFAULT_ACCOUNT,
     BuildFailedError,
     BuildRequest,

@@ -14,7 +14,7 @@ from moto.sagemaker.responses import SageMakerResponse
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
-from axon.local.patches import PatchOptions, install, moto_patches, uninstall
+from axon_local.patches import PatchOptions, install, moto_patches, uninstall
 
 PATCHED: list[tuple[Any, str]] = [
     (LambdaFunction, "_invoke_lambda"),

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from axon.local.patches import POWERTOOLS_DEFAULTS
+from axon_local.patches import POWERTOOLS_DEFAULTS
 from tests.functional.harness.conftest import any_zip, client, create_function
 
 
@@ -106,7 +106,7 @@ def test_each_invocation_is_logged_to_the_functions_log_group(lambda_client: Any
 def test_what_a_handler_prints_goes_to_its_log_group_not_the_terminal(
     lambda_client: Any, role_arn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from axon.local.patches.lambda_runtime import _StdoutRouter
+    from axon_local.patches.lambda_runtime import _StdoutRouter
 
     # pytest swaps sys.stdout around each test phase; put the patch's router back over a terminal we can read.
     terminal = io.StringIO()

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from axon.local.patches import moto_patches, sagemaker_outcomes
+from axon_local.patches import moto_patches, sagemaker_outcomes
 from tests.functional.harness.conftest import client
 
 ENDPOINT = "axon-iris"

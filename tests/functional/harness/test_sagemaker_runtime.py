@@ -2,7 +2,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from axon.local.patches import invocation_outcomes
+from axon_local.patches import invocation_outcomes
 
 
 def _endpoint(name: str = "axon-iris") -> None:

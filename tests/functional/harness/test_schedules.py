@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from axon.local.patches import fire_schedules
+from axon_local.patches import fire_schedules
 from tests.functional.harness import handlers
 from tests.functional.harness.conftest import REGION, client, create_function
 

@@ -11,8 +11,8 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from axon.local.patches import moto_patches
 from axon.rollout.events import upload_event_pattern
+from axon_local.patches import moto_patches
 from tests.functional.harness import handlers
 from tests.functional.harness.conftest import HANDLERS, any_zip, client, create_role
 from tests.functional.harness.test_step_functions import wait_for_execution

@@ -8,7 +8,7 @@ from typing import Any
 
 from moto import mock_aws
 
-from axon.local.patches import moto_patches
+from axon_local.patches import moto_patches
 from tests.functional.harness.conftest import SFN_CONFIG, client, create_function, create_role
 
 

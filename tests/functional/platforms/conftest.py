@@ -12,12 +12,12 @@ import pytest
 from moto import mock_aws
 
 from axon import names
-from axon.local.patches import moto_patches
 from axon.platforms import ecs_specs as specs
 from axon.platforms.base import VersionRef
 from axon.platforms.ecs import EcsPlatform
 from axon.platforms.ecs_config import EcsConfig
 from axon.spec import load_spec_text
+from axon_local.patches import moto_patches
 from tests.functional.platforms.ecs_world import CLUSTER, FakeScheduler, FrontDoor, provision_ecs
 
 ECS_SPEC = "compute: {platform: ecs, instance_type: g5.xlarge, gpu: 1}\n"

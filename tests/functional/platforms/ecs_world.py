@@ -34,10 +34,10 @@ from moto.ecs.models import EC2ContainerServiceBackend, ecs_backends
 from moto.elbv2.models import elbv2_backends
 
 from axon import names
-from axon.local.ecs.tasks import register, stopped_task
-from axon.local.ecs.world import create_smoke_function
-from axon.local.patches import DEFAULT_ACCOUNT as DEFAULT_ACCOUNT_ID
 from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsConfig
+from axon_local.ecs.tasks import register, stopped_task
+from axon_local.ecs.world import create_smoke_function
+from axon_local.patches import DEFAULT_ACCOUNT as DEFAULT_ACCOUNT_ID
 
 REGION = "us-east-1"
 CLUSTER = names.ECS_CLUSTER

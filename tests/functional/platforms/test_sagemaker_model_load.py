@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from axon import names
-from axon.local.patches import moto_patches, sagemaker_outcomes
 from axon.platforms.base import DeploymentPhase, VersionRef
 from axon.platforms.errors import ModelLoadFailedError
 from axon.platforms.sagemaker import SageMakerPlatform
 from axon.platforms.sagemaker_logs import LOG_DELIVERY_SECONDS
 from axon.spec import load_spec_text
+from axon_local.patches import moto_patches, sagemaker_outcomes
 from tests.functional.platforms.conftest import client
 
 GROUP = names.log_group("iris")

@@ -6,10 +6,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from axon.local.provision import create_registry_table
 from axon.registry import DynamoDBRegistry, InMemoryRegistry, LeaseMove, Reason, Registry, Upload, VersionStatus, keys
 from axon.registry.writes import ConditionFailedError, Key, Put
 from axon.spec import ApiSpec, load_spec_text
+from axon_local.provision import create_registry_table
 from tests.unit.rollout.test_versions import FULL_SPEC
 
 

@@ -14,12 +14,12 @@ import pytest
 from moto import mock_aws
 
 from axon import names
-from axon.local.patches import moto_patches
-from axon.local.provision import Provisioned, provision
 from axon.registry import DynamoDBRegistry, VersionRecord
 from axon.rollout.deps import default_deps
 from axon.rollout.image import Flavour, image_key
 from axon.settings import Settings, get_settings
+from axon_local.patches import moto_patches
+from axon_local.provision import Provisioned, provision
 from tests.unit.bundle.builder import BundleBuilder
 
 PREDICTOR = """

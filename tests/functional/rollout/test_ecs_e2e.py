@@ -167,7 +167,7 @@ def test_no_gpu_capacity_fails_the_rollout_clearly_and_leaves_blue_serving(ecs: 
 
 
 def test_the_autoscaler_sets_the_live_services_desired_count(ecs: Ecs) -> None:
-    from axon.local.patches import fire_schedules
+    from axon_local.patches import fire_schedules
 
     ecs.live_v1("autoscaling: {min_replicas: 1, max_replicas: 8, target_in_flight: 1}")
     put_in_flight("iris", 6.0)

@@ -8,12 +8,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from axon.local.provision import create_registry_table
 from axon.registry import DynamoDBRegistry, Upload, VersionStatus
 from axon.rollout.deps import RolloutDeps
 from axon.rollout.intake import accept_upload
 from axon.rollout.queue import execution_for, finish_and_start_next
 from axon.settings import Settings
+from axon_local.provision import create_registry_table
 
 PASS_MACHINE = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
 

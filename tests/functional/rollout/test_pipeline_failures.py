@@ -9,11 +9,11 @@ import json
 import pytest
 
 from axon.bundle import BundleLimits
-from axon.local.patches import codebuild_outcomes, invocation_outcomes
 from axon.registry import VersionStatus
 from axon.rollout.deps import default_deps
 from axon.rollout.workflow import ALL_FUNCTIONS
 from axon.settings import ENV_BUNDLE_LIMITS, get_settings
+from axon_local.patches import codebuild_outcomes, invocation_outcomes
 from tests.functional.rollout.conftest import Stack, bundle, client
 from tests.unit.bundle.cases import CASES
 

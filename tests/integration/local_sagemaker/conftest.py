@@ -13,8 +13,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from axon.local.dataplane import FleetTimeouts
-from axon.local.frontdoor import FrontDoor, FrontDoorOptions, serve
+from axon_local.dataplane import FleetTimeouts
+from axon_local.frontdoor import FrontDoor, FrontDoorOptions, serve
 
 FAKE_SERVER = Path(__file__).with_name("fake_model_server.py")
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-serving:rt-local"

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from axon.local.dataplane import InFlightPublisher, axon_serve_command
-from axon.local.frontdoor import STATS_PATH
+from axon_local.dataplane import InFlightPublisher, axon_serve_command
+from axon_local.frontdoor import STATS_PATH
 from tests.integration.local_sagemaker.conftest import IMAGE, Stack, make_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

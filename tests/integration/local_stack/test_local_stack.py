@@ -14,8 +14,8 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from axon.local.trust import provisioned_handlers
 from axon.registry import VersionStatus
+from axon_local.trust import provisioned_handlers
 from tests.functional.rollout.conftest import bundle
 from tests.integration.harness import ROOT
 from tests.integration.local_stack.conftest import Local
@@ -232,7 +232,7 @@ def test_axon_local_up_stops_everything_on_sigint(tmp_path: Path) -> None:
     """The real command in its own process: ready line, a live API with replicas, then Ctrl-C leaves nothing."""
     import boto3
 
-    from axon.local.dataplane.process import free_port
+    from axon_local.dataplane.process import free_port
 
     port = free_port()
     up = subprocess.Popen(

@@ -19,10 +19,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from axon.local import stack as stack_module
-from axon.local.provision import Provisioned
-from axon.local.stack import LocalOptions, LocalStack
 from axon.registry import VersionStatus
+from axon_local import stack as stack_module
+from axon_local.provision import Provisioned
+from axon_local.stack import LocalOptions, LocalStack
 from tests.functional.rollout.conftest import bundle
 from tests.integration.harness import LocalClients
 

@@ -24,7 +24,7 @@ HEAVY = (
     "moto",
     "axon.registry",
     "axon.rollout",
-    "axon.local",
+    "axon_local",
     "axon.platforms",
     "axon.spec",
     "axon.settings",

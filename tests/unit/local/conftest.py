@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from axon.local.sagemaker import ManualClock, SageMakerEmulator, SageMakerProtocol
+from axon_local.sagemaker import ManualClock, SageMakerEmulator, SageMakerProtocol
 from tests.unit.local.fakes import FakeAlarms, FakeFleet
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-serving:rt-abc"

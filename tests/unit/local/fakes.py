@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from axon.local.sagemaker import FleetError, FleetShare, ManualClock, VariantSpec
+from axon_local.sagemaker import FleetError, FleetShare, ManualClock, VariantSpec
 
 
 def config_of(fleet_id: str) -> str:

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from axon.local.dataplane import InFlightPublisher, Router, StatsBook, api_of
-from axon.local.dataplane.router import EndpointNotFoundError, Replica, ReplicaState, VariantNotFoundError
-from axon.local.dataplane.stats import percentile
-from axon.local.sagemaker import FleetShare
+from axon_local.dataplane import InFlightPublisher, Router, StatsBook, api_of
+from axon_local.dataplane.router import EndpointNotFoundError, Replica, ReplicaState, VariantNotFoundError
+from axon_local.dataplane.stats import percentile
+from axon_local.sagemaker import FleetShare
 
 
 class _Process:

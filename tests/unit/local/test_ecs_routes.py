@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from axon.local.dataplane.router import Router
-from axon.local.dataplane.stats import StatsBook
-from axon.local.ecs.alb import LocalAlb, RouteTable
-from axon.local.ecs.listener import path_regex, read_listener
 from axon.platforms import ecs_specs as specs
+from axon_local.dataplane.router import Router
+from axon_local.dataplane.stats import StatsBook
+from axon_local.ecs.alb import LocalAlb, RouteTable
+from axon_local.ecs.listener import path_regex, read_listener
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 

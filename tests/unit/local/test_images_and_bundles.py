@@ -15,9 +15,9 @@ import pytest
 from moto import mock_aws
 
 from axon.bundle.build_requirements import pip_requirements
-from axon.local import images
-from axon.local.dataplane import BundleCache
-from axon.local.sagemaker import FleetError
+from axon_local import images
+from axon_local.dataplane import BundleCache
+from axon_local.sagemaker import FleetError
 
 REQUIREMENTS = "--no-index\nhttpx\n"  # already satisfied by the runtime: no download
 URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-serving:rt-k1"

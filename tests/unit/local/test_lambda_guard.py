@@ -18,10 +18,10 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from axon.local.patches import PatchOptions, install, moto_patches, uninstall
-from axon.local.patches.lambda_guard import check_invocation
-from axon.local.trust import provisioned_handlers
 from axon.rollout.workflow import AUTOSCALER_FUNCTION, RECONCILER_FUNCTION
+from axon_local.patches import PatchOptions, install, moto_patches, uninstall
+from axon_local.patches.lambda_guard import check_invocation
+from axon_local.trust import provisioned_handlers
 
 UNTRUSTED = "tests.unit.local.untrusted_handler.handler"  # a module this file never imports
 

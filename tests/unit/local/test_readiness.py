@@ -6,7 +6,7 @@ import asyncio
 import threading
 import time
 
-from axon.local.frontdoor import Readiness
+from axon_local.frontdoor import Readiness
 
 
 def test_without_a_hold_the_door_is_ready_at_once() -> None:

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import httpx
 
-from axon.local.dataplane import InvokeRequest, InvokeResponse, Router, RuntimeService, StatsBook
-from axon.local.dataplane.router import Replica, ReplicaState
-from axon.local.sagemaker import FleetShare
+from axon_local.dataplane import InvokeRequest, InvokeResponse, Router, RuntimeService, StatsBook
+from axon_local.dataplane.router import Replica, ReplicaState
+from axon_local.sagemaker import FleetShare
 
 
 class _Process:

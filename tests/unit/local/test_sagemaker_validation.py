@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from axon.local.sagemaker import SageMakerEmulator, SageMakerProtocol
-from axon.local.sagemaker.protocol import service_model, shape_output
-from axon.local.sagemaker.traffic import plan_rollout
+from axon_local.sagemaker import SageMakerEmulator, SageMakerProtocol
+from axon_local.sagemaker.protocol import service_model, shape_output
+from axon_local.sagemaker.traffic import plan_rollout
 from tests.unit.local.conftest import IMAGE, ApiError, Local
 
 

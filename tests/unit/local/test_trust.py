@@ -18,8 +18,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto.moto_api._internal.models import moto_api_backend
 
-from axon.local import trust
-from axon.local.frontdoor import STATS_PATH, FrontDoor, FrontDoorOptions, serve
+from axon_local import trust
+from axon_local.frontdoor import STATS_PATH, FrontDoor, FrontDoorOptions, serve
 
 BUCKET = "trust-bucket"
 SIGNED = {"authorization": "AWS4-HMAC-SHA256 Credential=local/20250101/us-east-1/s3/aws4_request, Signature=0"}

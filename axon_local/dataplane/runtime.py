@@ -1,0 +1,152 @@
+"""sagemaker-runtime ``InvokeEndpoint`` on the router: retries that lose no request, AWS-shaped errors.
+
+A request that could not reach a replica (connection refused, or the replica was being stopped) is sent to
+another one, so a rollout or a scale-in never fails a client. A model's own non-2xx answer, or a model that
+dies while answering, is final (retrying a request that kills its server would kill the fleet) and comes back
+as ``ModelError`` (HTTP 424) with ``OriginalStatusCode`` and ``OriginalMessage``, as SageMaker sends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass
+
+import httpx
+
+from axon_local.asgi import ReplicaClient
+from axon_local.dataplane.router import EndpointNotFoundError, ReplicaState, Router, VariantNotFoundError
+
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's documented request limit
+MODEL_TIMEOUT_SECONDS = 60.0  # SageMaker waits 60 s for a real-time container's answer
+
+
+@dataclass(frozen=True)
+class InvokeRequest:
+    endpoint: str
+    body: bytes
+    content_type: str | None = None
+    accept: str | None = None
+    target_variant: str | None = None
+    custom_attributes: str | None = None
+
+
+@dataclass(frozen=True)
+class InvokeResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class RuntimeService:
+    """Owns the HTTP client to the replicas; create and close it on the serving event loop."""
+
+    def __init__(
+        self,
+        router: Router,
+        *,
+        account: str = "123456789012",
+        region: str = "us-east-1",
+        retry_window_seconds: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._router = router
+        self._account = account
+        self._region = region
+        self._window = retry_window_seconds  # how long a request may wait for a reachable replica
+        self._http = ReplicaClient(MODEL_TIMEOUT_SECONDS, transport)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _error(self, status: int, code: str, message: str, **extra: object) -> InvokeResponse:
+        headers = {"Content-Type": "application/json", "x-amzn-ErrorType": code, "x-amzn-RequestId": str(uuid.uuid4())}
+        return InvokeResponse(status, headers, json.dumps({"message": message, **extra}).encode())
+
+    def _model_error(self, endpoint: str, status: int, text: str) -> InvokeResponse:
+        kind = "client" if 400 <= status < 500 else "server"
+        log_stream = f"arn:aws:logs:{self._region}:{self._account}:log-group:/aws/sagemaker/Endpoints/{endpoint}"
+        message = (
+            f'Received {kind} error ({status}) from primary with message "{text}". See {log_stream} '
+            f"in account {self._account} for more information."
+        )
+        return self._error(
+            424,
+            "ModelError",
+            message,
+            ErrorCode=f"{kind.upper()}_ERROR_FROM_MODEL",
+            OriginalStatusCode=status,
+            OriginalMessage=text,
+            LogStreamArn=log_stream,
+        )
+
+    async def invoke(self, request: InvokeRequest) -> InvokeResponse:
+        if len(request.body) > MAX_PAYLOAD_BYTES:
+            return self._error(400, "ValidationError", "Request payload is too large (limit 6 MB).")
+        headers = {"Content-Type": request.content_type or "application/octet-stream"}
+        if request.accept:
+            headers["Accept"] = request.accept
+        if request.custom_attributes:
+            headers["X-Amzn-SageMaker-Custom-Attributes"] = request.custom_attributes
+        deadline = time.monotonic() + self._window
+        tried: set[int] = set()
+        while True:
+            try:
+                replica = self._router.pick(request.endpoint, request.target_variant, tried)
+            except EndpointNotFoundError:
+                return self._error(
+                    400, "ValidationError", f"Endpoint {request.endpoint} of account {self._account} not found."
+                )
+            except VariantNotFoundError:
+                return self._error(
+                    400,
+                    "ValidationError",
+                    f"Target variant {request.target_variant} not found for endpoint {request.endpoint}.",
+                )
+            if replica is None:
+                if time.monotonic() >= deadline:
+                    return self._error(
+                        503, "ServiceUnavailable", f"No instance of endpoint {request.endpoint} is available."
+                    )
+                tried.clear()  # every replica was tried once: try them again until the window closes
+                await asyncio.sleep(0.05)
+                continue
+            started = time.monotonic()
+            try:
+                answer = await self._http().post(replica.url, content=request.body, headers=headers)
+            except httpx.TimeoutException:
+                self._router.release(replica, 500, time.monotonic() - started)
+                return self._model_error(
+                    request.endpoint,
+                    0,
+                    "Your invocation timed out while waiting for a response from container primary.",
+                )
+            except httpx.ConnectError:  # never delivered: the replica is gone or not listening any more
+                self._router.release(replica, 0, 0.0, count=False)
+                if replica.process.exit_code() is not None:
+                    self._router.mark_failed(replica)
+                tried.add(id(replica))
+                continue
+            except httpx.TransportError as error:
+                if replica.state is ReplicaState.DRAINING:  # we stopped it under the request: send it elsewhere
+                    self._router.release(replica, 0, 0.0, count=False)
+                    tried.add(id(replica))
+                    continue
+                # The model died or broke the connection while answering: final, as a SageMaker container's.
+                self._router.release(replica, 500, time.monotonic() - started)
+                if replica.process.exit_code() is not None:
+                    self._router.mark_failed(replica)
+                return self._model_error(request.endpoint, 0, f"The connection to the container failed: {error!r}")
+            self._router.release(replica, answer.status_code, time.monotonic() - started)
+            if not 200 <= answer.status_code < 300:
+                return self._model_error(request.endpoint, answer.status_code, answer.text)
+            out = {
+                "Content-Type": answer.headers.get("content-type", "application/json"),
+                "x-Amzn-Invoked-Production-Variant": replica.variant,
+                "x-amzn-RequestId": str(uuid.uuid4()),
+            }
+            if "x-amzn-sagemaker-custom-attributes" in answer.headers:
+                out["X-Amzn-SageMaker-Custom-Attributes"] = answer.headers["x-amzn-sagemaker-custom-attributes"]
+            return InvokeResponse(200, out, answer.content)
