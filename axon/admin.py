@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from axon.autoscaler.dynamodb import DynamoDbScalerStateStore
 from axon.autoscaler.store import ScalerStateStore
+from axon.deps import Deps
 from axon.registry import VersionStatus
-from axon.rollout.deps import RolloutDeps
 
 DELETED_MESSAGE = "the API was deleted"
 
 
-def delete_api(deps: RolloutDeps, api: str, store: ScalerStateStore | None = None) -> None:
+def delete_api(deps: Deps, api: str, store: ScalerStateStore | None = None) -> None:
     """Take ``api`` down: its platform resources, its autoscaler state and decisions; then mark it deleted.
 
     The live version (if any) becomes superseded with no traffic; the history and the bundles stay. ``store`` is

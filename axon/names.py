@@ -12,6 +12,8 @@ CORE_STACK = "AxonCore"
 ECS_STACK = "AxonEcs"
 LOCAL_MODELS_BUCKET = "axon-models"
 LOCAL_PORT = 4566
+# The `axon` CLI talks to the local stack only when told: its --endpoint-url, or this variable (never AWS_ENDPOINT_URL).
+LOCAL_ENDPOINT_ENV = "AXON_ENDPOINT_URL"
 DEFAULT_REGION = "us-east-1"
 BUNDLE_PREFIX = "apis/"
 BUNDLE_SUFFIX = ".tar.gz"
@@ -29,7 +31,7 @@ RECONCILE_PERIOD_SECONDS = 300
 NOTIFICATION_SOURCE = "axon.rollout"
 SAGEMAKER_EXECUTION_ROLE = "axon-sagemaker-execution"
 # AxonEcs's smoke-test Lambda, in the VPC next to the (internal by default) ALB: the control plane invokes it to
-# reach a new version through the test rule (axon.platforms.ecs_smoke). Module lambdas/ecs_smoke.py.
+# reach a new version through the test rule (axon.platforms.ecs.smoke). Module lambdas/ecs_smoke.py.
 ECS_SMOKE_MODULE = "ecs_smoke"
 ECS_SMOKE_FUNCTION = f"{PROJECT}-ecs-smoke"
 ECS_SMOKE_TARGET_ENV = "AXON_ECS_SMOKE_TARGET"  # the function's one target: the ALB's base URL, set by AxonEcs
@@ -42,7 +44,7 @@ ECS_EXECUTION_ROLE = f"{PROJECT}-ecs-execution"
 # Local mode only: AxonEcs lets CloudFormation name its security groups; axon_local.ecs.world names them so.
 ECS_ALB_SECURITY_GROUP = f"{PROJECT}-alb"
 ECS_TASK_SECURITY_GROUP = f"{PROJECT}-tasks"
-# Per-version target groups (axon.platforms.ecs_specs.target_group_name): names stop at 32 characters, so the
+# Per-version target groups (axon.platforms.ecs.specs.target_group_name): names stop at 32 characters, so the
 # prefix is shorter than PROJECT's; the Lambdas' grants match it (``ax-*``).
 TARGET_GROUP_PREFIX = "ax-"
 

@@ -25,7 +25,7 @@ import httpx
 from moto.moto_api._internal.models import moto_api_backend
 
 from axon import aws, names
-from axon.rollout.deps import default_deps
+from axon.deps import default_deps
 from axon.settings import get_settings
 from axon_local import images, trust
 from axon_local.builds import local_image_builder
@@ -78,8 +78,17 @@ class LocalStack:
         return self._door
 
     def environment(self) -> dict[str, str]:
-        """What a client needs: ``export`` these and boto3, the AWS CLI and ``axon`` talk to this stack."""
-        return {"AWS_ENDPOINT_URL": self.url, "AWS_DEFAULT_REGION": names.DEFAULT_REGION, **LOCAL_CREDENTIALS}
+        """What a client needs: ``export`` these and boto3, the AWS CLI and ``axon`` talk to this stack.
+
+        ``axon`` switches to the local stack on ``AXON_ENDPOINT_URL`` only (its ``--endpoint-url``); boto3 and the
+        AWS CLI follow ``AWS_ENDPOINT_URL``.
+        """
+        return {
+            names.LOCAL_ENDPOINT_ENV: self.url,
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_DEFAULT_REGION": names.DEFAULT_REGION,
+            **LOCAL_CREDENTIALS,
+        }
 
     def start(self) -> LocalStack:
         """Serve a fresh local account: moto's backends are process-wide, so they start (and end) empty."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from constructs import Node
 
-from axon.platforms.ecs_config import JwtAuth
+from axon.platforms.ecs.config import JwtAuth
 
 REGION = "axon:region"
 GPU_INSTANCE_TYPES = "axon:gpuInstanceTypes"

@@ -16,10 +16,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from axon import names
 from axon.aws import is_transient
+from axon.deps import Deps, default_deps
 from axon.errors import TransientError
 from axon.registry import VersionStatus
 from axon.rollout.contracts import RolloutState
-from axon.rollout.deps import RolloutDeps, default_deps
 from axon.rollout.release import Outcome
 
 logger = Logger(service="axon")
@@ -56,7 +56,7 @@ def transient_errors() -> Iterator[None]:
         raise
 
 
-def step_handler(step: Callable[[RolloutDeps, RolloutState], RolloutState | Outcome]) -> Handler:
+def step_handler(step: Callable[[Deps, RolloutState], RolloutState | Outcome]) -> Handler:
     """A Lambda handler around one workflow step: the rollout's execution name is the correlation id."""
 
     @tracer.capture_lambda_handler(capture_response=False)

@@ -13,7 +13,7 @@ from axon.autoscaler.dynamodb import DynamoDbScalerStateStore
 from axon.autoscaler.emf import emf_document
 from axon.autoscaler.live import live_apis
 from axon.autoscaler.tick import TickSettings, tick
-from axon.rollout.deps import default_deps
+from axon.deps import default_deps
 from lambdas._shared import logger, tracer
 
 

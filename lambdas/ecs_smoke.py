@@ -1,4 +1,4 @@
-"""ECS smoke test, from inside AxonEcs's VPC: one bounded request to this stack's ALB (axon.platforms.ecs_smoke).
+"""ECS smoke test, from inside AxonEcs's VPC: one bounded request to this stack's ALB (axon.platforms.ecs.smoke).
 
 Invoked by AxonCore's rollout Lambdas, which cannot reach an internal ALB. No AWS permissions beyond logs.
 """
@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from axon.platforms import ecs_smoke
+from axon.platforms.ecs import smoke as ecs_smoke
 
 logger = Logger(service="axon-ecs-smoke")
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from axon.deps import default_deps
 from axon.rollout.contracts import RolloutState
-from axon.rollout.deps import default_deps
 from axon.rollout.recovery import recover_execution
 from lambdas._shared import logger, tracer, transient_errors
 

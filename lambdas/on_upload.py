@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from axon.rollout.deps import default_deps
+from axon.deps import default_deps
 from axon.rollout.intake import accept_upload
 from lambdas._shared import logger, metrics, tracer
 

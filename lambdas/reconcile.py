@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from axon.rollout.deps import default_deps
+from axon.deps import default_deps
 from axon.rollout.recovery import reconcile
 from lambdas._shared import logger, tracer
 

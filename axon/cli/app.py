@@ -14,15 +14,18 @@ from typing import Annotated, Any
 
 import typer
 
+from axon import names
 from axon.cli import local
 from axon.cli.errors import describe
 from axon.cli.groups import LightHelpGroup
 from axon.cli.options import (
     DEFAULT_TIMEOUT,
     JSON,
+    TARGET_META,
     ApiArgument,
     Output,
     OutputOption,
+    Target,
     TimeoutOption,
     WaitOption,
 )
@@ -55,16 +58,48 @@ app = typer.Typer(
     name="axon",
     help="Deploy models as autoscaled, blue-green-updated APIs on AWS (or the local stack).",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"axon {version('axon')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="AWS profile (default: AWS_PROFILE, else the default profile)")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="AWS region (default: AWS_REGION, else the profile's region)")
+    ] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint-url",
+            envvar=names.LOCAL_ENDPOINT_ENV,
+            help="the local stack's URL (what `axon local up` prints); left out: AWS",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_print_version, help="print axon's version and exit")
+    ] = False,
+) -> None:
+    """Options every command shares: where to talk to. Only recorded here; clients are made on first use."""
+    ctx.meta[TARGET_META] = Target(profile, region, endpoint_url)
 
 
 @app.command("deploy")
 def deploy(
     ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(help="the bundle's directory: axon.yaml, predictor.py, model files")],
-    api: Annotated[str, typer.Option("--api", help="API name, [a-z0-9-]{1,40}", show_default=False)],
+    api: Annotated[str, typer.Option("--api", help=r"API name, \[a-z0-9-]{1,40}", show_default=False)],
     wait: WaitOption = True,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
 ) -> None:

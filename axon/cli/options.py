@@ -6,6 +6,7 @@ boto3, pydantic or the registry (``tests/unit/cli/test_import_time.py`` checks).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
@@ -14,6 +15,17 @@ import typer
 from axon import names
 from axon.cli.errors import InvalidInputError
 
+TARGET_META = "axon.target"  # where the root command's callback leaves the global options (click's ctx.meta)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one invocation talks to, from the global options: ``None`` leaves each to boto3's resolution."""
+
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None  # the local stack; None: AWS (wherever botocore's own settings point)
+
 
 class Output(StrEnum):
     table = "table"
@@ -21,7 +33,8 @@ class Output(StrEnum):
 
 
 OutputOption = Annotated[Output, typer.Option("--output", "-o", help="table for people, json for scripts")]
-ApiArgument = Annotated[str, typer.Argument(help="API name, [a-z0-9-]{1,40}", show_default=False)]
+# Help texts are rich markup: a literal "[" is escaped, or rich takes "[a-z0-9-]" for a style tag and drops it.
+ApiArgument = Annotated[str, typer.Argument(help=r"API name, \[a-z0-9-]{1,40}", show_default=False)]
 WaitOption = Annotated[
     bool, typer.Option("--wait/--no-wait", help="follow the rollout until it ends; exit 0 only when it goes live")
 ]

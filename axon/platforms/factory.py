@@ -8,11 +8,11 @@ from typing import Any
 from axon import aws
 from axon.platforms.api_roles import Account, ApiRoles
 from axon.platforms.base import Platform
-from axon.platforms.ecs import EcsPlatform
-from axon.platforms.ecs_config import load_ecs_config
+from axon.platforms.ecs.config import load_ecs_config
+from axon.platforms.ecs.platform import EcsPlatform
 from axon.platforms.errors import PlatformError
 from axon.platforms.isolated import IsolatedPlatform
-from axon.platforms.sagemaker import SageMakerPlatform
+from axon.platforms.sagemaker.platform import SageMakerPlatform
 from axon.settings import Settings
 
 
@@ -23,7 +23,7 @@ class UnsupportedPlatformError(PlatformError):
 def platform_factory(settings: Settings, client: Callable[[str], Any]) -> Callable[[str], Platform]:
     """A function from platform name to a (cached) Platform; ``client(service)`` makes boto3 clients.
 
-    ECS reads its cluster, listener and roles from SSM (``axon.platforms.ecs_config``) on first use, so a
+    ECS reads its cluster, listener and roles from SSM (``axon.platforms.ecs.config``) on first use, so a
     deployment without the ``AxonEcs`` stack still serves SageMaker APIs; a failed read is not cached.
     """
     cache: dict[str, Platform] = {}

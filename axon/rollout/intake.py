@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from axon import names
+from axon.deps import Deps
 from axon.registry import Upload, VersionStatus
-from axon.rollout.deps import RolloutDeps
 from axon.rollout.queue import try_start
 
 IntakeResult = Literal["started", "queued", "duplicate", "ignored"]
@@ -21,9 +21,7 @@ class IntakeOutcome:
     message: str = ""
 
 
-def accept_upload(
-    deps: RolloutDeps, bucket: str, key: str, version_id: str | None, etag: str, size: int
-) -> IntakeOutcome:
+def accept_upload(deps: Deps, bucket: str, key: str, version_id: str | None, etag: str, size: int) -> IntakeOutcome:
     """Register the upload once (conditional write), then start its rollout or queue it behind the running one.
 
     A redelivered event finds the version it created the first time: if that version has not started yet (the

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 from axon import names
+from axon.deps import Deps
 from axon.registry import Reason, VersionRecord
-from axon.rollout.deps import RolloutDeps
 
 
 def notify(
-    deps: RolloutDeps,
+    deps: Deps,
     detail_type: str,
     record: VersionRecord,
     previous: VersionRecord | None,

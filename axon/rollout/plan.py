@@ -1,7 +1,7 @@
 """Pure rollout planning: ``rollout.strategy`` -> traffic steps, with no AWS calls.
 
 Platforms that shift traffic themselves (ECS listener weights, the local router) walk these steps; SageMaker gets
-the same intent as a ``DeploymentConfig`` (``axon/platforms/sagemaker_specs.py``).
+the same intent as a ``DeploymentConfig`` (``axon/platforms/sagemaker/specs.py``).
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ from botocore.exceptions import ClientError
 
 from axon import names
 from axon.bundle import inspect_bundle
+from axon.deps import Deps
 from axon.registry import VersionStatus
 from axon.rollout.contracts import RolloutState
-from axon.rollout.deps import RolloutDeps
 from axon.rollout.errors import ImageBuildFailedError, StaleRolloutError
 from axon.rollout.image import flavour_of, image_key_of
 from axon.rollout.replica_cap import check_replica_cap
@@ -25,13 +25,13 @@ _COPY_CONFIG = TransferConfig(
 _BUILD_FAILED = {"FAILED", "FAULT", "TIMED_OUT", "STOPPED"}
 
 
-def _check_lease(deps: RolloutDeps, state: RolloutState) -> None:
+def _check_lease(deps: Deps, state: RolloutState) -> None:
     api = deps.registry.get_api(state.api)
     if api is None or api.lease_owner != state.execution:
         raise StaleRolloutError(f"execution {state.execution} does not hold the rollout lease of {state.api}")
 
 
-def validate(deps: RolloutDeps, state: RolloutState) -> RolloutState:
+def validate(deps: Deps, state: RolloutState) -> RolloutState:
     """Stream the bundle once through the inspector; never load or run user code. Then pin an immutable copy."""
     _check_lease(deps, state)
     record = deps.registry.set_status(state.api, state.seq, VersionStatus.VALIDATING, "validating the bundle")
@@ -68,7 +68,7 @@ def validate(deps: RolloutDeps, state: RolloutState) -> RolloutState:
     return state
 
 
-def _image_uri(deps: RolloutDeps, tag: str) -> str | None:
+def _image_uri(deps: Deps, tag: str) -> str | None:
     ecr = deps.client("ecr")
     try:
         ecr.describe_images(repositoryName=deps.settings.ecr_repository, imageIds=[{"imageTag": tag}])
@@ -80,7 +80,7 @@ def _image_uri(deps: RolloutDeps, tag: str) -> str | None:
     return f"{repository['repositoryUri']}:{tag}"
 
 
-def resolve_image(deps: RolloutDeps, state: RolloutState) -> RolloutState:
+def resolve_image(deps: Deps, state: RolloutState) -> RolloutState:
     """Reuse the content-addressed image when ECR has its tag; otherwise start one CodeBuild build."""
     record = deps.registry.get_version(state.api, state.seq)
     tag = names.image_tag(record.image_key)
@@ -105,7 +105,7 @@ def resolve_image(deps: RolloutDeps, state: RolloutState) -> RolloutState:
     return state.model_copy(update={"build_id": build["id"], "build_status": "IN_PROGRESS"})
 
 
-def check_build(deps: RolloutDeps, state: RolloutState) -> RolloutState:
+def check_build(deps: Deps, state: RolloutState) -> RolloutState:
     """One poll of the CodeBuild build; the state machine's Wait/Choice loop calls it until it ends."""
     assert state.build_id is not None, "check_build runs only after a build started"
     build = deps.client("codebuild").batch_get_builds(ids=[state.build_id])["builds"][0]

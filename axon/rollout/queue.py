@@ -8,9 +8,9 @@ import logging
 from botocore.exceptions import ClientError
 
 from axon import names
+from axon.deps import Deps
 from axon.errors import TransientError
 from axon.registry import LeaseMove, Reason, VersionRecord, VersionStatus
-from axon.rollout.deps import RolloutDeps
 
 logger = logging.getLogger(__name__)
 _HAND_OFF_ATTEMPTS = 5  # uploads registering at that rate would be a storm; the step's retry takes over
@@ -25,7 +25,7 @@ def rollout_input(version: VersionRecord) -> dict[str, object]:
     return {"api": version.api, "seq": version.seq, "execution": execution_for(version)}
 
 
-def start_execution(deps: RolloutDeps, version: VersionRecord) -> None:
+def start_execution(deps: Deps, version: VersionRecord) -> None:
     """StartExecution with the deterministic name; an execution that already exists is this very rollout."""
     try:
         deps.client("stepfunctions").start_execution(
@@ -39,7 +39,7 @@ def start_execution(deps: RolloutDeps, version: VersionRecord) -> None:
         logger.info("execution %s already exists", execution_for(version))
 
 
-def try_start(deps: RolloutDeps, version: VersionRecord) -> bool:
+def try_start(deps: Deps, version: VersionRecord) -> bool:
     """Start ``version`` if it can take the API's lease; otherwise leave it queued. Returns whether it started."""
     owner = execution_for(version)
     if deps.registry.acquire_lease(version.api, owner, version.seq, deps.settings.lease_seconds):
@@ -51,7 +51,7 @@ def try_start(deps: RolloutDeps, version: VersionRecord) -> bool:
     return False
 
 
-def _supersede_older(deps: RolloutDeps, api: str, pending: list[VersionRecord], winner: str) -> None:
+def _supersede_older(deps: Deps, api: str, pending: list[VersionRecord], winner: str) -> None:
     for skipped in pending:
         deps.registry.set_status(
             api,
@@ -62,7 +62,7 @@ def _supersede_older(deps: RolloutDeps, api: str, pending: list[VersionRecord], 
         )
 
 
-def finish_and_start_next(deps: RolloutDeps, api: str, seq: int, owner: str) -> VersionRecord | None:
+def finish_and_start_next(deps: Deps, api: str, seq: int, owner: str) -> VersionRecord | None:
     """End the rollout ``seq`` of ``api``: the newest upload queued after it starts, older queued ones are skipped.
 
     The lease is released or handed on in one write that is conditional on the API's count of registered uploads,

@@ -17,10 +17,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from axon import names
+from axon.deps import Deps
 from axon.registry import ApiRecord, Reason, VersionRecord, VersionStatus
 from axon.registry.models import IN_FLIGHT_STATUSES
 from axon.rollout.contracts import CaughtError, RolloutState
-from axon.rollout.deps import RolloutDeps
 from axon.rollout.intake import accept_upload
 from axon.rollout.queue import execution_for, start_execution, try_start
 from axon.rollout.release import POST_COMMIT_EVENT, handle_failure, tidy_after_commit
@@ -52,7 +52,7 @@ class ReconcileReport:
     errors: list[str] = field(default_factory=list)
 
 
-def recover_execution(deps: RolloutDeps, api: str, seq: int, execution: str, status: str) -> None:
+def recover_execution(deps: Deps, api: str, seq: int, execution: str, status: str) -> None:
     """Clean up after an execution that ended ``status`` without finishing its version: HandleFailure's work,
     with its guards (the live version and another execution's rollout are never touched)."""
     code, message = _ENDED_CODES.get(status, _ENDED_CODES["FAILED"])
@@ -63,7 +63,7 @@ def recover_execution(deps: RolloutDeps, api: str, seq: int, execution: str, sta
     handle_failure(deps, state)
 
 
-def execution_status(deps: RolloutDeps, execution: str) -> str:
+def execution_status(deps: Deps, execution: str) -> str:
     """RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED... or MISSING when there is no such execution."""
     arn = names.execution_arn(deps.settings.state_machine_arn, execution)
     try:
@@ -74,7 +74,7 @@ def execution_status(deps: RolloutDeps, execution: str) -> str:
         raise
 
 
-def reconcile(deps: RolloutDeps, now: datetime | None = None) -> ReconcileReport:
+def reconcile(deps: Deps, now: datetime | None = None) -> ReconcileReport:
     """One reconciler pass over every API, then over recent uploads. One API's error never stops the others."""
     report = ReconcileReport()
     for api in deps.registry.list_apis():
@@ -91,7 +91,7 @@ def reconcile(deps: RolloutDeps, now: datetime | None = None) -> ReconcileReport
     return report
 
 
-def _reconcile_api(deps: RolloutDeps, api: ApiRecord, report: ReconcileReport) -> None:
+def _reconcile_api(deps: Deps, api: ApiRecord, report: ReconcileReport) -> None:
     versions = {v.seq: v for v in deps.registry.list_versions(api.api)}
     if api.lease_owner is not None:
         _check_lease(deps, api, versions, report)
@@ -109,9 +109,7 @@ def _reconcile_api(deps: RolloutDeps, api: ApiRecord, report: ReconcileReport) -
     _start_stranded(deps, api, report)
 
 
-def _check_lease(
-    deps: RolloutDeps, api: ApiRecord, versions: dict[int, VersionRecord], report: ReconcileReport
-) -> None:
+def _check_lease(deps: Deps, api: ApiRecord, versions: dict[int, VersionRecord], report: ReconcileReport) -> None:
     """The lease names an execution: it must be running, or be started (pending), or be cleaned up after."""
     assert api.lease_owner is not None
     status = execution_status(deps, api.lease_owner)
@@ -130,7 +128,7 @@ def _check_lease(
     report.recovered.append(f"{api.api} {held.version}: {status}")
 
 
-def _tidy_live(deps: RolloutDeps, api: ApiRecord, report: ReconcileReport) -> None:
+def _tidy_live(deps: Deps, api: ApiRecord, report: ReconcileReport) -> None:
     """The live version's tidy-up after the commit failed (its ``post_commit`` event says so): try it again."""
     if api.live_seq is None:
         return
@@ -143,7 +141,7 @@ def _tidy_live(deps: RolloutDeps, api: ApiRecord, report: ReconcileReport) -> No
     report.recovered.append(f"{api.api} {live.version}: tidied up")
 
 
-def _start_stranded(deps: RolloutDeps, api: ApiRecord, report: ReconcileReport) -> None:
+def _start_stranded(deps: Deps, api: ApiRecord, report: ReconcileReport) -> None:
     """No rollout holds the API, yet uploads wait: the newest newer than the live version starts."""
     current = deps.registry.get_api(api.api)
     if current is None or current.lease_held(deps.clock()):
@@ -167,7 +165,7 @@ def _start_stranded(deps: RolloutDeps, api: ApiRecord, report: ReconcileReport) 
         report.started.append(f"{api.api} {fresh[-1].version}")
 
 
-def _register_missed_uploads(deps: RolloutDeps, now: datetime, report: ReconcileReport) -> None:
+def _register_missed_uploads(deps: Deps, now: datetime, report: ReconcileReport) -> None:
     """Uploads from the last day that have no version record: their S3 event never reached the intake."""
     bucket = deps.settings.models_bucket
     paginator = deps.client("s3").get_paginator("list_object_versions")

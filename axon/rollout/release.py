@@ -6,13 +6,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from axon.deps import Deps
 from axon.errors import AxonError
 from axon.platforms.base import DeploymentPhase, DeploymentStatus, Platform, VersionRef
 from axon.platforms.errors import SmokeTestFailedError
 from axon.registry import Reason, VersionRecord, VersionStatus
 from axon.registry.writes import ConditionFailedError
 from axon.rollout.contracts import CaughtError, RolloutState
-from axon.rollout.deps import RolloutDeps
 from axon.rollout.errors import StaleRolloutError
 from axon.rollout.notify import notify
 from axon.rollout.queue import finish_and_start_next
@@ -33,7 +33,7 @@ class Outcome:
     reason: Reason | None = None
 
 
-def _versions(deps: RolloutDeps, state: RolloutState) -> tuple[VersionRecord, VersionRecord | None, Platform]:
+def _versions(deps: Deps, state: RolloutState) -> tuple[VersionRecord, VersionRecord | None, Platform]:
     record = deps.registry.get_version(state.api, state.seq)
     api = deps.registry.get_api(state.api)
     previous = None
@@ -46,7 +46,7 @@ def _ref(record: VersionRecord | None) -> VersionRef | None:
     return version_ref(record) if record is not None else None
 
 
-def deploy(deps: RolloutDeps, state: RolloutState) -> RolloutState:
+def deploy(deps: Deps, state: RolloutState) -> RolloutState:
     record, previous, platform = _versions(deps, state)
     deps.registry.set_status(
         state.api,
@@ -59,13 +59,13 @@ def deploy(deps: RolloutDeps, state: RolloutState) -> RolloutState:
     return state.model_copy(update={"phase": DeploymentPhase.IN_PROGRESS.value})
 
 
-def _last_progress(deps: RolloutDeps, state: RolloutState) -> str | None:
+def _last_progress(deps: Deps, state: RolloutState) -> str | None:
     """The message of the version's newest ``progress`` event, if it has one."""
     events = [e for e in deps.registry.timeline(state.api, state.seq) if e.kind == PROGRESS_EVENT]
     return events[-1].message if events else None
 
 
-def check_deployment(deps: RolloutDeps, state: RolloutState) -> RolloutState:
+def check_deployment(deps: Deps, state: RolloutState) -> RolloutState:
     """One poll of the deployment; records traffic progress on the version as it moves.
 
     Before any traffic moves, the platform's message is the only sign of progress ("waiting for g5.xlarge
@@ -116,7 +116,7 @@ def _encode(payload: object, content_type: str) -> bytes:
     return json.dumps(payload).encode()
 
 
-def verify(deps: RolloutDeps, state: RolloutState) -> RolloutState:
+def verify(deps: Deps, state: RolloutState) -> RolloutState:
     """Smoke test the new version; on failure put traffic back on the old one before reporting."""
     record, previous, platform = _versions(deps, state)
     smoke = spec_of(record).smoke_test
@@ -136,7 +136,7 @@ def _duration(record: VersionRecord, now: float) -> float:
     return max(now - created, 0.0)
 
 
-def finalize(deps: RolloutDeps, state: RolloutState) -> RolloutState:
+def finalize(deps: Deps, state: RolloutState) -> RolloutState:
     """The commit point: the API points at the new version, which is live, and the old one is superseded, in one
     conditional transaction. From here on nothing rolls back: the next step only tidies up."""
     record, previous, platform = _versions(deps, state)
@@ -156,7 +156,7 @@ def finalize(deps: RolloutDeps, state: RolloutState) -> RolloutState:
     return state.model_copy(update={"live": True})
 
 
-def complete(deps: RolloutDeps, state: RolloutState) -> Outcome:
+def complete(deps: Deps, state: RolloutState) -> Outcome:
     """After the commit: prune old versions, notify, hand the lease on. Each part is idempotent, so the state
     machine retries this step; if it still fails, HandleFailure records it and never touches the live version."""
     record, _, platform = _versions(deps, state)
@@ -166,13 +166,13 @@ def complete(deps: RolloutDeps, state: RolloutState) -> Outcome:
     return Outcome(VersionStatus.LIVE, _duration(record, deps.clock()))
 
 
-def tidy_after_commit(deps: RolloutDeps, live: VersionRecord, platform: Platform) -> None:
+def tidy_after_commit(deps: Deps, live: VersionRecord, platform: Platform) -> None:
     """Release what the replaced version still holds (ECS: its service) and prune old models; idempotent."""
     platform.retire(version_ref(live), _ref(_replaced(deps, live.api, live.seq)))
     _prune(deps, live.api, platform)
 
 
-def _replaced(deps: RolloutDeps, api: str, seq: int) -> VersionRecord | None:
+def _replaced(deps: Deps, api: str, seq: int) -> VersionRecord | None:
     """The version the live one replaced: the newest earlier one that went live (now superseded)."""
     earlier = [
         v
@@ -182,7 +182,7 @@ def _replaced(deps: RolloutDeps, api: str, seq: int) -> VersionRecord | None:
     return max(earlier, key=lambda v: v.seq) if earlier else None
 
 
-def _prune(deps: RolloutDeps, api: str, platform: Platform) -> None:
+def _prune(deps: Deps, api: str, platform: Platform) -> None:
     """Delete the models/configs of versions no longer kept (:mod:`axon.rollout.retention`)."""
     for old in to_prune(deps.registry.list_versions(api)):
         platform.remove_version(version_ref(old))
@@ -207,7 +207,7 @@ def _reason_from(state: RolloutState) -> Reason:
     return Reason(code=f"rollout.{error.error}", message=message or error.error)
 
 
-def handle_failure(deps: RolloutDeps, state: RolloutState) -> RolloutState | Outcome:
+def handle_failure(deps: Deps, state: RolloutState) -> RolloutState | Outcome:
     """Record why, put traffic back where it moved, delete what this rollout created, pass the lease on.
 
     Never touches the version the API points at: a failure after the commit point is recorded on the timeline
@@ -235,7 +235,7 @@ def handle_failure(deps: RolloutDeps, state: RolloutState) -> RolloutState | Out
     return Outcome(status, _duration(record, deps.clock()), reason)
 
 
-def _after_commit_failed(deps: RolloutDeps, live: VersionRecord, platform: Platform, reason: Reason) -> None:
+def _after_commit_failed(deps: Deps, live: VersionRecord, platform: Platform, reason: Reason) -> None:
     """Record the failure on the live version's timeline and tidy up once more; what still fails is left to the
     reconciler (``tidied: false``), never rolled back."""
     message = f"{live.version} is live; a step after it failed ({reason.code})"
@@ -249,9 +249,7 @@ def _after_commit_failed(deps: RolloutDeps, live: VersionRecord, platform: Platf
     deps.registry.add_event(live.api, live.seq, POST_COMMIT_EVENT, message, {"tidied": True})
 
 
-def _versions_safely(
-    deps: RolloutDeps, state: RolloutState
-) -> tuple[VersionRecord, VersionRecord | None, Platform | None]:
+def _versions_safely(deps: Deps, state: RolloutState) -> tuple[VersionRecord, VersionRecord | None, Platform | None]:
     """Like ``_versions``, but a version that never got a valid spec has no platform to clean up."""
     try:
         return _versions(deps, state)

@@ -34,7 +34,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from moto.ecs.models import ecs_backends
 
 from axon import names
-from axon.platforms.ecs_config import EcsConfig
+from axon.platforms.ecs.config import EcsConfig
 from axon_local.dataplane.fleet import LocalFleet
 from axon_local.dataplane.router import Replica, ReplicaState, Router
 from axon_local.ecs.alb import RouteTable

@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from axon import names
-from axon.platforms import ecs_specs as specs
+from axon.platforms.ecs import specs
 from axon_local.asgi import ReplicaClient, read_body, respond
 from axon_local.dataplane.router import EndpointNotFoundError, Replica, ReplicaState, Router
 from axon_local.ecs.listener import FixedResponse, TestKey

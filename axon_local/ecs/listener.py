@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from axon.platforms import ecs_specs as specs
+from axon.platforms.ecs import specs
 
 _API_PATH = re.compile(r"^/apis/([a-z0-9-]{1,40})/")  # ecs_specs.path_pattern: the API a rule belongs to
 _HEADER = specs.VERSION_HEADER.lower()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from axon import aws
-from axon.platforms.ecs_config import EcsConfig
+from axon.platforms.ecs.config import EcsConfig
 from axon_local import images
 from axon_local.dataplane.bundles import BundleCache
 from axon_local.dataplane.fleet import FleetTimeouts, LocalFleet, ServeCommand, axon_serve_command

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from axon import names
-from axon.platforms import ecs_specs as specs
+from axon.platforms.ecs import specs
 from axon_local.dataplane.router import Replica
 from axon_local.sagemaker.ports import VariantSpec
 

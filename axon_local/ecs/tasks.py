@@ -20,7 +20,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from moto.ecs.models import Task, ecs_backends
 
-from axon.platforms import ecs_specs as specs
+from axon.platforms.ecs import specs
 from axon_local.dataplane.router import Replica
 from axon_local.ecs.services import AgentService, primary_deployment
 from axon_local.sagemaker.ports import FleetError, ReplicaExitedError

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from axon import names
-from axon.platforms import ecs_smoke
 from axon.platforms.api_roles import ECS_TASKS_PRINCIPAL
-from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsConfig
+from axon.platforms.ecs import smoke as ecs_smoke
+from axon.platforms.ecs.config import ECS_CONFIG_PARAMETER, EcsConfig
 
 # GPU types (the ECS GPU-optimized AMI's families) and CPU types for models that need no GPU; every one gets a
 # capacity provider, so `compute.instance_type` can name any of them locally (each replica runs on this CPU).

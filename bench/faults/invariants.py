@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from axon.platforms import ecs_specs
+from axon.platforms.ecs import specs as ecs_specs
 from axon.rollout.release import KEEP_VERSIONS
 from bench.faults.model import EXPECTED, Fault, Outcome, Violation
 from bench.faults.recorder import Call

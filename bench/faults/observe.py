@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from axon import names
-from axon.platforms import ecs_specs
+from axon.platforms.ecs import specs as ecs_specs
 from bench.faults.invariants import EndState, VersionView
 from bench.faults.world import CLUSTER, World, client, rule_weights
 

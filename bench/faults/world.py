@@ -18,9 +18,9 @@ from typing import Any, Protocol
 import pytest
 from moto import mock_aws
 
-from axon.platforms.ecs_config import EcsConfig
+from axon.deps import default_deps
+from axon.platforms.ecs.config import EcsConfig
 from axon.registry import DynamoDBRegistry
-from axon.rollout.deps import default_deps
 from axon.settings import Settings, get_settings
 from axon_local.patches import moto_patches
 from axon_local.provision import Provisioned, provision

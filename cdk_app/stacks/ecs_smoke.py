@@ -1,7 +1,7 @@
 """``axon-ecs-smoke`` in ``AxonEcs``: the Lambda in the VPC that sends the rollout's smoke request to the ALB.
 
 AxonCore's Lambdas run outside any VPC, and the ALB is internal by default (or admits a few networks), so they
-invoke this function instead (``axon.platforms.ecs_smoke``). It sits in the private subnets with a security group
+invoke this function instead (``axon.platforms.ecs.smoke``). It sits in the private subnets with a security group
 the ALB admits, calls only the stack's own front-door URL, and may do nothing in AWS but log and manage its
 network interfaces (inline statements, not ``AWSLambdaVPCAccessExecutionRole``).
 """
@@ -15,7 +15,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
 from axon import names
-from axon.platforms import ecs_smoke
+from axon.platforms.ecs import smoke as ecs_smoke
 from cdk_app.constructs.packaging import ARCHITECTURE, RUNTIME, LambdaPackaging
 from cdk_app.context import FrontDoorSettings
 from cdk_app.nag import acknowledge, acknowledge_wildcards, skip_scan

@@ -4,7 +4,7 @@ The stack creates what every ECS API shares: a VPC (or uses an imported one), th
 group and capacity provider per instance type, the ALB and its listeners (:mod:`cdk_app.stacks.ecs_front_door`:
 internal by default, HTTPS with a certificate from context), security groups, the task and execution roles, and
 the smoke-test Lambda in the VPC (:mod:`cdk_app.stacks.ecs_smoke`). Per-version resources (services, target groups, listener rules) are created at run time
-by ``axon.platforms.ecs``. The stack writes ``/axon/ecs/config`` (``axon.platforms.ecs_config.EcsConfig``), so
+by ``axon.platforms.ecs``. The stack writes ``/axon/ecs/config`` (``axon.platforms.ecs.config.EcsConfig``), so
 ``AxonCore`` needs no reference to it and deploys the same with or without it.
 """
 
@@ -25,8 +25,8 @@ from constructs import Construct
 
 from axon import names
 from axon.platforms.api_roles import ECS_TASKS_PRINCIPAL
-from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsConfig
-from axon.platforms.ecs_specs import CONTAINER_PORT
+from axon.platforms.ecs.config import ECS_CONFIG_PARAMETER, EcsConfig
+from axon.platforms.ecs.specs import CONTAINER_PORT
 from cdk_app.context import FrontDoorSettings, front_door_settings
 from cdk_app.nag import acknowledge, acknowledge_wildcards, skip_scan
 from cdk_app.stacks.ecs_front_door import build_front_door

@@ -26,7 +26,7 @@ from s3transfer.futures import BoundedExecutor
 
 from axon import names
 from axon.platforms.base import DeploymentPhase, DeploymentStatus
-from axon.platforms.sagemaker import SageMakerPlatform
+from axon.platforms.sagemaker.platform import SageMakerPlatform
 from axon.registry import VersionStatus
 from axon.rollout import recovery
 from axon_local.patches import fire_schedules, invocation_outcomes

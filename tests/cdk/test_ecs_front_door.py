@@ -14,7 +14,7 @@ from cfnlint.api import lint_file
 
 from axon import names
 from axon.names import ECS_STACK
-from axon.platforms.ecs_config import EcsConfig
+from axon.platforms.ecs.config import EcsConfig
 from cdk_app import context as ctx
 from cdk_app.app import cdk_json_context
 from cdk_app.aspects.least_privilege import LeastPrivilege

@@ -1,7 +1,7 @@
 """What AxonCore's Lambdas may do to the ECS platform (``compute.platform: ecs``): every call, and no more.
 
 The statements are scoped by the fixed names of ``AxonEcs`` (cluster ``axon``, load balancer ``axon``, roles
-``axon-ecs-task``/``axon-ecs-execution``) and the run-time names of ``axon.platforms.ecs_specs``; ``Resource: "*"``
+``axon-ecs-task``/``axon-ecs-execution``) and the run-time names of ``axon.platforms.ecs.specs``; ``Resource: "*"``
 only for the actions the least-privilege aspect allows it for (no resource-level permissions in AWS).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from axon import names
-from axon.platforms import ecs_specs as specs
+from axon.platforms.ecs import specs
 from axon.rollout.workflow import ALL_FUNCTIONS, AUTOSCALER_FUNCTION
 from cdk_app.aspects.least_privilege import RESOURCE_STAR_ACTIONS
 from cdk_app.constructs.ecs_permissions import TARGET_GROUP_PATTERN

@@ -10,7 +10,7 @@ from cfnlint.api import lint_file
 
 from axon import names
 from axon.names import ECS_STACK
-from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsConfig
+from axon.platforms.ecs.config import ECS_CONFIG_PARAMETER, EcsConfig
 from cdk_app.app import GPU_INSTANCE_TYPES_CONTEXT, REGION_CONTEXT, ecs_region, gpu_instance_types
 from cdk_app.stacks.ecs_stack import DEFAULT_INSTANCE_TYPES
 from tests.cdk.conftest import AppSynth, Synth

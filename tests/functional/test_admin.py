@@ -14,8 +14,8 @@ from axon.admin import DELETED_MESSAGE, delete_api
 from axon.autoscaler.dynamodb import DynamoDbScalerStateStore
 from axon.autoscaler.state import ScalerState
 from axon.autoscaler.store import DecisionRecord, InMemoryScalerStateStore, ScalerStateStore
+from axon.deps import Deps
 from axon.registry import DynamoDBRegistry, InMemoryRegistry, Registry, Upload, VersionStatus
-from axon.rollout.deps import RolloutDeps
 from axon.settings import Settings
 from axon_local.provision import create_registry_table
 from tests.unit.autoscaler.fakes import FakePlatform
@@ -33,7 +33,7 @@ class TearDownPlatform(FakePlatform):
 
 @dataclass
 class World:
-    deps: RolloutDeps
+    deps: Deps
     store: ScalerStateStore
     platform: TearDownPlatform
     passed_store: ScalerStateStore | None  # None: delete_api builds the DynamoDB store itself
@@ -44,13 +44,13 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
     platform = TearDownPlatform()
     if request.param == "memory":
         memory = InMemoryScalerStateStore()
-        deps = RolloutDeps(Settings(registry_table=TABLE), InMemoryRegistry(), lambda _: platform, _no_client)
+        deps = Deps(Settings(registry_table=TABLE), InMemoryRegistry(), lambda _: platform, _no_client)
         yield World(deps, memory, platform, memory)
         return
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_registry_table(client, TABLE)
-        deps = RolloutDeps(
+        deps = Deps(
             Settings(registry_table=TABLE), DynamoDBRegistry(TABLE, client), lambda _: platform, lambda _: client
         )
         yield World(deps, DynamoDbScalerStateStore(TABLE, client), platform, None)

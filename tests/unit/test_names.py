@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 
 from axon import names
-from axon.platforms import ecs_specs
+from axon.platforms.ecs import specs as ecs_specs
 
 
 def test_axon_ecs_shared_resource_names() -> None:

@@ -17,6 +17,7 @@ from typer.testing import CliRunner, Result
 
 from axon.cli.app import app
 from axon.cli.context import CliContext
+from axon.cli.options import Target
 from axon.cli.stats import ApiStats
 from axon.registry import DynamoDBRegistry
 from axon_local.provision import create_registry_table
@@ -69,13 +70,14 @@ class Cli:
 
     script: Script
     stats: FixedStats
-    env: dict[str, str]
+    endpoint_url: str | None = LOCAL_URL  # --endpoint-url: the local stack
     now: float = 1_700_000_000.0
 
     def context(self) -> CliContext:
         return CliContext(
             client,
-            env=self.env,
+            target=Target(endpoint_url=self.endpoint_url),
+            env={},
             sleep=self.script.sleep,
             clock=self.script.clock,
             now=lambda: self.now,
@@ -112,7 +114,7 @@ def registry(aws: None) -> DynamoDBRegistry:
 
 @pytest.fixture
 def cli(aws: None) -> Cli:
-    return Cli(Script(), FixedStats({}), {"AWS_ENDPOINT_URL": LOCAL_URL})
+    return Cli(Script(), FixedStats({}))
 
 
 def one_error_line(result: Result) -> str:

@@ -2,8 +2,8 @@
 
 from collections.abc import Callable
 
+from axon.deps import Deps
 from axon.registry import DynamoDBRegistry, Reason, Upload, VersionStatus
-from axon.rollout.deps import RolloutDeps
 from axon.rollout.intake import accept_upload
 from axon.settings import Settings
 from tests.functional.cli.conftest import BUCKET, client
@@ -14,7 +14,7 @@ def intake_of(registry: DynamoDBRegistry, api: str, key: str) -> Callable[[], No
 
     def run() -> None:
         machine = client("stepfunctions").list_state_machines()["stateMachines"][0]["stateMachineArn"]
-        deps = RolloutDeps(Settings(state_machine_arn=machine), registry, lambda _: None, client)  # type: ignore[arg-type,return-value]
+        deps = Deps(Settings(state_machine_arn=machine), registry, lambda _: None, client)  # type: ignore[arg-type,return-value]
         newest = client("s3").list_object_versions(Bucket=BUCKET, Prefix=key)["Versions"][0]
         assert newest["IsLatest"]
         accept_upload(deps, BUCKET, key, newest["VersionId"], newest["ETag"], newest["Size"])

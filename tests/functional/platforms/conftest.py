@@ -12,10 +12,10 @@ import pytest
 from moto import mock_aws
 
 from axon import names
-from axon.platforms import ecs_specs as specs
 from axon.platforms.base import VersionRef
-from axon.platforms.ecs import EcsPlatform
-from axon.platforms.ecs_config import EcsConfig
+from axon.platforms.ecs import specs
+from axon.platforms.ecs.config import EcsConfig
+from axon.platforms.ecs.platform import EcsPlatform
 from axon.spec import load_spec_text
 from axon_local.patches import moto_patches
 from tests.functional.platforms.ecs_world import CLUSTER, FakeScheduler, FrontDoor, provision_ecs

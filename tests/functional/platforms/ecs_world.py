@@ -34,7 +34,7 @@ from moto.ecs.models import EC2ContainerServiceBackend, ecs_backends
 from moto.elbv2.models import elbv2_backends
 
 from axon import names
-from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsConfig
+from axon.platforms.ecs.config import ECS_CONFIG_PARAMETER, EcsConfig
 from axon_local.ecs.tasks import register, stopped_task
 from axon_local.ecs.world import create_smoke_function
 from axon_local.patches import DEFAULT_ACCOUNT as DEFAULT_ACCOUNT_ID

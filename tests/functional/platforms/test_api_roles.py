@@ -20,7 +20,7 @@ from axon.errors import TransientError
 from axon.platforms.api_roles import POLICY_NAME, Account, ApiRoleError, ApiRoles, trust_policy
 from axon.platforms.base import VersionRef
 from axon.platforms.isolated import IsolatedPlatform
-from axon.platforms.sagemaker import SageMakerPlatform
+from axon.platforms.sagemaker.platform import SageMakerPlatform
 from axon.spec import load_spec_text
 from axon_local.patches import moto_patches
 from tests.functional.platforms.conftest import client

@@ -7,10 +7,10 @@ import json
 import pytest
 
 from axon import names
-from axon.platforms import ecs_specs as specs
 from axon.platforms.base import DeploymentPhase, VersionRef
-from axon.platforms.ecs_config import ECS_CONFIG_PARAMETER, EcsNotConfiguredError
-from axon.platforms.ecs_smoke import http_post
+from axon.platforms.ecs import specs
+from axon.platforms.ecs.config import ECS_CONFIG_PARAMETER, EcsNotConfiguredError
+from axon.platforms.ecs.smoke import http_post
 from axon.platforms.errors import CapacityUnavailableError, PlatformError, SmokeTestFailedError
 from axon.platforms.factory import platform_factory
 from axon.settings import Settings

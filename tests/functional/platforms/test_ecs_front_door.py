@@ -11,11 +11,11 @@ from botocore.exceptions import ClientError
 
 from axon import names
 from axon.errors import TransientError
-from axon.platforms import ecs_specs as specs
 from axon.platforms.base import DeploymentPhase
-from axon.platforms.ecs_config import JwtAuth
-from axon.platforms.ecs_listener import Listener
-from axon.platforms.ecs_smoke import MAX_BODY_BYTES, SmokeFunctionMissingError
+from axon.platforms.ecs import specs
+from axon.platforms.ecs.config import JwtAuth
+from axon.platforms.ecs.listener import Listener
+from axon.platforms.ecs.smoke import MAX_BODY_BYTES, SmokeFunctionMissingError
 from axon.platforms.errors import PlatformError
 from tests.functional.platforms.conftest import World, client
 

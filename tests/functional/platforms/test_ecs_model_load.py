@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from axon import names
 from axon.platforms.base import DeploymentPhase
-from axon.platforms.ecs import EcsPlatform
+from axon.platforms.ecs.platform import EcsPlatform
 from axon.platforms.errors import LOG_TAIL_LINES, ModelLoadFailedError
 from tests.functional.platforms.conftest import World, client
 

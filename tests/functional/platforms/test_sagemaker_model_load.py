@@ -16,8 +16,8 @@ import pytest
 from axon import names
 from axon.platforms.base import DeploymentPhase, VersionRef
 from axon.platforms.errors import ModelLoadFailedError
-from axon.platforms.sagemaker import SageMakerPlatform
-from axon.platforms.sagemaker_logs import LOG_DELIVERY_SECONDS
+from axon.platforms.sagemaker.logs import LOG_DELIVERY_SECONDS
+from axon.platforms.sagemaker.platform import SageMakerPlatform
 from axon.spec import load_spec_text
 from axon_local.patches import moto_patches, sagemaker_outcomes
 from tests.functional.platforms.conftest import client

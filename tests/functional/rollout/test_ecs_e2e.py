@@ -15,8 +15,8 @@ from datetime import timedelta
 import pytest
 
 from axon import names
-from axon.platforms import ecs_specs as specs
-from axon.platforms.ecs_config import EcsConfig
+from axon.platforms.ecs import specs
+from axon.platforms.ecs.config import EcsConfig
 from axon.registry import VersionStatus
 from tests.functional.platforms.conftest import rule_weights
 from tests.functional.platforms.ecs_world import CLUSTER, FakeScheduler, FrontDoor, provision_ecs

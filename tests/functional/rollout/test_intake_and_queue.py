@@ -8,8 +8,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from axon.deps import Deps
 from axon.registry import DynamoDBRegistry, Upload, VersionStatus
-from axon.rollout.deps import RolloutDeps
 from axon.rollout.intake import accept_upload
 from axon.rollout.queue import execution_for, finish_and_start_next
 from axon.settings import Settings
@@ -19,7 +19,7 @@ PASS_MACHINE = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass"
 
 
 @pytest.fixture
-def deps() -> Iterator[RolloutDeps]:
+def deps() -> Iterator[Deps]:
     with mock_aws():
 
         def client(service: str) -> Any:
@@ -30,7 +30,7 @@ def deps() -> Iterator[RolloutDeps]:
             name="axon-rollout", definition=PASS_MACHINE, roleArn="arn:aws:iam::123456789012:role/x"
         )
         settings = Settings(state_machine_arn=machine["stateMachineArn"])
-        yield RolloutDeps(
+        yield Deps(
             settings=settings,
             registry=DynamoDBRegistry("axon-registry", client("dynamodb")),
             platform_for=lambda name: pytest.fail("the intake never touches a platform"),
@@ -38,17 +38,17 @@ def deps() -> Iterator[RolloutDeps]:
         )
 
 
-def _executions(deps: RolloutDeps) -> list[str]:
+def _executions(deps: Deps) -> list[str]:
     listed = deps.client("stepfunctions").list_executions(stateMachineArn=deps.settings.state_machine_arn)
     return sorted(e["name"] for e in listed["executions"])
 
 
-def _upload(deps: RolloutDeps, version_id: str, key: str = "apis/iris/model.tar.gz") -> str:
+def _upload(deps: Deps, version_id: str, key: str = "apis/iris/model.tar.gz") -> str:
     outcome = accept_upload(deps, "axon-models", key, version_id, "etag", 10)
     return outcome.result
 
 
-def test_a_duplicated_event_starts_one_rollout(deps: RolloutDeps) -> None:
+def test_a_duplicated_event_starts_one_rollout(deps: Deps) -> None:
     assert _upload(deps, "A") == "started"
     assert _upload(deps, "A") == "duplicate"
     assert len(_executions(deps)) == 1
@@ -58,7 +58,7 @@ def test_a_duplicated_event_starts_one_rollout(deps: RolloutDeps) -> None:
     assert api is not None and api.lease_owner == execution_for(version)
 
 
-def test_a_redelivery_after_a_crash_between_register_and_start_finishes_the_start(deps: RolloutDeps) -> None:
+def test_a_redelivery_after_a_crash_between_register_and_start_finishes_the_start(deps: Deps) -> None:
     deps.registry.register_upload(
         Upload(api="iris", bucket="axon-models", key="apis/iris/model.tar.gz", version_id="A")
     )
@@ -67,7 +67,7 @@ def test_a_redelivery_after_a_crash_between_register_and_start_finishes_the_star
     assert len(_executions(deps)) == 1
 
 
-def test_uploads_during_a_rollout_queue_and_only_the_newest_rolls_out_next(deps: RolloutDeps) -> None:
+def test_uploads_during_a_rollout_queue_and_only_the_newest_rolls_out_next(deps: Deps) -> None:
     assert _upload(deps, "A") == "started"
     assert _upload(deps, "B") == "queued"
     assert _upload(deps, "C") == "queued"
@@ -85,7 +85,7 @@ def test_uploads_during_a_rollout_queue_and_only_the_newest_rolls_out_next(deps:
     assert _upload(deps, "D") == "started"
 
 
-def test_an_older_pending_upload_never_rolls_out_after_a_newer_one(deps: RolloutDeps) -> None:
+def test_an_older_pending_upload_never_rolls_out_after_a_newer_one(deps: Deps) -> None:
     assert _upload(deps, "A") == "started"
     deps.registry.register_upload(
         Upload(api="iris", bucket="axon-models", key="apis/iris/other.tar.gz", version_id="B")
@@ -108,7 +108,7 @@ def test_an_older_pending_upload_never_rolls_out_after_a_newer_one(deps: Rollout
     ],
 )
 def test_keys_outside_the_contract_and_unversioned_buckets_are_ignored(
-    deps: RolloutDeps, key: str, version_id: str | None
+    deps: Deps, key: str, version_id: str | None
 ) -> None:
     assert accept_upload(deps, "axon-models", key, version_id, "e", 1).result == "ignored"
     assert _executions(deps) == []

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from axon.bundle import BundleLimits
+from axon.deps import default_deps
 from axon.registry import VersionStatus
-from axon.rollout.deps import default_deps
 from axon.rollout.workflow import ALL_FUNCTIONS
 from axon.settings import ENV_BUNDLE_LIMITS, get_settings
 from axon_local.patches import codebuild_outcomes, invocation_outcomes

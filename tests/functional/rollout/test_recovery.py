@@ -15,11 +15,11 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from axon import names
+from axon.deps import default_deps
 from axon.platforms.base import DeploymentPhase, DeploymentStatus
-from axon.platforms.sagemaker import SageMakerPlatform
+from axon.platforms.sagemaker.platform import SageMakerPlatform
 from axon.registry import VersionStatus
 from axon.rollout import recovery, release
-from axon.rollout.deps import default_deps
 from tests.functional.rollout.conftest import Stack, bundle, client
 
 

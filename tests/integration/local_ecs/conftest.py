@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from axon import names
-from axon.platforms import ecs_specs as specs
+from axon.platforms.ecs import specs
 from tests.integration.harness import LocalClients, running_stack
 
 SERVICES = ("s3", "dynamodb", "ecs", "elbv2", "events", "stepfunctions")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from axon.platforms import ecs_specs as specs
+from axon.platforms.ecs import specs
 from axon_local.dataplane.router import Router
 from axon_local.dataplane.stats import StatsBook
 from axon_local.ecs.alb import LocalAlb, RouteTable

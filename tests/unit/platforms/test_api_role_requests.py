@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from axon import names
-from axon.platforms import ecs_specs, sagemaker_specs
 from axon.platforms.base import VersionRef
-from axon.platforms.ecs_config import EcsConfig
+from axon.platforms.ecs import specs as ecs_specs
+from axon.platforms.ecs.config import EcsConfig
+from axon.platforms.sagemaker import specs as sagemaker_specs
 from axon.spec import load_spec_text
 
 ROLE = "arn:aws:iam::1:role/axon/api/axon-api-iris"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from axon.platforms import ecs_smoke
-from axon.platforms.ecs_smoke import MAX_BODY_BYTES, MAX_TIMEOUT_SECONDS, SmokeRequestRefusedError
+from axon.platforms.ecs import smoke as ecs_smoke
+from axon.platforms.ecs.smoke import MAX_BODY_BYTES, MAX_TIMEOUT_SECONDS, SmokeRequestRefusedError
 
 BASE = "http://internal-axon-1.us-east-1.elb.amazonaws.com"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from axon import names
-from axon.platforms import ecs_specs as specs
 from axon.platforms.base import VersionRef
-from axon.platforms.ecs_config import EcsConfig, JwtAuth
+from axon.platforms.ecs import specs
+from axon.platforms.ecs.config import EcsConfig, JwtAuth
 from axon.spec import load_spec_text
 
 LISTENER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/axon/50dc6c495c0c9188/f2f7dc8efc522ab2"

@@ -1,7 +1,7 @@
 import pytest
 
-from axon.platforms import sagemaker_specs as specs
 from axon.platforms.base import VersionRef
+from axon.platforms.sagemaker import specs
 from axon.spec import RolloutSpec, load_spec_text
 
 

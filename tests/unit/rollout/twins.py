@@ -7,9 +7,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from axon.deps import Deps
 from axon.platforms.base import Capacity, DeploymentPhase, DeploymentStatus, Platform, VersionRef
 from axon.registry import InMemoryRegistry, Upload
-from axon.rollout.deps import RolloutDeps
 from axon.settings import Settings
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:axon-rollout"
@@ -96,7 +96,7 @@ class TwinClients:
 
 @dataclass
 class World:
-    deps: RolloutDeps
+    deps: Deps
     registry: InMemoryRegistry
     platform: TwinPlatform
     clients: TwinClients
@@ -105,7 +105,7 @@ class World:
 def world(registry: InMemoryRegistry | None = None) -> World:
     registry = registry or InMemoryRegistry()
     platform, clients = TwinPlatform(), TwinClients()
-    deps = RolloutDeps(
+    deps = Deps(
         settings=Settings(state_machine_arn=MACHINE, lease_seconds=3600),
         registry=registry,
         platform_for=lambda _: platform,

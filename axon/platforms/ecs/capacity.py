@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from axon.platforms import ecs_specs as specs
 from axon.platforms.base import DeploymentPhase, DeploymentStatus, VersionRef
-from axon.platforms.ecs_config import EcsConfig
+from axon.platforms.ecs import specs
+from axon.platforms.ecs.config import EcsConfig
 from axon.platforms.errors import CapacityUnavailableError
 
 if TYPE_CHECKING:

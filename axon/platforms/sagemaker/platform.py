@@ -13,11 +13,11 @@ from botocore.exceptions import ClientError
 from axon import names
 from axon.aws import is_transient
 from axon.errors import TransientError
-from axon.platforms import sagemaker_logs
-from axon.platforms import sagemaker_specs as specs
 from axon.platforms.alarms import api_alarm_names
 from axon.platforms.base import Capacity, DeploymentPhase, DeploymentStatus, Platform, VersionRef
 from axon.platforms.errors import ModelLoadFailedError, PlatformError, SmokeTestFailedError
+from axon.platforms.sagemaker import logs as sagemaker_logs
+from axon.platforms.sagemaker import specs
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient

@@ -15,7 +15,7 @@ from typing import Any
 from axon import names
 from axon.platforms.alarms import RollbackAlarmMetrics, rollback_alarm_requests
 from axon.platforms.base import VersionRef
-from axon.platforms.ecs_config import EcsConfig, JwtAuth
+from axon.platforms.ecs.config import EcsConfig, JwtAuth
 
 CONTAINER_NAME = "serving"
 CONTAINER_PORT = 8080  # the serving runtime's port (SageMaker's container contract)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from axon.platforms import ecs_specs as specs
 from axon.platforms.base import VersionRef
+from axon.platforms.ecs import specs
 from axon.platforms.errors import ModelLoadFailedError
 
 if TYPE_CHECKING:

@@ -75,7 +75,7 @@ class EcsConfig(BaseModel):
     smoke_function: str = Field(
         default=names.ECS_SMOKE_FUNCTION,
         min_length=1,
-        description="The Lambda in the VPC that sends smoke tests to the ALB (axon.platforms.ecs_smoke).",
+        description="The Lambda in the VPC that sends smoke tests to the ALB (axon.platforms.ecs.smoke).",
     )
     placement_timeout_seconds: Annotated[
         int,

@@ -6,11 +6,11 @@ weights, which every CheckDeployment poll moves one step along ``traffic_steps(r
 progress lives in AWS (the rule's weights, tags on green's target group), never in the Lambda, so any invocation
 can pick it up. docs/ecs.md explains the design. The parts:
 
-- :mod:`axon.platforms.ecs_specs`: request bodies and names (pure);
-- :mod:`axon.platforms.ecs_listener`: target groups, their tags and the API's listener rules;
-- :mod:`axon.platforms.ecs_capacity`: whether green is placed and healthy, and why not (GPU capacity);
-- :mod:`axon.platforms.ecs_tasks`: green's tasks that exited because the model cannot load;
-- :mod:`axon.platforms.ecs_shift`: the weight-walking and bake decision (pure);
+- :mod:`axon.platforms.ecs.specs`: request bodies and names (pure);
+- :mod:`axon.platforms.ecs.listener`: target groups, their tags and the API's listener rules;
+- :mod:`axon.platforms.ecs.capacity`: whether green is placed and healthy, and why not (GPU capacity);
+- :mod:`axon.platforms.ecs.tasks`: green's tasks that exited because the model cannot load;
+- :mod:`axon.platforms.ecs.shift`: the weight-walking and bake decision (pure);
 - this module: the :class:`EcsPlatform` that puts them together.
 """
 
@@ -23,15 +23,11 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from axon import names
-from axon.platforms import ecs_capacity as capacity
-from axon.platforms import ecs_shift as shift
-from axon.platforms import ecs_smoke as smoke
-from axon.platforms import ecs_specs as specs
-from axon.platforms import ecs_tasks as tasks
 from axon.platforms.alarms import api_alarm_names
 from axon.platforms.base import Capacity, DeploymentPhase, DeploymentStatus, Platform, VersionRef
-from axon.platforms.ecs_config import EcsConfig
-from axon.platforms.ecs_listener import Listener, error_code, heaviest, weights
+from axon.platforms.ecs import capacity, shift, smoke, specs, tasks
+from axon.platforms.ecs.config import EcsConfig
+from axon.platforms.ecs.listener import Listener, error_code, heaviest, weights
 from axon.platforms.errors import CapacityUnavailableError, PlatformError, SmokeTestFailedError
 
 if TYPE_CHECKING:
@@ -164,7 +160,7 @@ class EcsPlatform(Platform):
         percent: int,
         tags: dict[str, str],
     ) -> DeploymentStatus:
-        """Carry out the next move of :func:`axon.platforms.ecs_shift.next_move`: weights first, then the tag."""
+        """Carry out the next move of :func:`axon.platforms.ecs.shift.next_move`: weights first, then the tag."""
         now = self.clock()
         move = shift.next_move(version.spec.rollout, percent, tags.get(specs.TAG_SHIFT), now, version.label)
         if move.kind == shift.MoveKind.GO_LIVE:
@@ -224,7 +220,7 @@ class EcsPlatform(Platform):
     def smoke_test(self, version: VersionRef, payload: bytes, content_type: str) -> bytes:
         """One request through the ALB's test rule: ``X-Axon-Version: <label>`` plus the rule's secret
         ``X-Axon-Test-Token`` reach green only; without the secret a request takes the production rule. It is sent
-        by AxonEcs's smoke function from inside the VPC (:mod:`axon.platforms.ecs_smoke`), for every ALB scheme."""
+        by AxonEcs's smoke function from inside the VPC (:mod:`axon.platforms.ecs.smoke`), for every ALB scheme."""
         green = self._target_group(version.api, version.label)
         if green is None:
             raise SmokeTestFailedError(f"{version.label} of {version.api} has no target group to test")

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from axon.platforms import ecs_specs as specs
 from axon.platforms.base import DeploymentPhase, DeploymentStatus
+from axon.platforms.ecs import specs
 from axon.rollout.plan import traffic_steps
 from axon.spec import RolloutSpec
 

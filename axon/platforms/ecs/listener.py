@@ -5,7 +5,7 @@ live version's target group (blue and green during a rollout) on ``/apis/<api>/i
 rollout, the test rule that sends requests carrying ``X-Axon-Version: <label>`` *and* the rollout's secret
 ``X-Axon-Test-Token`` to green alone. The secret is created with the test rule and lives only in its conditions,
 so the control plane (which may describe the listener's rules) is the one client that can reach green before its
-smoke test passed. Request bodies come from :mod:`axon.platforms.ecs_specs`.
+smoke test passed. Request bodies come from :mod:`axon.platforms.ecs.specs`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from axon.platforms import ecs_specs as specs
 from axon.platforms.base import VersionRef
-from axon.platforms.ecs_config import JwtAuth
+from axon.platforms.ecs import specs
+from axon.platforms.ecs.config import JwtAuth
 
 if TYPE_CHECKING:
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client

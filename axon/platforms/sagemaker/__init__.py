@@ -1,0 +1,1 @@
+"""The SageMaker platform: one real-time endpoint per API, blue-green by SageMaker deployment guardrails."""
