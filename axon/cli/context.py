@@ -1,8 +1,11 @@
 """What every command needs from the outside world, found lazily: ``axon --help`` never calls AWS.
 
-The platform is the local stack when ``AWS_ENDPOINT_URL`` is set (``axon local up`` prints that export), else the
-``AxonCore`` stack's CloudFormation outputs. Tests pass their own :class:`CliContext` (clients, clock, sleep) as
-the click ``obj``, so polling commands run deterministically without real sleeps.
+The platform is the local stack only when asked for explicitly: ``--endpoint-url URL`` or ``AXON_ENDPOINT_URL``
+(which ``axon local up`` prints). Otherwise it is the ``AxonCore`` stack's CloudFormation outputs, found with
+boto3's own profile and region resolution (``--profile``, ``--region``, ``AWS_PROFILE``, ``AWS_REGION``, the
+profile's ``region``). ``AWS_ENDPOINT_URL`` alone is botocore's business (every client goes there), never a switch
+of discovery. Tests pass their own :class:`CliContext` (clients, clock, sleep) as the click ``obj``, so polling
+commands run deterministically without real sleeps.
 
 Only boto3 is imported up front: the registry (pydantic), the platforms, the rollout wiring and the statistics
 sources are imported by the property that first needs them, so ``axon get`` makes its first AWS call (discovery)
@@ -18,20 +21,21 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import typer
 from botocore.exceptions import ClientError
 
 from axon import aws, names
 from axon.cli.errors import DiscoveryError, NotFoundError
+from axon.cli.options import TARGET_META, Target
 
 if TYPE_CHECKING:
     from axon.cli.stats import StatsSource
+    from axon.deps import Deps
     from axon.platforms.base import Platform
     from axon.registry import ApiRecord, DynamoDBRegistry
-    from axon.rollout.deps import RolloutDeps
     from axon.settings import Settings
 
-ENDPOINT_URL_ENV = "AWS_ENDPOINT_URL"
 
 
 @dataclass(frozen=True)
@@ -56,15 +60,15 @@ def _local_deployment(client: Callable[[str], Any], env: Mapping[str, str], url:
     raise DiscoveryError(f"the local stack at {url} has no state machine {names.STATE_MACHINE}: run `axon local up`")
 
 
-def _aws_deployment(client: Callable[[str], Any]) -> Deployment:
+def _aws_deployment(client: Callable[[str], Any], region: str) -> Deployment:
     try:
         stacks = client("cloudformation").describe_stacks(StackName=names.CORE_STACK)["Stacks"]
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "ValidationError":
             raise
         raise DiscoveryError(
-            f"no {names.CORE_STACK} stack in {aws.region()}: run `cdk deploy`, or export "
-            f"{ENDPOINT_URL_ENV} for the local stack"
+            f"no {names.CORE_STACK} stack in {region}: run `cdk deploy` (or pass --region or --profile), or for "
+            f"the local stack pass --endpoint-url or export {names.LOCAL_ENDPOINT_ENV}"
         ) from error
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
     wanted = (names.OUTPUT_MODELS_BUCKET, names.OUTPUT_REGISTRY_TABLE, names.OUTPUT_STATE_MACHINE_ARN)
@@ -75,16 +79,41 @@ def _aws_deployment(client: Callable[[str], Any]) -> Deployment:
     return Deployment(bucket, table, state_machine_arn, local_url=None)
 
 
-def discover(client: Callable[[str], Any], env: Mapping[str, str]) -> Deployment:
-    url = env.get(ENDPOINT_URL_ENV)
-    return _local_deployment(client, env, url) if url else _aws_deployment(client)
+def discover(client: Callable[[str], Any], env: Mapping[str, str], target: Target, region: str) -> Deployment:
+    url = target.endpoint_url
+    return _local_deployment(client, env, url) if url else _aws_deployment(client, region)
+
+
+def session_clients(target: Target) -> tuple[Callable[[str], Any], str]:
+    """A client factory on one boto3 session of ``target``, and its region (boto3's resolution, profile included).
+
+    The local stack answers in any region, so it gets axon's default when none is configured; AWS gets none: a
+    missing region is an error that says how to set one, never a silent us-east-1.
+    """
+    session = boto3.session.Session(profile_name=target.profile, region_name=target.region)
+    region = session.region_name or (names.DEFAULT_REGION if target.endpoint_url else None)
+    if region is None:
+        raise DiscoveryError(
+            "no AWS region: pass --region, export AWS_REGION, or set `region` in your AWS profile "
+            f"({target.profile or 'default'})"
+        )
+
+    def client(service: str) -> Any:
+        return session.client(  # type: ignore[call-overload]
+            service, region_name=region, endpoint_url=target.endpoint_url, config=aws.CLIENT_CONFIG
+        )
+
+    return client, region
 
 
 def context_of(ctx: typer.Context) -> CliContext:
-    """The invocation's :class:`CliContext` (made on first use unless a test passed its own)."""
+    """The invocation's :class:`CliContext`: made from the global options on first use unless a test passed one."""
     root = ctx.find_root()
+    target = root.meta.get(TARGET_META, Target())
     if not isinstance(root.obj, CliContext):
-        root.obj = CliContext()
+        root.obj = CliContext(target=target)
+    elif target.endpoint_url:
+        root.obj.target = Target(root.obj.target.profile, root.obj.target.region, target.endpoint_url)
     return root.obj
 
 
@@ -93,8 +122,9 @@ class CliContext:
 
     def __init__(
         self,
-        client: Callable[[str], Any] = aws.client,
+        client: Callable[[str], Any] | None = None,
         *,
+        target: Target | None = None,
         env: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -103,7 +133,8 @@ class CliContext:
         platforms: Callable[[str], Platform] | None = None,
         poll_seconds: float = 2.0,
     ) -> None:
-        self._make_client = client
+        self.target = target or Target()
+        self._given_client = client  # tests: one factory for every service, region taken from it
         self._clients: dict[str, Any] = {}
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.sleep = sleep
@@ -113,14 +144,25 @@ class CliContext:
         self._platform_override = platforms
         self.poll_seconds = poll_seconds
 
+    @cached_property
+    def _session(self) -> tuple[Callable[[str], Any], str]:
+        if self._given_client is not None:
+            return self._given_client, self.target.region or names.DEFAULT_REGION
+        return session_clients(self.target)
+
+    @property
+    def region(self) -> str:
+        """The region every client of this invocation uses."""
+        return self._session[1]
+
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = self._make_client(service)
+            self._clients[service] = self._session[0](service)
         return self._clients[service]
 
     @cached_property
     def deployment(self) -> Deployment:
-        return discover(self.client, self.env)
+        return discover(self.client, self.env, self.target, self.region)
 
     @cached_property
     def registry(self) -> DynamoDBRegistry:
@@ -145,11 +187,11 @@ class CliContext:
         return platform_factory(self._settings, self.client)
 
     @cached_property
-    def deps(self) -> RolloutDeps:
+    def deps(self) -> Deps:
         """The same wiring the Lambdas get, for the domain operations a command runs (``axon.admin``)."""
-        from axon.rollout.deps import RolloutDeps
+        from axon.deps import Deps
 
-        return RolloutDeps(self._settings, self.registry, self.platform_for, self.client, clock=self.now)
+        return Deps(self._settings, self.registry, self.platform_for, self.client, clock=self.now)
 
     def platform_for(self, name: str) -> Platform:
         return self._platforms(name)
