@@ -1,12 +1,8 @@
-"""How long a spec's rollout is planned to take, and the refusal of one that cannot finish in the workflow.
-
-Not imported by ``axon.spec`` itself: the step count comes from :mod:`axon.rollout.plan`, which imports the spec.
-"""
+"""How long a spec's rollout is planned to take, and the refusal of one that cannot finish in the workflow."""
 
 from __future__ import annotations
 
 from axon.names import ROLLOUT_TIMEOUT_SECONDS
-from axon.rollout.plan import total_bake_seconds, traffic_steps
 from axon.spec.errors import SpecRolloutTooLongError
 from axon.spec.user_config import ApiSpec
 
@@ -18,7 +14,7 @@ PROVISIONING_ALLOWANCE_SECONDS = 3_600
 
 def planned_rollout_seconds(spec: ApiSpec) -> int:
     """Every bake of every traffic step, plus the provisioning allowance."""
-    return total_bake_seconds(spec.rollout) + PROVISIONING_ALLOWANCE_SECONDS
+    return spec.rollout.total_bake_seconds + PROVISIONING_ALLOWANCE_SECONDS
 
 
 def check_rollout_duration(spec: ApiSpec) -> None:
@@ -33,7 +29,7 @@ def check_rollout_duration(spec: ApiSpec) -> None:
     if planned <= ROLLOUT_TIMEOUT_SECONDS:
         return
     rollout = spec.rollout
-    steps = len(traffic_steps(rollout))
+    steps = len(rollout.traffic_steps)
     raise SpecRolloutTooLongError(
         f"rollout: {rollout.strategy} plans {steps} traffic step(s) x {rollout.bake_seconds} s bake"
         f" + {PROVISIONING_ALLOWANCE_SECONDS} s provisioning = {planned} s ({planned / 3600:.1f} h), over the"

@@ -93,6 +93,32 @@ class RolloutSpec(_Section):
     linear_step_percent: Annotated[int, Field(ge=1, le=99)] = 25
     bake_seconds: Annotated[int, Field(ge=0, le=3600)] = 0
 
+    @property
+    def traffic_steps(self) -> list[int]:
+        """Percent of traffic on the new version after each step; the last step is always 100.
+
+        Platforms that shift traffic themselves (ECS listener weights, the local router) walk these steps;
+        SageMaker gets the same intent as a ``DeploymentConfig`` (:mod:`axon.platforms.sagemaker.specs`).
+
+        Examples
+        --------
+        >>> RolloutSpec(strategy="canary", canary_percent=10).traffic_steps
+        [10, 100]
+        >>> RolloutSpec(strategy="linear", linear_step_percent=30).traffic_steps
+        [30, 60, 90, 100]
+        """
+        if self.strategy == "canary":
+            return [self.canary_percent, 100]
+        if self.strategy == "linear":
+            step = self.linear_step_percent
+            return [*range(step, 100, step), 100]
+        return [100]
+
+    @property
+    def total_bake_seconds(self) -> int:
+        """Waiting time a rollout spends baking: one bake after every step."""
+        return self.bake_seconds * len(self.traffic_steps)
+
 
 SMOKE_PAYLOAD_MAX_BYTES = 64 * 1024
 """Largest smoke payload (as JSON): it is stored with the version's record, and DynamoDB items stop at 400 KB."""

@@ -2,7 +2,7 @@
 
 Each version gets its own task definition family, target group and service (``axon-<api>-<label>``). The API's
 production rule forwards to the live version's target group; during a rollout it lists blue and green with
-weights, which every CheckDeployment poll moves one step along ``traffic_steps(rollout)``. The rollout's
+weights, which every CheckDeployment poll moves one step along ``rollout.traffic_steps``. The rollout's
 progress lives in AWS (the rule's weights, tags on green's target group), never in the Lambda, so any invocation
 can pick it up. docs/ecs.md explains the design. The parts:
 

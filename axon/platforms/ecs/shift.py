@@ -1,4 +1,4 @@
-"""Walking green's weight along ``traffic_steps(rollout)`` one bake at a time: the decision, with no AWS calls.
+"""Walking green's weight along ``rollout.traffic_steps`` one bake at a time: the decision, with no AWS calls.
 
 The bake clock lives in AWS, as the ``axon:shift`` tag on green's target group (``<percent>@<epoch seconds>``: the
 weight last set, and when). Each CheckDeployment poll asks :func:`next_move` what to do with the weight green
@@ -12,7 +12,6 @@ from enum import StrEnum
 
 from axon.platforms.base import DeploymentPhase, DeploymentStatus
 from axon.platforms.ecs import specs
-from axon.rollout.plan import traffic_steps
 from axon.spec import RolloutSpec
 
 
@@ -41,7 +40,7 @@ def next_move(rollout: RolloutSpec, percent: int, shift_tag: str | None, now: fl
         if waited < rollout.bake_seconds:
             remaining = int(rollout.bake_seconds - waited)
             return Move(MoveKind.BAKE, percent, f"baking {percent}% ({remaining} s left)")
-    target = specs.next_percent(traffic_steps(rollout), percent)
+    target = specs.next_percent(rollout.traffic_steps, percent)
     if target is None:
         return Move(MoveKind.GO_LIVE, 100)
     return Move(MoveKind.SHIFT, target, f"{target}% of traffic on {label}")

@@ -7,7 +7,6 @@ from typing import Any
 from axon import names
 from axon.platforms.alarms import RollbackAlarmMetrics, rollback_alarm_requests
 from axon.platforms.base import VersionRef
-from axon.rollout.plan import total_bake_seconds
 from axon.spec import RolloutSpec
 
 # UpdateEndpoint's MaximumExecutionTimeoutInSeconds must lie in 600-28800 and exceed the sum of the waits.
@@ -66,7 +65,7 @@ def traffic_routing(rollout: RolloutSpec) -> dict[str, Any]:
 
 
 def deployment_config(rollout: RolloutSpec, alarm_names: list[str]) -> dict[str, Any]:
-    timeout = total_bake_seconds(rollout) + _PROVISIONING_ALLOWANCE
+    timeout = rollout.total_bake_seconds + _PROVISIONING_ALLOWANCE
     return {
         "BlueGreenUpdatePolicy": {
             "TrafficRoutingConfiguration": traffic_routing(rollout),

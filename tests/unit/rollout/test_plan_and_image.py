@@ -4,28 +4,8 @@ import pytest
 
 from axon.bundle import inspect_bundle
 from axon.rollout.image import flavour_of, image_key, image_key_of
-from axon.rollout.plan import total_bake_seconds, traffic_steps
-from axon.spec import RolloutSpec, load_spec_text
+from axon.spec import load_spec_text
 from tests.unit.bundle.builder import valid
-
-
-@pytest.mark.parametrize(
-    ("rollout", "steps"),
-    [
-        (RolloutSpec(), [100]),
-        (RolloutSpec(strategy="canary", canary_percent=10), [10, 100]),
-        (RolloutSpec(strategy="canary", canary_percent=99), [99, 100]),
-        (RolloutSpec(strategy="linear", linear_step_percent=25), [25, 50, 75, 100]),
-        (RolloutSpec(strategy="linear", linear_step_percent=30), [30, 60, 90, 100]),
-        (RolloutSpec(strategy="linear", linear_step_percent=50), [50, 100]),
-    ],
-)
-def test_traffic_steps(rollout: RolloutSpec, steps: list[int]) -> None:
-    assert traffic_steps(rollout) == steps
-
-
-def test_bake_after_every_step() -> None:
-    assert total_bake_seconds(RolloutSpec(strategy="linear", linear_step_percent=25, bake_seconds=60)) == 240
 
 
 def test_image_key_hashes_the_canonical_requirements_in_order() -> None:
