@@ -14,10 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from axon import names
-from axon.platforms.api_roles import Account, boundary_policy
-from axon.registry import keys
-from axon.rollout.events import execution_end_pattern, upload_event_pattern
-from axon.rollout.workflow import (
+from axon.functions import (
     ALL_FUNCTIONS,
     AUTOSCALER_FUNCTION,
     EXECUTION_END_FUNCTION,
@@ -26,6 +23,9 @@ from axon.rollout.workflow import (
     render_definition,
     rollout_asl_text,
 )
+from axon.platforms.api_roles import Account, boundary_policy
+from axon.registry import keys
+from axon.rollout.events import execution_end_pattern, upload_event_pattern
 from axon.settings import Settings
 
 _ASSUME_LAMBDA = {

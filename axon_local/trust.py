@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from axon import names
-from axon.rollout.workflow import ALL_FUNCTIONS
+from axon.functions import ALL_FUNCTIONS
 
 logger = logging.getLogger(__name__)
 

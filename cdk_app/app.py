@@ -21,8 +21,8 @@ from typing import Any, NamedTuple
 
 from aws_cdk import App, Aspects, Environment, Tags, cx_api
 
+from axon.functions import rollout_asl_text
 from axon.names import CORE_STACK, DEFAULT_REGION, ECS_STACK, PROJECT
-from axon.rollout.workflow import rollout_asl_text
 from cdk_app import context
 from cdk_app.aspects.least_privilege import LeastPrivilege
 from cdk_app.constructs.packaging import PROJECT_ROOT

@@ -8,8 +8,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from axon.functions import AUTOSCALER_FUNCTION
 from axon.names import AUTOSCALER_SCHEDULE, AUTOSCALER_SCHEDULE_EXPRESSION
-from axon.rollout.workflow import AUTOSCALER_FUNCTION
 from cdk_app.constructs.packaging import LambdaPackaging
 from cdk_app.constructs.permissions import ControlPlaneAccess
 from cdk_app.constructs.scheduled import ScheduledFunction

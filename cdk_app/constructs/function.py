@@ -11,8 +11,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from axon.functions import LambdaFunction
 from axon.names import METRIC_NAMESPACE
-from axon.rollout.workflow import LambdaFunction
 from cdk_app.constructs.packaging import ARCHITECTURE, RUNTIME, LambdaPackaging
 from cdk_app.nag import Permission, acknowledge, acknowledge_wildcards, skip_scan, wildcard_findings
 

@@ -15,9 +15,9 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from axon.functions import EXECUTION_END_FUNCTION, RECONCILER_FUNCTION
 from axon.names import EXECUTION_END_RULE, RECONCILER_SCHEDULE, RECONCILER_SCHEDULE_EXPRESSION
 from axon.rollout.events import execution_end_pattern
-from axon.rollout.workflow import EXECUTION_END_FUNCTION, RECONCILER_FUNCTION
 from cdk_app.constructs.event_patterns import event_pattern
 from cdk_app.constructs.function import AxonFunction
 from cdk_app.constructs.packaging import LambdaPackaging

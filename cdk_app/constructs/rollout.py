@@ -14,9 +14,9 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from axon.functions import INTAKE_FUNCTION, WORKFLOW_FUNCTIONS
 from axon.names import STATE_MACHINE, UPLOAD_RULE
 from axon.rollout.events import upload_event_pattern
-from axon.rollout.workflow import INTAKE_FUNCTION, WORKFLOW_FUNCTIONS
 from cdk_app.constructs.event_patterns import event_pattern
 from cdk_app.constructs.function import LOG_RETENTION, AxonFunction
 from cdk_app.constructs.packaging import LambdaPackaging

@@ -15,7 +15,7 @@ from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from axon.rollout.workflow import LambdaFunction
+from axon.functions import LambdaFunction
 from cdk_app.constructs.function import AxonFunction
 from cdk_app.constructs.packaging import LambdaPackaging
 from cdk_app.constructs.permissions import ControlPlaneAccess

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from axon.rollout.workflow import ALL_FUNCTIONS
+from axon.functions import ALL_FUNCTIONS
 from bench.faults.iam import Account, Request, Role, UnmappedCall, requests
 from bench.faults.iam_policies import (
     Grant,

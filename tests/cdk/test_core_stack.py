@@ -10,9 +10,7 @@ from aws_cdk import assertions
 from cfnlint.api import lint_file
 
 from axon import names, settings
-from axon.registry import keys
-from axon.rollout.events import EXECUTION_STATUS_DETAIL_TYPE, notification_event_pattern, upload_event_pattern
-from axon.rollout.workflow import (
+from axon.functions import (
     ALL_FUNCTIONS,
     AUTOSCALER_FUNCTION,
     EXECUTION_END_FUNCTION,
@@ -23,6 +21,8 @@ from axon.rollout.workflow import (
     render_definition,
     rollout_asl_text,
 )
+from axon.registry import keys
+from axon.rollout.events import EXECUTION_STATUS_DETAIL_TYPE, notification_event_pattern, upload_event_pattern
 from cdk_app.aspects.least_privilege import violations
 from cdk_app.stacks.core_stack import CLI_OUTPUTS
 from tests.cdk.conftest import Synth

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from axon import names
+from axon.functions import ALL_FUNCTIONS, AUTOSCALER_FUNCTION
 from axon.platforms.ecs import specs
-from axon.rollout.workflow import ALL_FUNCTIONS, AUTOSCALER_FUNCTION
 from cdk_app.aspects.least_privilege import RESOURCE_STAR_ACTIONS
 from cdk_app.constructs.ecs_permissions import TARGET_GROUP_PATTERN
 from tests.cdk.conftest import Synth

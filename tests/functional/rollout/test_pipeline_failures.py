@@ -10,8 +10,8 @@ import pytest
 
 from axon.bundle import BundleLimits
 from axon.deps import default_deps
+from axon.functions import ALL_FUNCTIONS
 from axon.registry import VersionStatus
-from axon.rollout.workflow import ALL_FUNCTIONS
 from axon.settings import ENV_BUNDLE_LIMITS, get_settings
 from axon_local.patches import codebuild_outcomes, invocation_outcomes
 from tests.functional.rollout.conftest import Stack, bundle, client

@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from axon.rollout.workflow import AUTOSCALER_FUNCTION, RECONCILER_FUNCTION
+from axon.functions import AUTOSCALER_FUNCTION, RECONCILER_FUNCTION
 from axon_local.patches import PatchOptions, install, moto_patches, uninstall
 from axon_local.patches.lambda_guard import check_invocation
 from axon_local.trust import provisioned_handlers

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from axon import names
-from axon.rollout.workflow import rollout_asl_text
+from axon.functions import rollout_asl_text
 from axon.spec import SpecRolloutTooLongError, load_spec_text
 from axon.spec.duration import PROVISIONING_ALLOWANCE_SECONDS, check_rollout_duration, planned_rollout_seconds
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from axon.rollout.workflow import (
+from axon.functions import (
     ALL_FUNCTIONS,
     WORKFLOW_FUNCTIONS,
     placeholders_in,

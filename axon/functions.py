@@ -73,7 +73,7 @@ ROLLOUT_ASL = "rollout.asl.json"
 
 def statemachines_dir() -> Path:
     """``statemachines/`` at the project root, resolved from this package, never from the CWD."""
-    return Path(__file__).resolve().parents[2] / "statemachines"
+    return Path(__file__).resolve().parents[1] / "statemachines"
 
 
 def rollout_asl_text() -> str:
