@@ -19,8 +19,7 @@ from axon.aws import is_transient
 from axon.deps import Deps, default_deps
 from axon.errors import TransientError
 from axon.registry import VersionStatus
-from axon.rollout.contracts import RolloutState
-from axon.rollout.release import Outcome
+from axon.rollout.state import Outcome, RolloutState
 
 logger = Logger(service="axon")
 tracer = Tracer(service="axon")

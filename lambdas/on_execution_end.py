@@ -13,8 +13,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from axon.deps import default_deps
-from axon.rollout.contracts import RolloutState
 from axon.rollout.recovery import recover_execution
+from axon.rollout.state import RolloutState
 from lambdas._shared import logger, tracer, transient_errors
 
 

@@ -11,10 +11,9 @@ from axon import names
 from axon.bundle import inspect_bundle
 from axon.deps import Deps
 from axon.registry import VersionStatus
-from axon.rollout.contracts import RolloutState
-from axon.rollout.errors import ImageBuildFailedError, StaleRolloutError
 from axon.rollout.image import flavour_of, image_key_of
 from axon.rollout.replica_cap import check_replica_cap
+from axon.rollout.state import ImageBuildFailedError, RolloutState, StaleRolloutError
 from axon.rollout.versions import immutable_bundle_key, spec_digest, spec_of
 from axon.spec.policy import check_policy
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 
 from axon.deps import Deps
@@ -12,25 +11,15 @@ from axon.platforms.base import DeploymentPhase, DeploymentStatus, Platform, Ver
 from axon.platforms.errors import SmokeTestFailedError
 from axon.registry import Reason, VersionRecord, VersionStatus
 from axon.registry.writes import ConditionFailedError
-from axon.rollout.contracts import CaughtError, RolloutState
-from axon.rollout.errors import StaleRolloutError
 from axon.rollout.notify import notify
 from axon.rollout.queue import finish_and_start_next
 from axon.rollout.retention import KEEP_VERSIONS as KEEP_VERSIONS  # re-exported: bench.faults.invariants
 from axon.rollout.retention import to_prune
+from axon.rollout.state import CaughtError, Outcome, RolloutState, StaleRolloutError
 from axon.rollout.versions import spec_of, version_ref
 
 PROGRESS_EVENT = "progress"  # timeline kind of a platform message recorded while the new version waits
 POST_COMMIT_EVENT = "post_commit"  # a step after the commit failed; data {"tidied": bool}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How a rollout ended, for the handler's metrics."""
-
-    status: VersionStatus
-    duration_seconds: float
-    reason: Reason | None = None
 
 
 def _versions(deps: Deps, state: RolloutState) -> tuple[VersionRecord, VersionRecord | None, Platform]:
