@@ -11,8 +11,8 @@ from axon.platforms.base import DeploymentPhase, DeploymentStatus, Platform, Ver
 from axon.platforms.errors import SmokeTestFailedError
 from axon.registry import Reason, VersionRecord, VersionStatus
 from axon.registry.writes import ConditionFailedError
+from axon.rollout.intake import finish_and_start_next
 from axon.rollout.notify import notify
-from axon.rollout.queue import finish_and_start_next
 from axon.rollout.retention import KEEP_VERSIONS as KEEP_VERSIONS  # re-exported: bench.faults.invariants
 from axon.rollout.retention import to_prune
 from axon.rollout.state import CaughtError, Outcome, RolloutState, StaleRolloutError

@@ -10,8 +10,7 @@ from moto import mock_aws
 
 from axon.deps import Deps
 from axon.registry import DynamoDBRegistry, Upload, VersionStatus
-from axon.rollout.intake import accept_upload
-from axon.rollout.queue import execution_for, finish_and_start_next
+from axon.rollout.intake import accept_upload, execution_for, finish_and_start_next
 from axon.settings import Settings
 from axon_local.provision import create_registry_table
 

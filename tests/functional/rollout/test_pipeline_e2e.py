@@ -9,7 +9,7 @@ import pytest
 from axon import names
 from axon.deps import default_deps
 from axon.registry import VersionStatus
-from axon.rollout.queue import finish_and_start_next
+from axon.rollout.intake import finish_and_start_next
 from axon_local.patches import fire_schedules, sagemaker_outcomes
 from tests.functional.rollout.conftest import Stack, bundle, client, put_in_flight
 
