@@ -13,7 +13,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from axon import names
 
-_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, user_agent_extra="axon/0.1")
+CLIENT_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, user_agent_extra="axon/0.1")
 
 
 def region() -> str:
@@ -27,7 +27,7 @@ def _session(region_name: str) -> boto3.session.Session:
 
 def client(service: str, **kwargs: Any) -> Any:
     """A boto3 client; ``AWS_ENDPOINT_URL`` (read by botocore itself) points every service at the local stack."""
-    return _session(region()).client(service, config=_CONFIG, **kwargs)  # type: ignore[call-overload]
+    return _session(region()).client(service, config=CLIENT_CONFIG, **kwargs)  # type: ignore[call-overload]
 
 
 # The error codes botocore's "standard" retry mode treats as throttling or transient, plus DynamoDB's transaction

@@ -102,11 +102,15 @@ def deploy(
     api: Annotated[str, typer.Option("--api", help=r"API name, \[a-z0-9-]{1,40}", show_default=False)],
     wait: WaitOption = True,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    output: OutputOption = Output.table,
 ) -> None:
-    """Roll out DIR as a new version of API NAME (blue-green, with the spec's strategy and safety checks)."""
+    """Roll out DIR as a new version of API NAME (blue-green, with the spec's strategy and safety checks).
+
+    With -o json: the version (label, VersionId, status, reason) on stdout, progress on stderr.
+    """
     from axon.cli.deploy import deploy as run
 
-    run(ctx, directory, api, wait=wait, timeout=timeout)
+    run(ctx, directory, api, wait=wait, timeout=timeout, output=output)
 
 
 @app.command("get")
@@ -159,11 +163,15 @@ def rollback(
     ] = None,
     wait: WaitOption = True,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    output: OutputOption = Output.table,
 ) -> None:
-    """Roll NAME back to a kept version with a blue-green rollout (the same workflow and safety checks)."""
+    """Roll NAME back to a kept version with a blue-green rollout (the same workflow and safety checks).
+
+    With -o json: the new version (label, VersionId, status, reason) on stdout, progress on stderr.
+    """
     from axon.cli.rollback import rollback as run
 
-    run(ctx, name, to, wait=wait, timeout=timeout)
+    run(ctx, name, to, wait=wait, timeout=timeout, output=output)
 
 
 @app.command("delete")
@@ -172,11 +180,20 @@ def delete(
     name: ApiArgument,
     purge: Annotated[bool, typer.Option("--purge", help="also delete every uploaded bundle and kept copy")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+    output: OutputOption = Output.table,
 ) -> None:
     """Delete NAME's endpoint (or service), configs, models, alarms and autoscaler state; mark it deleted."""
     from axon.cli.delete import delete as run
 
-    run(ctx, name, purge=purge, yes=yes)
+    run(ctx, name, purge=purge, yes=yes, output=output)
+
+
+@app.command("info")
+def info(ctx: typer.Context, output: OutputOption = Output.table) -> None:
+    """Show where axon talks to: AWS or the local stack, account, region, profile, and the deployment's resources."""
+    from axon.cli.info import info as run
+
+    run(ctx, output)
 
 
 @app.command("logs")

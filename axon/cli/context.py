@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from axon.settings import Settings
 
 
-
 @dataclass(frozen=True)
 class Deployment:
     """The resources of one axon installation that the CLI talks to."""
@@ -46,6 +45,7 @@ class Deployment:
     table: str
     state_machine_arn: str
     local_url: str | None  # the local stack's URL; None on AWS
+    outputs: Mapping[str, str] = field(default_factory=dict)  # the AxonCore stack's outputs (AWS only)
 
 
 def _local_deployment(client: Callable[[str], Any], env: Mapping[str, str], url: str) -> Deployment:
@@ -76,7 +76,7 @@ def _aws_deployment(client: Callable[[str], Any], region: str) -> Deployment:
     if missing:
         raise DiscoveryError(f"the {names.CORE_STACK} stack lacks the outputs {', '.join(missing)}: redeploy it")
     bucket, table, state_machine_arn = (outputs[key] for key in wanted)
-    return Deployment(bucket, table, state_machine_arn, local_url=None)
+    return Deployment(bucket, table, state_machine_arn, local_url=None, outputs=outputs)
 
 
 def discover(client: Callable[[str], Any], env: Mapping[str, str], target: Target, region: str) -> Deployment:

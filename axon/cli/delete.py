@@ -12,7 +12,7 @@ from axon.admin import delete_api
 from axon.cli import render
 from axon.cli.context import context_of
 from axon.cli.errors import CliError, DeleteRefusedError
-from axon.cli.options import valid_api
+from axon.cli.options import Output, valid_api
 from axon.cli.status import derive_status
 
 _DELETE_BATCH = 1000  # DeleteObjects' limit
@@ -36,7 +36,7 @@ def purge_bundles(s3: Any, bucket: str, prefixes: list[str]) -> int:
     return len(doomed)
 
 
-def delete(ctx: typer.Context, name: str, *, purge: bool, yes: bool) -> None:
+def delete(ctx: typer.Context, name: str, *, purge: bool, yes: bool, output: Output) -> None:
     """``axon delete``, run by :func:`axon.cli.app.delete` (which declares its options and help)."""
     cli = context_of(ctx)
     api = cli.api(valid_api(name))
@@ -45,14 +45,19 @@ def delete(ctx: typer.Context, name: str, *, purge: bool, yes: bool) -> None:
         raise DeleteRefusedError(f"a rollout of {name} is running: wait for it to end (axon get {name})")
     what = "endpoint, configs, models, alarms and autoscaler state" + (" and every bundle" if purge else "")
     if not yes:
-        typer.confirm(f"delete {name}: {what}?", abort=True)
+        typer.confirm(f"delete {name}: {what}?", abort=True, err=True)  # stdout stays JSON-only under -o json
     delete_api(cli.deps, name)
-    console = render.stdout()
+    console = render.stdout() if output == Output.table else render.stderr()
     console.print(f"deleted {name} ({names.endpoint_name(name)})", markup=False)
+    purged = None
     if purge:
         # Uploads live under apis/<api>/, and the workflow's immutable copies under versions/<api>/
         # (axon.names.immutable_bundle_key).
-        count = purge_bundles(
+        purged = purge_bundles(
             cli.client("s3"), cli.deployment.bucket, [names.bundle_key(name, ""), f"{names.VERSIONS_PREFIX}{name}/"]
         )
-        console.print(f"purged {count} object versions of {name}'s bundles", markup=False)
+        console.print(f"purged {purged} object versions of {name}'s bundles", markup=False)
+    if output == Output.json:
+        render.emit_json(
+            {"api": name, "deleted": True, "endpoint": names.endpoint_name(name), "purged_object_versions": purged}
+        )

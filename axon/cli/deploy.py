@@ -12,8 +12,8 @@ from axon import names
 from axon.bundle import inspect_bundle
 from axon.cli import render
 from axon.cli.context import CliContext, context_of
-from axon.cli.follow import find_upload, watch
-from axon.cli.options import valid_api
+from axon.cli.follow import report_upload
+from axon.cli.options import Output, valid_api
 from axon.cli.packing import pack
 from axon.cli.transfer import upload
 
@@ -26,11 +26,11 @@ def _upload_with_progress(cli: CliContext, bundle: Path, bucket: str, key: str) 
         return upload(cli.client("s3"), bundle, bucket, key, progress=lambda sent: bar.advance(task, sent))
 
 
-def deploy(ctx: typer.Context, directory: Path, api: str, *, wait: bool, timeout: float) -> None:
+def deploy(ctx: typer.Context, directory: Path, api: str, *, wait: bool, timeout: float, output: Output) -> None:
     """``axon deploy``, run by :func:`axon.cli.app.deploy` (which declares its options and help)."""
     cli = context_of(ctx)
     valid_api(api)
-    console = render.stdout()
+    console = render.stdout() if output == Output.table else render.stderr()
     with tempfile.TemporaryDirectory(prefix="axon-deploy-") as scratch:
         bundle = Path(scratch) / "bundle.tar.gz"
         with bundle.open("wb") as out:
@@ -44,7 +44,6 @@ def deploy(ctx: typer.Context, directory: Path, api: str, *, wait: bool, timeout
     console.print(
         f"uploaded s3://{bucket}/{key} ({members} members, {size} bytes), VersionId {version_id}", markup=False
     )
-    if not wait:
+    if not wait and output == Output.table:
         console.print(f"the rollout starts on its own; watch it with `axon get {api}`", markup=False)
-        return
-    watch(cli, find_upload(cli, api, version_id), timeout=timeout)
+    report_upload(cli, api, version_id, wait=wait, timeout=timeout, output=output)

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from axon.cli import render
 from axon.cli.errors import FollowTimeoutError, NotFoundError, RolloutEndedError
+from axon.cli.options import Output
 from axon.cli.render import event_line, traffic_text
 from axon.cli.status import traffic_split
 from axon.platforms.errors import PlatformError
@@ -85,9 +86,9 @@ def _outcome(record: VersionRecord) -> VersionRecord:
     raise RolloutEndedError(message, code=reason.code if reason else f"rollout.{record.status.value}")
 
 
-def watch(ctx: CliContext, record: VersionRecord, *, timeout: float) -> None:
+def watch(ctx: CliContext, record: VersionRecord, *, timeout: float, console: Console | None = None) -> VersionRecord:
     """Follow ``record`` for a command: Ctrl-C stops following (exit 130), never the rollout."""
-    console = render.stdout()
+    console = console or render.stdout()
     console.print(f"following {record.version} of {record.api} (Ctrl-C stops following; the rollout goes on)")
     try:
         final = follow(ctx, record, console, timeout=timeout)
@@ -95,3 +96,25 @@ def watch(ctx: CliContext, record: VersionRecord, *, timeout: float) -> None:
         render.stderr().print(f"stopped following {record.version}; the rollout goes on (axon get {record.api})")
         raise typer.Exit(130) from None
     console.print(f"{final.version} of {final.api} went live", markup=False)
+    return final
+
+
+def report_upload(ctx: CliContext, api: str, version_id: str, *, wait: bool, timeout: float, output: Output) -> None:
+    """What deploy and rollback end with, once their object version is in S3.
+
+    For people: follow the rollout (``--wait``). For scripts (``-o json``): progress on stderr, and on stdout one
+    object (the API and the version as ``axon history -o json`` shows it: label, VersionId, status, reason), also
+    when the rollout ends elsewhere than live, before the error line and exit status 1.
+    """
+    if output == Output.table:
+        if wait:
+            watch(ctx, find_upload(ctx, api, version_id), timeout=timeout)
+        return
+    record = find_upload(ctx, api, version_id)
+    try:
+        if wait:
+            record = watch(ctx, record, timeout=timeout, console=render.stderr())
+    except (RolloutEndedError, FollowTimeoutError):
+        render.emit_json({"api": api, **ctx.registry.get_version(api, record.seq).history_view()})
+        raise
+    render.emit_json({"api": api, **record.history_view()})

@@ -16,8 +16,8 @@ from axon import names
 from axon.cli import render
 from axon.cli.context import context_of
 from axon.cli.errors import NotFoundError, RollbackRefusedError
-from axon.cli.follow import find_upload, watch
-from axon.cli.options import valid_api
+from axon.cli.follow import report_upload
+from axon.cli.options import Output, valid_api
 from axon.cli.status import live_version
 from axon.cli.transfer import copy_version
 from axon.registry import ApiRecord, VersionRecord
@@ -55,7 +55,7 @@ def choose_target(api: ApiRecord, versions: Sequence[VersionRecord], to: str | N
     return target
 
 
-def rollback(ctx: typer.Context, name: str, to: str | None, *, wait: bool, timeout: float) -> None:
+def rollback(ctx: typer.Context, name: str, to: str | None, *, wait: bool, timeout: float, output: Output) -> None:
     """``axon rollback``, run by :func:`axon.cli.app.rollback` (which declares its options and help)."""
     cli = context_of(ctx)
     api = cli.api(valid_api(name))
@@ -68,10 +68,10 @@ def rollback(ctx: typer.Context, name: str, to: str | None, *, wait: bool, timeo
         raise RollbackRefusedError(f"the bundle of {target.version} ({target.s3_uri}) is gone from S3") from error
     bucket, key = cli.deployment.bucket, names.bundle_key(name)
     version_id = copy_version(s3, source, bucket, key)
-    render.stdout().print(
+    console = render.stdout() if output == Output.table else render.stderr()
+    console.print(
         f"rolling {name} back to {target.version}: copied {target.s3_uri} to s3://{bucket}/{key}, "
         f"VersionId {version_id}",
         markup=False,
     )
-    if wait:
-        watch(cli, find_upload(cli, name, version_id), timeout=timeout)
+    report_upload(cli, name, version_id, wait=wait, timeout=timeout, output=output)

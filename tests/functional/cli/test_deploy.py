@@ -1,6 +1,7 @@
 """``axon deploy``: the bundle lands under the API's key as one object version, then the rollout is followed."""
 
 import io
+import json
 import tarfile
 from pathlib import Path
 
@@ -123,3 +124,48 @@ def test_an_unversioned_bucket_is_an_error(aws: None, tmp_path: Path) -> None:
     path.write_bytes(b"x")
     with pytest.raises(VersioningDisabledError, match="enable versioning on plain-bucket"):
         upload(client("s3"), path, "plain-bucket", KEY)
+
+
+def test_json_output_is_the_version_on_stdout_and_progress_on_stderr(
+    cli: Cli, bundle: Path, registry: DynamoDBRegistry
+) -> None:
+    cli.script.steps = [
+        intake_of(registry, "iris", KEY),
+        move(registry, "iris", 1, VersionStatus.SHIFTING, traffic_percent=10),
+        move(registry, "iris", 1, VersionStatus.LIVE, traffic_percent=100),
+    ]
+    result = cli("deploy", str(bundle), "--api", "iris", "-o", "json")
+    assert result.exit_code == 0, result.output
+    view = json.loads(result.stdout)
+    [version] = _versions()
+    assert (view["api"], view["version"], view["version_id"]) == ("iris", "v1", version["VersionId"])
+    assert (view["status"], view["reason"]) == ("live", None)
+    assert "following v1 of iris" in result.stderr and "uploaded" in result.stderr
+
+
+def test_json_output_without_waiting_reports_the_registered_version(
+    cli: Cli, bundle: Path, registry: DynamoDBRegistry
+) -> None:
+    cli.script.steps = [intake_of(registry, "iris", KEY)]
+    result = cli("deploy", str(bundle), "--api", "iris", "--no-wait", "-o", "json")
+    assert result.exit_code == 0, result.output
+    view = json.loads(result.stdout)
+    assert (view["version"], view["status"]) == ("v1", "pending")
+
+
+def test_json_output_of_a_failed_rollout_still_prints_the_version_then_exits_1(
+    cli: Cli, bundle: Path, registry: DynamoDBRegistry
+) -> None:
+    reason = Reason(code="smoke_test.failed", message="the smoke test got HTTP 500")
+    cli.script.steps = [
+        intake_of(registry, "iris", KEY),
+        move(registry, "iris", 1, VersionStatus.ROLLED_BACK, reason=reason),
+    ]
+    result = cli("deploy", str(bundle), "--api", "iris", "-o", "json")
+    assert result.exit_code == 1
+    view = json.loads(result.stdout)
+    assert (view["status"], view["reason"]["code"]) == ("rolled_back", "smoke_test.failed")
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == "error: smoke_test.failed: v1 rolled_back: the smoke test got HTTP 500"
+    )

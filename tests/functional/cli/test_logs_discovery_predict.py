@@ -137,7 +137,11 @@ def test_on_aws_the_core_stack_outputs_name_the_resources(aws: None) -> None:
 @pytest.mark.parametrize(
     ("outputs", "expected"),
     [
-        (None, "error: cli.discovery: no AxonCore stack in us-east-1: run `cdk deploy`, or export AWS_ENDPOINT_URL"),
+        (
+            None,
+            "error: cli.discovery: no AxonCore stack in us-east-1: run `cdk deploy` (or pass --region or --profile), "
+            "or for the local stack pass --endpoint-url or export AXON_ENDPOINT_URL",
+        ),
         (
             {names.OUTPUT_MODELS_BUCKET: "b"},
             f"lacks the outputs {names.OUTPUT_REGISTRY_TABLE}, {names.OUTPUT_STATE_MACHINE_ARN}",

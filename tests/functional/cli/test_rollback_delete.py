@@ -1,5 +1,7 @@
 """``axon rollback`` copies the right object version; ``axon delete`` takes the API down and (maybe) its bundles."""
 
+import json
+
 import pytest
 
 from axon.registry import DynamoDBRegistry, VersionStatus, keys
@@ -28,6 +30,17 @@ def test_rollback_copies_the_previous_live_version_and_follows_it(cli: Cli, regi
     assert _latest_body() == b"first model"
     v3 = registry.get_version("iris", 3)
     assert v3.version_id == client("s3").head_object(Bucket=BUCKET, Key=KEY)["VersionId"]
+
+
+def test_rollback_json_output_is_the_new_version(cli: Cli, registry: DynamoDBRegistry) -> None:
+    _two_live_versions(registry)
+    cli.script.steps = [intake_of(registry, "iris", KEY), move(registry, "iris", 3, VersionStatus.LIVE)]
+    result = cli("rollback", "iris", "-o", "json")
+    assert result.exit_code == 0, result.output
+    view = json.loads(result.stdout)
+    head = client("s3").head_object(Bucket=BUCKET, Key=KEY)["VersionId"]
+    assert (view["api"], view["version"], view["version_id"], view["status"]) == ("iris", "v3", head, "live")
+    assert "rolling iris back to v1" in result.stderr
 
 
 def test_rollback_to_a_named_version_without_waiting(cli: Cli, registry: DynamoDBRegistry) -> None:
@@ -127,6 +140,18 @@ def test_delete_purge_removes_every_bundle_version_of_that_api_only(cli: Cli, re
     left = s3.list_object_versions(Bucket=BUCKET)
     assert [v["Key"] for v in left["Versions"]] == ["apis/iris-two/bundle.tar.gz"]
     assert "DeleteMarkers" not in left
+
+
+def test_delete_json_output(cli: Cli, registry: DynamoDBRegistry) -> None:
+    _two_live_versions(registry)
+    result = cli("delete", "iris", "--purge", "--yes", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "api": "iris",
+        "deleted": True,
+        "endpoint": "axon-iris",
+        "purged_object_versions": 2,
+    }
 
 
 def test_delete_asks_first(cli: Cli, registry: DynamoDBRegistry) -> None:
