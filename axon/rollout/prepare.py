@@ -1,21 +1,115 @@
-"""Workflow steps before any traffic moves: validate the bundle, then resolve or build its serving image."""
+"""Workflow steps before any traffic moves: validate the bundle (the deploy policy and the platform-wide replica
+cap included), then resolve or build its serving image.
+
+Serving images are content-addressed: unchanged runtime, flavour and requirements never rebuild.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+from collections.abc import Callable
+from typing import Any, Literal
 
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
-from axon import names
+from axon import __version__, names
+from axon.autoscaler.live import ApiLister, live_apis
 from axon.bundle import inspect_bundle
 from axon.deps import Deps
+from axon.errors import AxonError
+from axon.platforms.base import Platform
 from axon.registry import VersionStatus
-from axon.rollout.image import flavour_of, image_key_of
-from axon.rollout.replica_cap import check_replica_cap
 from axon.rollout.state import ImageBuildFailedError, RolloutState, StaleRolloutError
 from axon.rollout.versions import immutable_bundle_key, spec_digest, spec_of
+from axon.spec import ApiSpec
 from axon.spec.policy import check_policy
+
+Flavour = Literal["cpu", "gpu"]
+# The build recipe (model_images/: Dockerfiles and buildspec). Bump it whenever a recipe change must not reuse the
+# images built before it: tests/unit/serving/test_images.py fails until the recorded digest and this agree.
+IMAGE_RECIPE = "2"
+_GPU_INSTANCE_FAMILIES = ("g4", "g5", "g6", "g7", "p2", "p3", "p4", "p5", "p6", "inf", "trn")
+
+
+def flavour_of(spec: ApiSpec) -> Flavour:
+    """GPU image when the spec asks for GPUs or the instance family has them."""
+    if spec.compute.gpu > 0:
+        return "gpu"
+    family = spec.compute.instance_type.removeprefix("ml.").split(".", 1)[0]
+    return "gpu" if family.startswith(_GPU_INSTANCE_FAMILIES) else "cpu"
+
+
+def image_key(
+    flavour: Flavour,
+    requirements_text: str,
+    runtime_version: str = __version__,
+    *,
+    allow_source_builds: bool = False,
+    recipe: str = IMAGE_RECIPE,
+) -> str:
+    """16 hex chars of sha256(runtime version, build recipe, flavour, build policy, requirements).
+
+    ``requirements_text`` is the bundle's canonical requirements (``BundleReport.requirements_text``: inspection
+    normalizes them, once); their lines are hashed in order, since pip resolves in order. The policy is part of
+    the key so that an image built from source distributions is never reused for a bundle that asked for binary
+    wheels only (and the reverse).
+
+    Examples
+    --------
+    >>> image_key("cpu", "numpy==2.0\\n") == image_key("cpu", "numpy==2.0")
+    True
+    """
+    policy = "source-builds=allowed\n" if allow_source_builds else ""
+    material = f"axon-runtime={runtime_version}\nrecipe={recipe}\nflavour={flavour}\n{policy}" + "\n".join(
+        requirements_text.splitlines()
+    )
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+def image_key_of(spec: ApiSpec, requirements_text: str) -> str:
+    """The image key of a validated bundle: its flavour, its build policy and its requirements."""
+    return image_key(flavour_of(spec), requirements_text, allow_source_builds=spec.build.allow_source_builds)
+
+
+class ReplicaCapError(AxonError):
+    """Deploying this version would run more replicas than the platform-wide cap allows."""
+
+    code = "rollout.replica_cap"
+
+
+def starting_replicas(spec: ApiSpec, current: int) -> int:
+    """Replicas the new version starts with: the live count (blue-green keeps it), else ``init_replicas``,
+    within the spec's bounds; as both platforms size a new variant or service."""
+    autoscaling = spec.autoscaling
+    return min(max(current or spec.init_replicas, autoscaling.min_replicas, 1), autoscaling.max_replicas)
+
+
+def check_replica_cap(
+    api: str, spec: ApiSpec, *, registry: ApiLister, platform_for: Callable[[str], Platform], cap: int
+) -> None:
+    """Refuse (``rollout.replica_cap``) a deploy of ``api`` that would take the platform past ``cap`` replicas.
+
+    The autoscaler keeps its own scale-outs within the cap (``axon.autoscaler.tick``), but a deploy starts replicas
+    without it: an API's first version, or one that raises ``min_replicas``. So validation, before anything is
+    built or started, adds the replicas the new version will start with to those every other live API runs now. A
+    deploy that does not grow its API's count is never refused, so a fix can always ship even when the platform is
+    over the cap (after the cap was lowered, say). Not covered: two first deploys validated at the same moment each
+    see the other's API as not yet live.
+    """
+    counts: dict[str, int] = {}
+    for live in live_apis(registry):
+        capacity = platform_for(live.platform).capacity(live.api)
+        counts[live.api] = capacity.desired if capacity is not None else 0
+    current = counts.pop(api, 0)
+    planned = starting_replicas(spec, current)
+    others = sum(counts.values())
+    if planned > current and others + planned > cap:
+        raise ReplicaCapError(
+            f"deploying {api} starts {planned} replicas; with the {others} replicas other APIs run, that is over the "
+            f"platform-wide cap of {cap} (AXON_MAX_TOTAL_REPLICAS): lower autoscaling.min_replicas or raise the cap"
+        )
+
 
 # Server-side copy in large parts, many at once: a 20 GiB bundle is 80 UploadPartCopy calls.
 _COPY_CONFIG = TransferConfig(

@@ -141,7 +141,7 @@ def test_the_autoscaler_only_reads_the_rule_and_sets_desired_counts(synth: Synth
 
 
 def test_validation_only_reads_the_ecs_config_and_capacity_and_other_lambdas_nothing_of_ecs(synth: Synth) -> None:
-    # Validation counts live replicas against AXON_MAX_TOTAL_REPLICAS (axon.rollout.replica_cap): reads only.
+    # Validation counts live replicas against AXON_MAX_TOTAL_REPLICAS (axon.rollout.prepare): reads only.
     validation = {
         "ssm:GetParameter": {CONFIG},
         "ecs:DescribeServices": {SERVICES},

@@ -22,7 +22,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from axon import names
-from axon.rollout.image import image_key_of
+from axon.rollout.prepare import image_key_of
 from axon.spec import load_spec_text
 from bench.faults.iam import Account, requests
 from bench.faults.iam_policies import Resolver, applies, bucket_keys, grants, permitted, resolver, role_documents

@@ -16,7 +16,7 @@ from moto import mock_aws
 from axon import names
 from axon.deps import default_deps
 from axon.registry import DynamoDBRegistry, VersionRecord
-from axon.rollout.image import Flavour, image_key
+from axon.rollout.prepare import Flavour, image_key
 from axon.settings import Settings, get_settings
 from axon_local.patches import moto_patches
 from axon_local.provision import Provisioned, provision

@@ -3,7 +3,7 @@ import io
 import pytest
 
 from axon.bundle import inspect_bundle
-from axon.rollout.image import flavour_of, image_key, image_key_of
+from axon.rollout.prepare import flavour_of, image_key, image_key_of
 from axon.spec import load_spec_text
 from tests.unit.bundle.builder import valid
 

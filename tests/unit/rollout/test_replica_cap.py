@@ -13,7 +13,7 @@ from axon.errors import AxonError
 from axon.platforms.base import Capacity
 from axon.rollout import prepare, release
 from axon.rollout.intake import accept_upload, execution_for
-from axon.rollout.replica_cap import ReplicaCapError, check_replica_cap
+from axon.rollout.prepare import ReplicaCapError, check_replica_cap
 from axon.rollout.state import RolloutState
 from axon.spec import ApiSpec, load_spec_text
 from tests.unit.bundle.builder import valid

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
 
-from axon.rollout.image import IMAGE_RECIPE
+from axon.rollout.prepare import IMAGE_RECIPE
 
 IMAGES = Path(__file__).resolve().parents[3] / "model_images"
 
@@ -103,7 +103,7 @@ def test_no_extra_index_url_anywhere_in_the_repository() -> None:
 
 
 # The recipe the images are built from (comments and blank lines aside). A change to it must bump
-# axon.rollout.image.IMAGE_RECIPE (so images of the old recipe are not reused), then record the new digest here.
+# axon.rollout.prepare.IMAGE_RECIPE (so images of the old recipe are not reused), then record the new digest here.
 RECIPE_DIGESTS = {"2": "e40c346502510ac2"}
 
 
@@ -113,5 +113,5 @@ def test_a_changed_build_recipe_bumps_the_image_recipe() -> None:
         lines = (IMAGES / name).read_text().splitlines()
         digest.update("\n".join(line for line in lines if line.strip() and not line.lstrip().startswith("#")).encode())
     assert RECIPE_DIGESTS.get(IMAGE_RECIPE) == digest.hexdigest()[:16], (
-        "model_images/ changed: bump IMAGE_RECIPE in axon/rollout/image.py and record the new digest here"
+        "model_images/ changed: bump IMAGE_RECIPE in axon/rollout/prepare.py and record the new digest here"
     )
