@@ -247,6 +247,7 @@ def test_axon_local_up_stops_everything_on_sigint(tmp_path: Path) -> None:
         assert ready.startswith("axon local stack ready on http://127.0.0.1:"), ready
         exports = [up.stdout.readline().strip() for _ in range(4)]
         assert f"export AWS_ENDPOINT_URL=http://127.0.0.1:{port}" in exports
+        assert f"export AXON_ENDPOINT_URL=http://127.0.0.1:{port}" in exports
         kwargs = {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1"}
         kwargs |= {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
         s3 = boto3.client("s3", **kwargs)
