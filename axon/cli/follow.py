@@ -17,7 +17,7 @@ from axon.cli.render import event_line, traffic_text
 from axon.cli.status import traffic_split
 from axon.platforms.errors import PlatformError
 from axon.registry import VersionRecord, VersionStatus
-from axon.rollout.versions import spec_of
+from axon.rollout.release import spec_of
 
 if TYPE_CHECKING:
     from axon.cli.context import CliContext

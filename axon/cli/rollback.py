@@ -21,7 +21,7 @@ from axon.cli.options import Output, valid_api
 from axon.cli.status import live_version
 from axon.cli.transfer import copy_version
 from axon.registry import ApiRecord, VersionRecord
-from axon.rollout.retention import KEEP_VERSIONS, kept, went_live
+from axon.rollout.release import KEEP_VERSIONS, kept, went_live
 
 
 def choose_target(api: ApiRecord, versions: Sequence[VersionRecord], to: str | None) -> VersionRecord:

@@ -18,10 +18,11 @@ from axon.autoscaler.live import ApiLister, live_apis
 from axon.bundle import inspect_bundle
 from axon.deps import Deps
 from axon.errors import AxonError
+from axon.names import immutable_bundle_key
 from axon.platforms.base import Platform
 from axon.registry import VersionStatus
+from axon.rollout.release import spec_digest, spec_of
 from axon.rollout.state import ImageBuildFailedError, RolloutState, StaleRolloutError
-from axon.rollout.versions import immutable_bundle_key, spec_digest, spec_of
 from axon.spec import ApiSpec
 from axon.spec.policy import check_policy
 

@@ -21,9 +21,8 @@ from axon.deps import Deps
 from axon.registry import ApiRecord, Reason, VersionRecord, VersionStatus
 from axon.registry.models import IN_FLIGHT_STATUSES
 from axon.rollout.intake import accept_upload, execution_for, start_execution, try_start
-from axon.rollout.release import POST_COMMIT_EVENT, handle_failure, tidy_after_commit
+from axon.rollout.release import POST_COMMIT_EVENT, handle_failure, spec_of, tidy_after_commit
 from axon.rollout.state import CaughtError, RolloutState
-from axon.rollout.versions import spec_of
 
 logger = logging.getLogger(__name__)
 

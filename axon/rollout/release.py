@@ -1,8 +1,15 @@
-"""Workflow steps that move traffic: deploy, watch the shift, smoke test, then finalize or undo."""
+"""Workflow steps that move traffic: deploy, watch the shift, smoke test, then finalize or undo.
+
+Also what those steps (and the CLI) read off a version record: its spec, the :class:`VersionRef` platforms see,
+and the retention rule: the workflow prunes every version but the last :data:`KEEP_VERSIONS` that went live (and
+were deployed, so have an image); ``axon rollback`` may only return to one of those.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterable
 from datetime import datetime
 
 from axon.deps import Deps
@@ -13,10 +20,54 @@ from axon.registry import Reason, VersionRecord, VersionStatus
 from axon.registry.writes import ConditionFailedError
 from axon.rollout.intake import finish_and_start_next
 from axon.rollout.notify import notify
-from axon.rollout.retention import KEEP_VERSIONS as KEEP_VERSIONS  # re-exported: bench.faults.invariants
-from axon.rollout.retention import to_prune
 from axon.rollout.state import CaughtError, Outcome, RolloutState, StaleRolloutError
-from axon.rollout.versions import spec_of, version_ref
+from axon.spec import ApiSpec
+
+KEEP_VERSIONS = 3  # models/configs kept for rollback: the live version and the two before it
+
+
+def went_live(version: VersionRecord) -> bool:
+    """Live now, or replaced after serving (a skipped upload is superseded too, but with a reason)."""
+    return version.status == VersionStatus.LIVE or (
+        version.status == VersionStatus.SUPERSEDED and version.reason is None
+    )
+
+
+def _served(versions: Iterable[VersionRecord]) -> list[VersionRecord]:
+    """Versions that went live with an image (so got platform resources), oldest first."""
+    return sorted((v for v in versions if went_live(v) and v.image_uri), key=lambda v: v.seq)
+
+
+def kept(versions: Iterable[VersionRecord]) -> set[int]:
+    """Sequence numbers whose platform resources are kept: the last ``KEEP_VERSIONS`` that went live."""
+    return {v.seq for v in _served(versions)[-KEEP_VERSIONS:]}
+
+
+def to_prune(versions: Iterable[VersionRecord]) -> list[VersionRecord]:
+    """Versions that went live but are no longer kept, oldest first: their resources can go."""
+    return _served(versions)[:-KEEP_VERSIONS]
+
+
+def spec_of(record: VersionRecord) -> ApiSpec:
+    """The record's spec, parsed when the record was read; the default spec before validation recorded one."""
+    return record.spec if record.spec is not None else ApiSpec()
+
+
+def spec_digest(spec: ApiSpec) -> str:
+    """The version's ``spec_digest``: the first 16 hex digits of the SHA-256 of its JSON dump, keys sorted."""
+    return hashlib.sha256(json.dumps(spec.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def version_ref(record: VersionRecord) -> VersionRef:
+    return VersionRef(
+        api=record.api,
+        label=record.version,
+        spec=spec_of(record),
+        image_uri=record.image_uri,
+        model_data_uri=record.model_data_uri,
+        signal_key=record.signal_key,
+    )
+
 
 PROGRESS_EVENT = "progress"  # timeline kind of a platform message recorded while the new version waits
 POST_COMMIT_EVENT = "post_commit"  # a step after the commit failed; data {"tidied": bool}
@@ -172,7 +223,7 @@ def _replaced(deps: Deps, api: str, seq: int) -> VersionRecord | None:
 
 
 def _prune(deps: Deps, api: str, platform: Platform) -> None:
-    """Delete the models/configs of versions no longer kept (:mod:`axon.rollout.retention`)."""
+    """Delete the models/configs of versions no longer kept (:func:`to_prune`)."""
     for old in to_prune(deps.registry.list_versions(api)):
         platform.remove_version(version_ref(old))
 

@@ -11,8 +11,8 @@ from axon.registry import InMemoryRegistry, VersionStatus
 from axon.registry.writes import Write
 from axon.rollout import prepare, recovery, release
 from axon.rollout.intake import accept_upload, execution_for, finish_and_start_next
+from axon.rollout.release import version_ref
 from axon.rollout.state import CaughtError, RolloutState, StaleRolloutError
-from axon.rollout.versions import version_ref
 from tests.unit.rollout.twins import World, upload, world
 
 

@@ -1,7 +1,7 @@
 """The one retention rule: which versions keep their model and config (pruning and ``axon rollback`` share it)."""
 
 from axon.registry import Reason, VersionStatus
-from axon.rollout.retention import KEEP_VERSIONS, kept, to_prune, went_live
+from axon.rollout.release import KEEP_VERSIONS, kept, to_prune, went_live
 from tests.unit.cli.records import version
 
 S = VersionStatus
