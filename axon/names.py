@@ -44,7 +44,7 @@ ECS_EXECUTION_ROLE = f"{PROJECT}-ecs-execution"
 # Local mode only: AxonEcs lets CloudFormation name its security groups; axon_local.ecs.world names them so.
 ECS_ALB_SECURITY_GROUP = f"{PROJECT}-alb"
 ECS_TASK_SECURITY_GROUP = f"{PROJECT}-tasks"
-# Per-version target groups (axon.platforms.ecs.specs.target_group_name): names stop at 32 characters, so the
+# Per-version target groups (axon.platforms.ecs.listener.target_group_name): names stop at 32 characters, so the
 # prefix is shorter than PROJECT's; the Lambdas' grants match it (``ax-*``).
 TARGET_GROUP_PREFIX = "ax-"
 
@@ -61,7 +61,7 @@ AUTOSCALER_METRIC_NAMESPACE = f"{METRIC_NAMESPACE}/Autoscaler"
 # not named axon-*: the Lambdas may manage axon-* alarms (per-API rollback alarms), never these.
 DASHBOARD = PROJECT
 PLATFORM_ALARM_PREFIX = "AxonPlatform-"
-# Rollout notifications (axon.rollout.notify) go to the account's default EventBridge bus.
+# Rollout notifications (axon.rollout.events.notify) go to the account's default EventBridge bus.
 EVENT_BUS = "default"
 IN_FLIGHT_METRIC = "InFlight"
 METRIC_DIMENSIONS = ("Api", "Variant")

@@ -1,10 +1,16 @@
-"""Event patterns and schedules: defined once, used by the CDK app, the tests and local mode."""
+"""The rollout's EventBridge events: the patterns it listens for, defined once for the CDK app, the tests and local
+mode, and the outcome events it sends (``axon.rollout``), which notifications (SNS) and integrations subscribe to.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from axon import names
+from axon.deps import Deps
 from axon.names import BUNDLE_PREFIX, BUNDLE_SUFFIX, NOTIFICATION_SOURCE
+from axon.registry import Reason, VersionRecord
 
 UPLOAD_DETAIL_TYPE = "Object Created"
 EXECUTION_STATUS_DETAIL_TYPE = "Step Functions Execution Status Change"
@@ -42,3 +48,32 @@ def execution_end_pattern(state_machine_arn: str) -> dict[str, Any]:
         "detail-type": [EXECUTION_STATUS_DETAIL_TYPE],
         "detail": {"stateMachineArn": [state_machine_arn], "status": list(UNFINISHED_EXECUTION_STATUSES)},
     }
+
+
+def notify(
+    deps: Deps,
+    detail_type: str,
+    record: VersionRecord,
+    previous: VersionRecord | None,
+    reason: Reason | None = None,
+) -> None:
+    """Put one rollout outcome event (``detail_type``, one of :data:`ROLLOUT_DETAIL_TYPES`) on the event bus."""
+    detail = {
+        "api": record.api,
+        "version": record.version,
+        "version_id": record.version_id,
+        "previous_version": previous.version if previous else None,
+        "endpoint": names.endpoint_name(record.api),
+        "reason": reason.model_dump() if reason else None,
+    }
+    deps.client("events").put_events(
+        Entries=[
+            {
+                "Source": names.NOTIFICATION_SOURCE,
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail),
+                "EventBusName": deps.settings.event_bus,
+                "Resources": [],
+            }
+        ]
+    )

@@ -18,8 +18,8 @@ from axon.platforms.base import DeploymentPhase, DeploymentStatus, Platform, Ver
 from axon.platforms.errors import SmokeTestFailedError
 from axon.registry import Reason, VersionRecord, VersionStatus
 from axon.registry.writes import ConditionFailedError
+from axon.rollout.events import notify
 from axon.rollout.intake import finish_and_start_next
-from axon.rollout.notify import notify
 from axon.rollout.state import CaughtError, Outcome, RolloutState, StaleRolloutError
 from axon.spec import ApiSpec
 
