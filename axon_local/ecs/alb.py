@@ -30,15 +30,15 @@ from typing import Any
 import httpx
 
 from axon import names
-from axon.platforms.ecs import specs
+from axon.platforms.ecs import listener as ecs_listener
 from axon_local.asgi import ReplicaClient, read_body, respond
 from axon_local.dataplane.router import EndpointNotFoundError, Replica, ReplicaState, Router
 from axon_local.ecs.listener import FixedResponse, TestKey
 
 Scope = dict[str, Any]
 _PATH = re.compile(r"^/apis/([a-z0-9-]{1,40})(/.*)$")  # the production rule's /apis/<api>/* and its rewrite
-_VERSION_HEADER = specs.VERSION_HEADER.lower()
-_TOKEN_HEADER = specs.TEST_TOKEN_HEADER.lower()
+_VERSION_HEADER = ecs_listener.VERSION_HEADER.lower()
+_TOKEN_HEADER = ecs_listener.TEST_TOKEN_HEADER.lower()
 # Hop-by-hop headers (RFC 9110 7.6.1) and those the proxy recomputes: never forwarded in either direction.
 _HOP = frozenset(
     {

@@ -16,11 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from axon.platforms.ecs import specs
+from axon.platforms.ecs import listener as ecs_listener
 
-_API_PATH = re.compile(r"^/apis/([a-z0-9-]{1,40})/")  # ecs_specs.path_pattern: the API a rule belongs to
-_HEADER = specs.VERSION_HEADER.lower()
-_TOKEN = specs.TEST_TOKEN_HEADER.lower()
+_API_PATH = re.compile(r"^/apis/([a-z0-9-]{1,40})/")  # ecs_listener.path_pattern: the API a rule belongs to
+_HEADER = ecs_listener.VERSION_HEADER.lower()
+_TOKEN = ecs_listener.TEST_TOKEN_HEADER.lower()
 
 Weights = tuple[tuple[str, int], ...]  # (target group ARN, weight)
 TestKey = tuple[str, str, str]  # (api, lower-case label, lower-case secret): what a test rule matches
@@ -94,7 +94,7 @@ def read_listener(rules: Sequence[Mapping[str, Any]]) -> ListenerView:
         if rule.get("IsDefault"):
             default = _default(rule.get("Actions") or [])
             continue
-        key = specs.conditions_key(rule.get("Conditions") or [])
+        key = ecs_listener.conditions_key(rule.get("Conditions") or [])
         patterns = [values for field_, _, values in key if field_ == "path-pattern"]
         headers = {name: values for field_, name, values in key if field_ == "http-header"}
         pattern = patterns[0][0] if len(patterns) == 1 and len(patterns[0]) == 1 else ""

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from axon import names
-from axon.platforms.ecs import specs
+from axon.platforms.ecs import service as ecs_service
 from axon_local.dataplane.router import Replica
 from axon_local.sagemaker.ports import VariantSpec
 
@@ -77,7 +77,7 @@ class AgentService:
 def read_task_spec(task_definition: dict[str, Any]) -> TaskSpec | str:
     """The serving container of a ``DescribeTaskDefinition`` answer, or why the local agent cannot run it."""
     containers = task_definition.get("containerDefinitions") or []
-    container = next((c for c in containers if c.get("name") == specs.CONTAINER_NAME), None)
+    container = next((c for c in containers if c.get("name") == ecs_service.CONTAINER_NAME), None)
     if container is None:
         container = next((c for c in containers if c.get("essential", True)), None)
     arn = task_definition.get("taskDefinitionArn", "?")

@@ -20,7 +20,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from moto.ecs.models import Task, ecs_backends
 
-from axon.platforms.ecs import specs
+from axon.platforms.ecs import service as ecs_service
 from axon_local.dataplane.router import Replica
 from axon_local.ecs.services import AgentService, primary_deployment
 from axon_local.sagemaker.ports import FleetError, ReplicaExitedError
@@ -33,7 +33,7 @@ _LOG_BYTES = 256 * 1024  # the end of a replica's log that goes to its task's st
 
 def update_targets(call: Any, group: str, addresses: Iterable[str]) -> None:
     """Register or deregister IP targets; a target group deleted meanwhile has nothing left to update."""
-    targets = [{"Id": address, "Port": specs.CONTAINER_PORT} for address in addresses]
+    targets = [{"Id": address, "Port": ecs_service.CONTAINER_PORT} for address in addresses]
     if not targets:
         return
     try:

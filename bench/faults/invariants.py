@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from axon.platforms.ecs import specs as ecs_specs
+from axon.platforms.ecs import listener as ecs_listener
+from axon.platforms.ecs import service as ecs_service
 from axon.rollout.release import KEEP_VERSIONS
 from bench.faults.model import EXPECTED, Fault, Outcome, Violation
 from bench.faults.recorder import Call
@@ -61,12 +62,12 @@ class EndState:
 
 def _label(resource: str, api: str) -> str | None:
     """``axon-<api>-<label>`` (SageMaker models and configs, ECS services) -> label."""
-    return ecs_specs.label_of(api, resource)
+    return ecs_service.label_of(api, resource)
 
 
 def _target_group_label(arn: str, api: str, labels: Sequence[str]) -> str | None:
     name = arn.split(":", 5)[-1].split("/")[1] if "/" in arn else arn
-    return next((label for label in labels if ecs_specs.target_group_name(api, label) == name), None)
+    return next((label for label in labels if ecs_listener.target_group_name(api, label) == name), None)
 
 
 # Calls that delete a version's resources or take its traffic away, and how to find the version they hit:

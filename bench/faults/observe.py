@@ -8,7 +8,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from axon import names
-from axon.platforms.ecs import specs as ecs_specs
+from axon.platforms.ecs import listener as ecs_listener
+from axon.platforms.ecs import service as ecs_service
 from bench.faults.invariants import EndState, VersionView
 from bench.faults.world import CLUSTER, World, client, rule_weights
 
@@ -69,31 +70,31 @@ def _sagemaker(api: str) -> Observed:
         described = sagemaker.describe_endpoint(EndpointName=names.endpoint_name(api))
     except ClientError:
         return (), "", {**resources, "endpoint": frozenset()}
-    label = ecs_specs.label_of(api, described["EndpointConfigName"]) or described["EndpointConfigName"]
+    label = ecs_service.label_of(api, described["EndpointConfigName"]) or described["EndpointConfigName"]
     return ((label, 100),), str(described["EndpointStatus"]), {**resources, "endpoint": frozenset({"api"})}
 
 
 def _labels(api: str, resource_names: Any) -> frozenset[str]:
-    return frozenset(label for name in resource_names if (label := ecs_specs.label_of(api, name)) is not None)
+    return frozenset(label for name in resource_names if (label := ecs_service.label_of(api, name)) is not None)
 
 
 def _ecs(world: World, api: str, labels: list[str]) -> Observed:
     ecs, elbv2 = client("ecs"), client("elbv2")
     services: set[str] = set()
     if labels:
-        described = ecs.describe_services(cluster=CLUSTER, services=[ecs_specs.service_name(api, x) for x in labels])
+        described = ecs.describe_services(cluster=CLUSTER, services=[ecs_service.service_name(api, x) for x in labels])
         services = {s["serviceName"] for s in described["services"] if s["status"] == "ACTIVE"}
     groups = {g["TargetGroupName"] for g in elbv2.describe_target_groups()["TargetGroups"]}
     families = {
         label
         for label in labels
-        if ecs.list_task_definitions(familyPrefix=ecs_specs.task_family(api, label), status="ACTIVE")[
+        if ecs.list_task_definitions(familyPrefix=ecs_service.task_family(api, label), status="ACTIVE")[
             "taskDefinitionArns"
         ]
     }
     resources = {
         "services": _labels(api, services),
-        "target groups": frozenset(x for x in labels if ecs_specs.target_group_name(api, x) in groups),
+        "target groups": frozenset(x for x in labels if ecs_listener.target_group_name(api, x) in groups),
         "task definitions": frozenset(families),
     }
     weights = tuple(rule_weights(world.ecs, api))

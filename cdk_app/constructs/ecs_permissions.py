@@ -20,7 +20,7 @@ from axon.platforms.ecs.config import ECS_CONFIG_PARAMETER
 from cdk_app.nag import Permission, allow
 
 AXON_PATTERN = endpoint_name("*")  # axon-*: every per-API resource name starts so
-# axon.platforms.ecs.specs.target_group_name: "ax-<api>-<label>-<hash>" (target group names stop at 32 characters).
+# axon.platforms.ecs.listener.target_group_name: "ax-<api>-<label>-<hash>" (target group names stop at 32 characters).
 TARGET_GROUP_PATTERN = f"{TARGET_GROUP_PREFIX}*"
 API_ROLES_REASON = (
     "Each API's replicas run as their own role /axon/api/axon-api-<api>, created at its first rollout "

@@ -11,7 +11,7 @@ Three shapes, chosen by context (:class:`cdk_app.context.FrontDoorSettings`):
   (an explicit opt-in to plain text, e.g. an office range for a trial).
 
 The per-API rules go on the listener this module returns (HTTPS when there is one); their paths and the JWT check
-are the platform's (``axon.platforms.ecs.specs``). Construct ids are the stack's own, as before this module, so an
+are the platform's (``axon.platforms.ecs.listener``). Construct ids are the stack's own, as before this module, so an
 existing deployment keeps its resources where their shape allows it.
 """
 

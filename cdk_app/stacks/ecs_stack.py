@@ -26,7 +26,7 @@ from constructs import Construct
 from axon import names
 from axon.platforms.api_roles import ECS_TASKS_PRINCIPAL
 from axon.platforms.ecs.config import ECS_CONFIG_PARAMETER, EcsConfig
-from axon.platforms.ecs.specs import CONTAINER_PORT
+from axon.platforms.ecs.service import CONTAINER_PORT
 from cdk_app.context import FrontDoorSettings, front_door_settings
 from cdk_app.nag import acknowledge, acknowledge_wildcards, skip_scan
 from cdk_app.stacks.ecs_front_door import build_front_door

@@ -1,7 +1,7 @@
 """What AxonCore's Lambdas may do to the ECS platform (``compute.platform: ecs``): every call, and no more.
 
 The statements are scoped by the fixed names of ``AxonEcs`` (cluster ``axon``, load balancer ``axon``, roles
-``axon-ecs-task``/``axon-ecs-execution``) and the run-time names of ``axon.platforms.ecs.specs``; ``Resource: "*"``
+``axon-ecs-task``/``axon-ecs-execution``) and the run-time names of ``axon.platforms.ecs``; ``Resource: "*"``
 only for the actions the least-privilege aspect allows it for (no resource-level permissions in AWS).
 """
 
@@ -16,7 +16,8 @@ import pytest
 
 from axon import names
 from axon.functions import ALL_FUNCTIONS, AUTOSCALER_FUNCTION
-from axon.platforms.ecs import specs
+from axon.platforms.ecs import listener as ecs_listener
+from axon.platforms.ecs import service as ecs_service
 from cdk_app.aspects.least_privilege import RESOURCE_STAR_ACTIONS
 from cdk_app.constructs.ecs_permissions import TARGET_GROUP_PATTERN
 from tests.cdk.conftest import Synth
@@ -24,7 +25,7 @@ from tests.cdk.test_core_stack import ROLLOUT_MODULES, flat, function_statements
 
 pytestmark = pytest.mark.xdist_group("cdk")
 
-PLATFORM_SOURCES = ("ecs.py", "ecs_listener.py", "ecs_capacity.py", "ecs_tasks.py")
+PLATFORM_SOURCES = ("platform.py", "listener.py", "service.py")
 CLIENT_PREFIXES = {"ecs": "ecs", "elbv2": "elasticloadbalancing", "cloudwatch": "cloudwatch"}
 # ``delete_api`` runs in the CLI (``axon delete``) with the operator's credentials, never in a Lambda.
 CLI_ONLY = {"ecs:ListServices", "ecs:ListTaskDefinitionFamilies"}
@@ -94,7 +95,7 @@ def grants(statements: list[dict[str, Any]], prefixes: tuple[str, ...] = ECS_SER
 
 def platform_calls() -> set[str]:
     """Every AWS API the ECS platform's modules call or pass on, as IAM actions (``elbv2.add_tags(`` -> AddTags)."""
-    root = Path(specs.__file__).parent
+    root = Path(ecs_service.__file__).parent
     calls: set[str] = set()
     for name in PLATFORM_SOURCES:
         text = (root / name).read_text()
@@ -170,5 +171,5 @@ def test_resource_star_is_granted_only_for_actions_without_resource_level_permis
 
 def test_the_target_group_pattern_matches_the_names_the_platform_gives() -> None:
     for api, label in (("iris", "v3"), ("a-very-long-api-name-that-gets-cut-0123", "v12")):
-        assert fnmatch.fnmatchcase(specs.target_group_name(api, label), TARGET_GROUP_PATTERN)
-        assert fnmatch.fnmatchcase(specs.service_name(api, label), "axon-*")
+        assert fnmatch.fnmatchcase(ecs_listener.target_group_name(api, label), TARGET_GROUP_PATTERN)
+        assert fnmatch.fnmatchcase(ecs_service.service_name(api, label), "axon-*")

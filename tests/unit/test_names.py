@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 
 from axon import names
-from axon.platforms.ecs import specs as ecs_specs
+from axon.platforms.ecs import listener as ecs_listener
 
 
 def test_axon_ecs_shared_resource_names() -> None:
@@ -22,7 +22,7 @@ def test_axon_ecs_shared_resource_names() -> None:
 
 def test_target_groups_start_with_the_short_prefix() -> None:
     assert names.TARGET_GROUP_PREFIX == "ax-"
-    assert fnmatch.fnmatchcase(ecs_specs.target_group_name("iris", "v3"), f"{names.TARGET_GROUP_PREFIX}*")
+    assert fnmatch.fnmatchcase(ecs_listener.target_group_name("iris", "v3"), f"{names.TARGET_GROUP_PREFIX}*")
 
 
 def test_bundle_keys() -> None:

@@ -1,1 +1,14 @@
-"""The ECS platform: per-version ECS services behind weighted ALB target groups (docs/ecs.md)."""
+"""The ECS platform: per-version ECS services behind weighted ALB target groups (docs/ecs.md), split by resource.
+
+- :mod:`~axon.platforms.ecs.platform`: :class:`EcsPlatform`, the rollout's decisions (health, smoke test, alarms,
+  the pure weight-walking :func:`~axon.platforms.ecs.platform.next_move`) and the autoscaler's replica counts;
+- :mod:`~axon.platforms.ecs.listener`: the ALB side of a version: target groups, their tags, the API's listener
+  rules (production and test) and the rollback alarms on the target group's metrics;
+- :mod:`~axon.platforms.ecs.service`: the ECS side of a version: names, task definition, service, whether its
+  fleet is placed and healthy (GPU capacity), and tasks that stopped because the model cannot load;
+- :mod:`~axon.platforms.ecs.config`: the ``/axon/ecs/config`` SSM parameter AxonEcs writes;
+- :mod:`~axon.platforms.ecs.smoke`: the smoke test's one request, sent from inside the VPC by ``axon-ecs-smoke``.
+
+One status poll (``EcsPlatform.deployment_status``) reads ``platform.py``, ``listener.py`` and ``service.py``
+only, besides the shared types of :mod:`axon.platforms.base`.
+"""

@@ -2,33 +2,31 @@
 
 Each version gets its own task definition family, target group and service (``axon-<api>-<label>``). The API's
 production rule forwards to the live version's target group; during a rollout it lists blue and green with
-weights, which every CheckDeployment poll moves one step along ``rollout.traffic_steps``. The rollout's
-progress lives in AWS (the rule's weights, tags on green's target group), never in the Lambda, so any invocation
-can pick it up. docs/ecs.md explains the design. The parts:
-
-- :mod:`axon.platforms.ecs.specs`: request bodies and names (pure);
-- :mod:`axon.platforms.ecs.listener`: target groups, their tags and the API's listener rules;
-- :mod:`axon.platforms.ecs.capacity`: whether green is placed and healthy, and why not (GPU capacity);
-- :mod:`axon.platforms.ecs.tasks`: green's tasks that exited because the model cannot load;
-- :mod:`axon.platforms.ecs.shift`: the weight-walking and bake decision (pure);
-- this module: the :class:`EcsPlatform` that puts them together.
+weights, which every CheckDeployment poll moves one step along ``rollout.traffic_steps``. The rollout's progress
+lives in AWS (the rule's weights, tags on green's target group), never in the Lambda, so any invocation can pick
+it up. docs/ecs.md explains the design. This module holds the rollout's decisions (:class:`EcsPlatform` and the
+pure :func:`next_move`); :mod:`axon.platforms.ecs.listener` and :mod:`axon.platforms.ecs.service` hold the ALB's
+and ECS's side of one version.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import ClientError
 
 from axon import names
 from axon.platforms.alarms import api_alarm_names
 from axon.platforms.base import Capacity, DeploymentPhase, DeploymentStatus, Platform, VersionRef
-from axon.platforms.ecs import capacity, shift, smoke, specs, tasks
+from axon.platforms.ecs import listener as alb
+from axon.platforms.ecs import service as ecs_service
+from axon.platforms.ecs import smoke
 from axon.platforms.ecs.config import EcsConfig
-from axon.platforms.ecs.listener import Listener, error_code, heaviest, weights
+from axon.platforms.ecs.listener import Listener, heaviest, weights
 from axon.platforms.errors import CapacityUnavailableError, PlatformError, SmokeTestFailedError
+from axon.spec import RolloutSpec
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -38,7 +36,66 @@ if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
 
 _SMOKE_TIMEOUT_CAP = smoke.MAX_TIMEOUT_SECONDS  # seconds: VerifyVersion's Lambda has 120
-_MISSING_SERVICE = {"ServiceNotFoundException", "ServiceNotActiveException"}
+# Tags on green's target group: the rollout's progress, read back from AWS by every CheckDeployment poll.
+TAG_SHIFT = "axon:shift"  # "<percent>@<epoch seconds>": the weight last set, and when (the bake clock)
+TAG_SMOKE = "axon:smoke-passed"  # "true" once the smoke test passed: traffic moves only after that
+
+
+# ---- the traffic shift (pure) ---------------------------------------------------------------------------------
+
+
+def shift_tag(percent: int, at: float) -> str:
+    return f"{percent}@{int(at)}"
+
+
+def parse_shift_tag(value: str | None) -> tuple[int, int] | None:
+    """``"25@1700000000"`` -> ``(25, 1700000000)``; ``None`` for a missing or foreign value."""
+    percent, sep, at = (value or "").partition("@")
+    if not sep or not percent.isdigit() or not at.isdigit():
+        return None
+    return int(percent), int(at)
+
+
+def next_percent(steps: Sequence[int], current: int) -> int | None:
+    """The step after ``current`` percent on the new version; ``None`` once it holds the last (100)."""
+    later = [step for step in steps if step > current]
+    return later[0] if later else None
+
+
+class MoveKind(StrEnum):
+    RESTART_BAKE = "restart_bake"  # the weights moved but the tag did not follow (an interrupted poll): re-tag
+    BAKE = "bake"  # keep baking at the current weight
+    SHIFT = "shift"  # move the weights to the next step and start its bake
+    GO_LIVE = "go_live"  # the last step baked: all traffic to green
+
+
+@dataclass(frozen=True)
+class Move:
+    kind: MoveKind
+    percent: int  # green's weight once the move is made
+    message: str = ""
+
+
+def next_move(rollout: RolloutSpec, percent: int, tag: str | None, now: float, label: str) -> Move:
+    """What one poll does with green at ``percent``, given its ``axon:shift`` tag value and the time ``now``."""
+    if percent > 0:
+        shift = parse_shift_tag(tag)
+        if shift is None or shift[0] != percent:
+            # The weights moved but the tag did not follow (an interrupted poll): restart this step's bake.
+            return Move(MoveKind.RESTART_BAKE, percent, f"baking {percent}% for {rollout.bake_seconds} s")
+        waited = now - shift[1]
+        if waited < rollout.bake_seconds:
+            remaining = int(rollout.bake_seconds - waited)
+            return Move(MoveKind.BAKE, percent, f"baking {percent}% ({remaining} s left)")
+    target = next_percent(rollout.traffic_steps, percent)
+    if target is None:
+        return Move(MoveKind.GO_LIVE, 100)
+    return Move(MoveKind.SHIFT, target, f"{target}% of traffic on {label}")
+
+
+def shifting(percent: int, message: str) -> DeploymentStatus:
+    """A rollout whose green is reachable and holds ``percent`` of the traffic."""
+    return DeploymentStatus(DeploymentPhase.IN_PROGRESS, percent, reachable=True, message=message)
 
 
 class EcsPlatform(Platform):
@@ -79,16 +136,18 @@ class EcsPlatform(Platform):
                 "add the type to the AxonEcs stack (cdk context axon:gpuInstanceTypes)"
             )
         target_group = self._listener.ensure_target_group(version, self.config.vpc_id)
-        for alarm in specs.alarm_requests(version, self.config.listener_arn, target_group):
+        for alarm in alb.alarm_requests(version, self.config.listener_arn, target_group):
             self.cloudwatch.put_metric_alarm(**alarm)
             # An update keeps the alarm's state: a rollback alarm of the last rollout must not stop this one.
             self.cloudwatch.set_alarm_state(
                 AlarmName=alarm["AlarmName"], StateValue="OK", StateReason=f"axon: re-armed for {version.label}"
             )
         if self._service(version.api, version.label) is None:
-            task_definition = self.ecs.register_task_definition(**specs.task_definition_request(version, self.config))
+            task_definition = self.ecs.register_task_definition(
+                **ecs_service.task_definition_request(version, self.config)
+            )
             self.ecs.create_service(
-                **specs.service_request(
+                **ecs_service.service_request(
                     version,
                     self.config,
                     task_definition["taskDefinition"]["taskDefinitionArn"],
@@ -110,9 +169,9 @@ class EcsPlatform(Platform):
             listener.delete_test_rules(version.api)
             return DeploymentStatus(DeploymentPhase.SUCCEEDED, 100, reachable=True)
         percent = dict(weighted).get(green, 0)
-        health = capacity.read_health(self.ecs, self.elbv2, self.config.cluster, version, self.clock)
+        health = ecs_service.read_health(self.ecs, self.elbv2, self.config.cluster, version, self.clock)
         if health is not None and not health.ready and percent == 0:
-            crashed = tasks.load_failure(self.ecs, self.logs, self.config.cluster, version)
+            crashed = ecs_service.load_failure(self.ecs, self.logs, self.config.cluster, version)
             if crashed is not None:
                 return DeploymentStatus.failure(crashed)
         if health is None or health.failed_reason:
@@ -130,7 +189,7 @@ class EcsPlatform(Platform):
                     message=f"{version.label} lost healthy targets with {percent}% of traffic "
                     f"({health.healthy} of {health.desired} healthy); traffic is back on the previous version",
                 )
-            return capacity.waiting_status(version, health, self.config, self.clock())
+            return ecs_service.waiting_status(version, health, self.config, self.clock())
         fired = self._firing_alarms(version.api)
         if fired:
             self.rollback(version, previous)
@@ -141,7 +200,7 @@ class EcsPlatform(Platform):
                 "all traffic is back on the previous version",
             )
         tags = listener.tags(green)
-        if version.spec.smoke_test.payload is not None and tags.get(specs.TAG_SMOKE) != "true":
+        if version.spec.smoke_test.payload is not None and tags.get(TAG_SMOKE) != "true":
             return DeploymentStatus(
                 DeploymentPhase.IN_PROGRESS, percent, reachable=True, message=f"{version.label} is healthy; smoke test"
             )
@@ -160,17 +219,17 @@ class EcsPlatform(Platform):
         percent: int,
         tags: dict[str, str],
     ) -> DeploymentStatus:
-        """Carry out the next move of :func:`axon.platforms.ecs.shift.next_move`: weights first, then the tag."""
+        """Carry out the next move of :func:`next_move`: weights first, then the tag."""
         now = self.clock()
-        move = shift.next_move(version.spec.rollout, percent, tags.get(specs.TAG_SHIFT), now, version.label)
-        if move.kind == shift.MoveKind.GO_LIVE:
+        move = next_move(version.spec.rollout, percent, tags.get(TAG_SHIFT), now, version.label)
+        if move.kind == MoveKind.GO_LIVE:
             return self._go_live(version, previous, production, green)
-        if move.kind == shift.MoveKind.SHIFT:
+        if move.kind == MoveKind.SHIFT:
             weighted = [(blue, 100 - move.percent), (green, move.percent)]
             self._listener.set_weights(version.api, production["RuleArn"], weighted)
-        if move.kind in (shift.MoveKind.SHIFT, shift.MoveKind.RESTART_BAKE):
-            self._listener.tag(green, {specs.TAG_SHIFT: specs.shift_tag(move.percent, now)})
-        return shift.shifting(move.percent, move.message)
+        if move.kind in (MoveKind.SHIFT, MoveKind.RESTART_BAKE):
+            self._listener.tag(green, {TAG_SHIFT: shift_tag(move.percent, now)})
+        return shifting(move.percent, move.message)
 
     def _go_live(
         self, version: VersionRef, previous: VersionRef | None, production: Any, green: str
@@ -178,7 +237,7 @@ class EcsPlatform(Platform):
         """All traffic to green, blue out of the rule; blue keeps its service and target group until the commit,
         so a failure before it can still put the traffic back (:meth:`rollback`)."""
         if production is None:
-            conditions = specs.production_conditions(version.api)
+            conditions = alb.production_conditions(version.api)
             self._listener.create_rule(version.api, conditions, [(green, 100)], production=True)
         else:
             self._listener.set_weights(version.api, production["RuleArn"], [(green, 100)])
@@ -227,18 +286,16 @@ class EcsPlatform(Platform):
         if self.lambda_client is None:
             raise PlatformError("the ECS platform was built without a Lambda client for its smoke test")
         token = self._listener.ensure_test_rule(version, green)
-        path = specs.path_pattern(version.api)
-        headers = {"Content-Type": content_type, specs.VERSION_HEADER: version.label, specs.TEST_TOKEN_HEADER: token}
+        path = alb.path_pattern(version.api)
+        headers = {"Content-Type": content_type, alb.VERSION_HEADER: version.label, alb.TEST_TOKEN_HEADER: token}
         timeout = min(version.spec.serving.request_timeout_seconds, _SMOKE_TIMEOUT_CAP)
         answer = smoke.invoke(self.lambda_client, self.config.smoke_function, path, payload, headers, timeout)
         if answer.error is not None:
-            raise SmokeTestFailedError(
-                f"{path} ({specs.VERSION_HEADER}: {version.label}) did not answer: {answer.error}"
-            )
+            raise SmokeTestFailedError(f"{path} ({alb.VERSION_HEADER}: {version.label}) did not answer: {answer.error}")
         body = answer.content()
         if answer.status != 200:
             raise SmokeTestFailedError(f"{version.label} answered HTTP {answer.status}: {body[:200]!r}")
-        self._listener.tag(green, {specs.TAG_SMOKE: "true"})
+        self._listener.tag(green, {TAG_SMOKE: "true"})
         return body
 
     def remove_version(self, version: VersionRef) -> None:
@@ -273,29 +330,21 @@ class EcsPlatform(Platform):
         if production is not None:
             listener.delete_rule(production["RuleArn"])
         listener.delete_test_rules(api)
-        labels: set[str] = set()
-        for page in self.ecs.get_paginator("list_services").paginate(cluster=self.config.cluster):
-            labels.update(filter(None, (specs.label_of(api, arn.rsplit("/", 1)[-1]) for arn in page["serviceArns"])))
-        prefix = f"{names.endpoint_name(api)}-"
-        for families in self.ecs.get_paginator("list_task_definition_families").paginate(
-            familyPrefix=prefix, status="ACTIVE"
-        ):
-            labels.update(filter(None, (specs.label_of(api, family) for family in families["families"])))
-        for label in sorted(labels):
+        for label in sorted(ecs_service.labels(self.ecs, self.config.cluster, api)):
             self._remove(api, label)
         self.cloudwatch.delete_alarms(AlarmNames=api_alarm_names(api))
 
     # ---- helpers --------------------------------------------------------------------------------------------
 
     def _service(self, api: str, label: str) -> Any:
-        return capacity.active_service(self.ecs, self.config.cluster, api, label)
+        return ecs_service.active_service(self.ecs, self.config.cluster, api, label)
 
     def _target_group(self, api: str, label: str) -> str | None:
         return self._listener.target_group(api, label)
 
     def _initial_count(self, version: VersionRef, previous: VersionRef | None) -> int:
         blue = self._service(previous.api, previous.label) if previous is not None else None
-        return capacity.initial_count(version, blue)
+        return ecs_service.initial_count(version, blue)
 
     def _live(self, api: str) -> tuple[Any, bool] | None:
         """The service taking (most of) the API's traffic, and whether a rollout is moving the weights now."""
@@ -303,7 +352,7 @@ class EcsPlatform(Platform):
         weighted = listener.production_weights(api)
         if not weighted:
             return None
-        label = listener.tags(heaviest(weighted)).get(specs.TAG_VERSION)
+        label = listener.tags(heaviest(weighted)).get(ecs_service.TAG_VERSION)
         service = self._service(api, label) if label else None
         return (service, len(weighted) > 1) if service is not None else None
 
@@ -314,19 +363,10 @@ class EcsPlatform(Platform):
         if target_group is not None and target_group in dict(listener.production_weights(api)):
             raise PlatformError(f"{label} of {api} is still in the API's listener rule; roll traffic off it first")
         listener.delete_test_rules(api, label)
-        try:
-            self.ecs.update_service(cluster=self.config.cluster, service=specs.service_name(api, label), desiredCount=0)
-            self.ecs.delete_service(cluster=self.config.cluster, service=specs.service_name(api, label))
-        except ClientError as error:
-            if error_code(error) not in _MISSING_SERVICE:
-                raise
+        ecs_service.delete_service(self.ecs, self.config.cluster, api, label)
         if target_group is not None:
             listener.delete_target_group(target_group)
-        family = specs.task_family(api, label)
-        for page in self.ecs.get_paginator("list_task_definitions").paginate(familyPrefix=family, status="ACTIVE"):
-            for arn in page["taskDefinitionArns"]:
-                if arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family:
-                    self.ecs.deregister_task_definition(taskDefinition=arn)
+        ecs_service.deregister_task_definitions(self.ecs, api, label)
 
     def _firing_alarms(self, api: str) -> list[str]:
         alarm_names = api_alarm_names(api)

@@ -13,7 +13,8 @@ from moto import mock_aws
 
 from axon import names
 from axon.platforms.base import VersionRef
-from axon.platforms.ecs import specs
+from axon.platforms.ecs import listener as ecs_listener
+from axon.platforms.ecs import service as ecs_service
 from axon.platforms.ecs.config import EcsConfig
 from axon.platforms.ecs.platform import EcsPlatform
 from axon.spec import load_spec_text
@@ -53,7 +54,7 @@ class World:
         return rule_weights(self.config, api)
 
     def service(self, api: str, label: str) -> Any:
-        found = client("ecs").describe_services(cluster=CLUSTER, services=[specs.service_name(api, label)])
+        found = client("ecs").describe_services(cluster=CLUSTER, services=[ecs_service.service_name(api, label)])
         active = [s for s in found["services"] if s["status"] == "ACTIVE"]
         return active[0] if active else None
 
@@ -78,12 +79,14 @@ class World:
 
 def rule_weights(config: EcsConfig, api: str) -> list[tuple[str, int]]:
     elbv2 = client("elbv2")
-    wanted = specs.conditions_key(specs.production_conditions(api))
+    wanted = ecs_listener.conditions_key(ecs_listener.production_conditions(api))
     for rule in elbv2.describe_rules(ListenerArn=config.listener_arn)["Rules"]:
-        if specs.conditions_key(rule["Conditions"]) == wanted:
+        if ecs_listener.conditions_key(rule["Conditions"]) == wanted:
             groups = rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
             tags = elbv2.describe_tags(ResourceArns=[g["TargetGroupArn"] for g in groups])["TagDescriptions"]
-            labels = {d["ResourceArn"]: {t["Key"]: t["Value"] for t in d["Tags"]}[specs.TAG_VERSION] for d in tags}
+            labels = {
+                d["ResourceArn"]: {t["Key"]: t["Value"] for t in d["Tags"]}[ecs_service.TAG_VERSION] for d in tags
+            }
             return [(labels[g["TargetGroupArn"]], g["Weight"]) for g in groups]
     return []
 

@@ -8,7 +8,8 @@ import pytest
 
 from axon import names
 from axon.platforms.base import DeploymentPhase, VersionRef
-from axon.platforms.ecs import specs
+from axon.platforms.ecs import listener as ecs_listener
+from axon.platforms.ecs import platform as ecs_platform
 from axon.platforms.ecs.config import ECS_CONFIG_PARAMETER, EcsNotConfiguredError
 from axon.platforms.ecs.smoke import http_post
 from axon.platforms.errors import CapacityUnavailableError, PlatformError, SmokeTestFailedError
@@ -57,13 +58,13 @@ def test_deploy_starts_green_with_gpu_task_target_group_alarms_and_test_rule(wor
     assert (service["desiredCount"], service["runningCount"]) == (2, 2)
     task = client("ecs").describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
     assert task["containerDefinitions"][0]["resourceRequirements"] == [{"type": "GPU", "value": "1"}]
-    assert world.target_groups() == [specs.target_group_name("iris", "v1")]
+    assert world.target_groups() == [ecs_listener.target_group_name("iris", "v1")]
     assert world.weights() == []  # no production rule before v1 is healthy: nothing serves yet
     (test_rule,) = world.rules()
-    token = specs.header_condition(test_rule["Conditions"], specs.TEST_TOKEN_HEADER)
+    token = ecs_listener.header_condition(test_rule["Conditions"], ecs_listener.TEST_TOKEN_HEADER)
     assert token is not None and len(token) == 32  # the rollout's secret: only rule readers can reach green
-    wanted = specs.test_conditions("iris", "v1", token)
-    assert specs.conditions_key(test_rule["Conditions"]) == specs.conditions_key(wanted)
+    wanted = ecs_listener.test_conditions("iris", "v1", token)
+    assert ecs_listener.conditions_key(test_rule["Conditions"]) == ecs_listener.conditions_key(wanted)
     alarms = client("cloudwatch").describe_alarms(AlarmNamePrefix="axon-iris-")["MetricAlarms"]
     assert {a["AlarmName"]: a["StateValue"] for a in alarms} == {"axon-iris-5xx": "OK", "axon-iris-latency": "OK"}
 
@@ -87,7 +88,7 @@ def test_the_smoke_test_reaches_green_through_the_test_rule_before_any_traffic(w
     assert world.weights() == []
     assert world.platform.smoke_test(version, b'{"x": 1}', "application/json") == b'{"ok": true}'
     ((path, headers, body),) = world.door.requests
-    assert (path, headers[specs.VERSION_HEADER], body) == ("/apis/iris/invocations", "v1", b'{"x": 1}')
+    assert (path, headers[ecs_listener.VERSION_HEADER], body) == ("/apis/iris/invocations", "v1", b'{"x": 1}')
     assert world.platform.deployment_status(version, None).phase == DeploymentPhase.SUCCEEDED
 
 
@@ -148,7 +149,7 @@ def test_a_canary_moves_weights_one_step_per_bake_and_blue_is_removed_only_after
     world.platform.retire(v2, v1)  # retried: harmless
     assert world.weights() == [("v2", 100)]
     assert world.service("iris", "v1") is None and world.service("iris", "v2") is not None
-    assert world.target_groups() == [specs.target_group_name("iris", "v2")]
+    assert world.target_groups() == [ecs_listener.target_group_name("iris", "v2")]
     assert world.task_definitions() == ["axon-iris-v2:1"]
     assert len(world.rules()) == 1  # the test rule went with the rollout
 
@@ -176,7 +177,7 @@ def test_an_interrupted_poll_restarts_the_bake_of_its_step(world: World) -> None
     world.platform.deployment_status(v2, v1)
     green = world.platform._target_group("iris", "v2")
     assert green is not None
-    client("elbv2").remove_tags(ResourceArns=[green], TagKeys=[specs.TAG_SHIFT])  # the tag write never happened
+    client("elbv2").remove_tags(ResourceArns=[green], TagKeys=[ecs_platform.TAG_SHIFT])  # the tag write never happened
     world.advance(600)
     assert world.platform.deployment_status(v2, v1).message == "baking 10% for 60 s"
     world.advance(59)
@@ -201,7 +202,7 @@ def test_an_alarm_at_a_step_puts_all_traffic_back_on_blue(world: World, alarm: s
     world.platform.remove_version(v2)
     assert world.weights() == [("v1", 100)] and len(world.rules()) == 1
     assert world.service("iris", "v2") is None and world.service("iris", "v1")["desiredCount"] == 1
-    assert world.target_groups() == [specs.target_group_name("iris", "v1")]
+    assert world.target_groups() == [ecs_listener.target_group_name("iris", "v1")]
     assert world.task_definitions() == ["axon-iris-v1:1"]
 
 
@@ -397,7 +398,7 @@ def test_delete_api_removes_everything_of_that_api_only(world: World) -> None:
     world.platform.delete_api("iris")
     world.platform.delete_api("iris")  # idempotent
     assert world.weights() == [] and world.weights("iris-2") == [("v1", 100)]
-    assert world.target_groups() == [specs.target_group_name("iris-2", "v1")]
+    assert world.target_groups() == [ecs_listener.target_group_name("iris-2", "v1")]
     assert world.task_definitions() == ["axon-iris-2-v1:1"]
     assert client("cloudwatch").describe_alarms(AlarmNamePrefix="axon-iris-5")["MetricAlarms"] == []
 

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from axon import names
 from axon.errors import TransientError
 from axon.platforms.base import DeploymentPhase
-from axon.platforms.ecs import specs
+from axon.platforms.ecs import listener as ecs_listener
 from axon.platforms.ecs.config import JwtAuth
 from axon.platforms.ecs.listener import Listener
 from axon.platforms.ecs.smoke import MAX_BODY_BYTES, SmokeFunctionMissingError
@@ -24,31 +24,33 @@ CANARY = "rollout: {strategy: canary, canary_percent: 10, bake_seconds: 0}\n"
 
 
 def _test_rule(world: World) -> dict[str, Any]:
-    (rule,) = [r for r in world.rules() if specs.header_condition(r["Conditions"], specs.VERSION_HEADER)]
+    (rule,) = [r for r in world.rules() if ecs_listener.header_condition(r["Conditions"], ecs_listener.VERSION_HEADER)]
     return rule
 
 
 def test_the_smoke_test_sends_the_secret_of_the_test_rule_and_keeps_it_across_calls(world: World) -> None:
     version = world.version("v1", SMOKE)
     world.platform.deploy(version, None)
-    token = specs.header_condition(_test_rule(world)["Conditions"], specs.TEST_TOKEN_HEADER)
+    token = ecs_listener.header_condition(_test_rule(world)["Conditions"], ecs_listener.TEST_TOKEN_HEADER)
     assert token is not None
     world.platform.smoke_test(version, b'{"x": 1}', "application/json")
     world.platform.smoke_test(version, b'{"x": 1}', "application/json")  # a retried VerifyVersion
-    assert [(path, h[specs.VERSION_HEADER], h[specs.TEST_TOKEN_HEADER]) for path, h, _ in world.door.requests] == [
+    assert [
+        (path, h[ecs_listener.VERSION_HEADER], h[ecs_listener.TEST_TOKEN_HEADER]) for path, h, _ in world.door.requests
+    ] == [
         ("/apis/iris/invocations", "v1", token),
     ] * 2
-    assert specs.header_condition(_test_rule(world)["Conditions"], specs.TEST_TOKEN_HEADER) == token
+    assert ecs_listener.header_condition(_test_rule(world)["Conditions"], ecs_listener.TEST_TOKEN_HEADER) == token
 
 
 def test_each_rollout_gets_its_own_secret(world: World) -> None:
     v1 = world.live("v1")
     v2 = world.version("v2", CANARY)
     world.platform.deploy(v2, v1)
-    first = specs.header_condition(_test_rule(world)["Conditions"], specs.TEST_TOKEN_HEADER)
+    first = ecs_listener.header_condition(_test_rule(world)["Conditions"], ecs_listener.TEST_TOKEN_HEADER)
     world.platform.rollback(v2, v1)
     world.platform.deploy(v2, v1)  # the same label again, e.g. after a failed attempt
-    second = specs.header_condition(_test_rule(world)["Conditions"], specs.TEST_TOKEN_HEADER)
+    second = ecs_listener.header_condition(_test_rule(world)["Conditions"], ecs_listener.TEST_TOKEN_HEADER)
     assert first and second and first != second
 
 
@@ -59,7 +61,7 @@ def test_the_smoke_test_goes_through_the_smoke_function_whatever_the_scheme(worl
     world.platform.config = world.config.model_copy(update={"internal": internal, "url": "https://unused.example"})
     assert world.platform.smoke_test(version, b'{"x": 1}', "application/json") == b'{"ok": true}'
     ((path, headers, body),) = world.door.requests  # sent by axon-ecs-smoke to its configured target
-    assert (path, headers[specs.VERSION_HEADER], body) == ("/apis/iris/invocations", "v1", b'{"x": 1}')
+    assert (path, headers[ecs_listener.VERSION_HEADER], body) == ("/apis/iris/invocations", "v1", b'{"x": 1}')
 
 
 def test_a_missing_smoke_function_is_a_coded_error(world: World) -> None:
@@ -102,14 +104,16 @@ def _legacy_rule(world: World, priority: int, conditions: list[dict[str, Any]], 
         ListenerArn=world.config.listener_arn,
         Priority=priority,
         Conditions=conditions,
-        Actions=specs.forward_actions([(group, 1)]),
+        Actions=ecs_listener.forward_actions([(group, 1)]),
     )
 
 
 def test_rules_of_an_earlier_axon_are_found_and_brought_to_the_current_shape(world: World) -> None:
     v1 = world.live("v1")
     (production,) = world.rules()
-    legacy_path = [{"Field": "path-pattern", "PathPatternConfig": {"Values": [specs.legacy_path_pattern("iris")]}}]
+    legacy_path = [
+        {"Field": "path-pattern", "PathPatternConfig": {"Values": [ecs_listener.legacy_path_pattern("iris")]}}
+    ]
     client("elbv2").modify_rule(RuleArn=production["RuleArn"], Conditions=legacy_path)
     v2 = world.version("v2", CANARY)
     v2_group = world.platform._listener.ensure_target_group(v2, world.config.vpc_id)
@@ -117,12 +121,14 @@ def test_rules_of_an_earlier_axon_are_found_and_brought_to_the_current_shape(wor
     _legacy_rule(world, int(production["Priority"]) - 1, [*legacy_path, version_only], v2_group)
     world.platform.deploy(v2, v1)  # replaces the secret-less test rule
     test_rule = _test_rule(world)
-    assert specs.header_condition(test_rule["Conditions"], specs.TEST_TOKEN_HEADER) is not None
+    assert ecs_listener.header_condition(test_rule["Conditions"], ecs_listener.TEST_TOKEN_HEADER) is not None
     assert len(world.rules()) == 2
     status = world.platform.deployment_status(v2, v1)  # the first weight change narrows the production path
     assert (status.phase, world.weights()) == (DeploymentPhase.IN_PROGRESS, [("v1", 90), ("v2", 10)])
     (narrowed,) = [r for r in world.rules() if r["RuleArn"] == production["RuleArn"]]
-    assert specs.conditions_key(narrowed["Conditions"]) == specs.conditions_key(specs.production_conditions("iris"))
+    assert ecs_listener.conditions_key(narrowed["Conditions"]) == ecs_listener.conditions_key(
+        ecs_listener.production_conditions("iris")
+    )
 
 
 def test_with_jwt_auth_the_production_rule_checks_the_token_and_the_test_rule_does_not() -> None:
@@ -141,8 +147,8 @@ def test_with_jwt_auth_the_production_rule_checks_the_token_and_the_test_rule_do
             sent.append(("modify", request))
 
     listener = Listener(Elbv2(), "arn:listener", auth)  # type: ignore[arg-type]
-    listener.create_rule("iris", specs.production_conditions("iris"), [("green", 100)], production=True)
-    listener.create_rule("iris", specs.test_conditions("iris", "v2", "5ec"), [("green", 1)], production=False)
+    listener.create_rule("iris", ecs_listener.production_conditions("iris"), [("green", 100)], production=True)
+    listener.create_rule("iris", ecs_listener.test_conditions("iris", "v2", "5ec"), [("green", 1)], production=False)
     listener.set_weights("iris", "rule", [("blue", 90), ("green", 10)])
     assert [(kind, [a["Type"] for a in request["Actions"]]) for kind, request in sent] == [
         ("create", ["jwt-validation", "forward"]),

@@ -15,7 +15,8 @@ from datetime import timedelta
 import pytest
 
 from axon import names
-from axon.platforms.ecs import specs
+from axon.platforms.ecs import listener as ecs_listener
+from axon.platforms.ecs import service as ecs_service
 from axon.platforms.ecs.config import EcsConfig
 from axon.registry import VersionStatus
 from tests.functional.platforms.conftest import rule_weights
@@ -44,7 +45,7 @@ class Ecs:
         return rule_weights(self.config, "iris")
 
     def service(self, label: str) -> dict[str, object] | None:
-        found = client("ecs").describe_services(cluster=CLUSTER, services=[specs.service_name("iris", label)])
+        found = client("ecs").describe_services(cluster=CLUSTER, services=[ecs_service.service_name("iris", label)])
         active = [s for s in found["services"] if s["status"] == "ACTIVE"]
         return dict(active[0]) if active else None
 
@@ -96,7 +97,7 @@ def test_a_second_version_shifts_weights_per_strategy_and_blue_is_removed(
     assert ecs.service("v1") is None and ecs.service("v2") is not None
     assert ecs.stack.version("iris", first).status == VersionStatus.SUPERSEDED
     groups = client("elbv2").describe_target_groups()["TargetGroups"]
-    assert [g["TargetGroupName"] for g in groups] == [specs.target_group_name("iris", "v2")]
+    assert [g["TargetGroupName"] for g in groups] == [ecs_listener.target_group_name("iris", "v2")]
 
 
 def test_the_smoke_test_reaches_green_before_any_traffic_moves(ecs: Ecs) -> None:
@@ -105,7 +106,7 @@ def test_the_smoke_test_reaches_green_before_any_traffic_moves(ecs: Ecs) -> None
     record = ecs.stack.wait_final("iris", second)
     assert record.status == VersionStatus.LIVE, record.reason
     ((path, headers, body),) = ecs.door.requests
-    assert (path, headers[specs.VERSION_HEADER], body) == ("/apis/iris/invocations", "v2", b'{"x": 1}')
+    assert (path, headers[ecs_listener.VERSION_HEADER], body) == ("/apis/iris/invocations", "v2", b'{"x": 1}')
     kinds = [e.kind if e.kind == "smoke_test" else e.data.get("status") for e in ecs.stack.registry.timeline("iris", 2)]
     assert kinds.index("smoke_test") < kinds.index("shifting")
 

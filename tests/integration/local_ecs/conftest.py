@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from axon import names
-from axon.platforms.ecs import specs
+from axon.platforms.ecs import listener as ecs_listener
+from axon.platforms.ecs import service as ecs_service
 from tests.integration.harness import LocalClients, running_stack
 
 SERVICES = ("s3", "dynamodb", "ecs", "elbv2", "events", "stepfunctions")
@@ -30,7 +31,7 @@ class Local(LocalClients):
     def service(self, api: str, label: str) -> dict[str, Any] | None:
         """The version's ECS service while it is ACTIVE."""
         found = self.client("ecs").describe_services(
-            cluster=names.ECS_CLUSTER, services=[specs.service_name(api, label)]
+            cluster=names.ECS_CLUSTER, services=[ecs_service.service_name(api, label)]
         )
         active = [s for s in found["services"] if s["status"] == "ACTIVE"]
         return active[0] if active else None
@@ -42,13 +43,13 @@ class Local(LocalClients):
 
     def healthy_targets(self, api: str, label: str) -> int:
         elbv2 = self.client("elbv2")
-        group = elbv2.describe_target_groups(Names=[specs.target_group_name(api, label)])["TargetGroups"][0]
+        group = elbv2.describe_target_groups(Names=[ecs_listener.target_group_name(api, label)])["TargetGroups"][0]
         health = elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])["TargetHealthDescriptions"]
         return sum(1 for t in health if t["TargetHealth"]["State"] == "healthy")
 
     def pids(self, api: str, label: str) -> list[int]:
         assert self.stack.ecs is not None
-        return self.stack.ecs.pids(specs.service_name(api, label))
+        return self.stack.ecs.pids(ecs_service.service_name(api, label))
 
 
 def alive(pid: int) -> bool:

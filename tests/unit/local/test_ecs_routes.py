@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from axon.platforms.ecs import specs
+from axon.platforms.ecs import listener as ecs_listener
 from axon_local.dataplane.router import Router
 from axon_local.dataplane.stats import StatsBook
 from axon_local.ecs.alb import LocalAlb, RouteTable
@@ -22,7 +22,7 @@ def _rule(priority: int, conditions: list[dict[str, Any]], group: str) -> dict[s
         "Priority": str(priority),
         "IsDefault": False,
         "Conditions": conditions,
-        "Actions": specs.forward_actions([(group, 1)]),
+        "Actions": ecs_listener.forward_actions([(group, 1)]),
     }
 
 
@@ -44,8 +44,8 @@ def _table(rules: list[dict[str, Any]]) -> tuple[RouteTable, Router, Router]:
 
 RULES = [
     DEFAULT,
-    _rule(1, specs.test_conditions("iris", "v2", TOKEN), "green"),
-    _rule(2, specs.production_conditions("iris"), "blue"),
+    _rule(1, ecs_listener.test_conditions("iris", "v2", TOKEN), "green"),
+    _rule(2, ecs_listener.production_conditions("iris"), "blue"),
 ]
 
 
@@ -68,7 +68,7 @@ def test_only_the_inference_path_is_routed() -> None:
 
 def test_a_version_header_rule_without_a_secret_is_not_routed() -> None:
     version_only = {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Axon-Version", "Values": ["v2"]}}
-    view = read_listener([DEFAULT, _rule(1, [*specs.production_conditions("iris"), version_only], "green")])
+    view = read_listener([DEFAULT, _rule(1, [*ecs_listener.production_conditions("iris"), version_only], "green")])
     assert (view.tests, view.unsupported) == ({}, ("rule-1",))
 
 

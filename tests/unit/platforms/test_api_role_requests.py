@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from axon import names
 from axon.platforms.base import VersionRef
-from axon.platforms.ecs import specs as ecs_specs
+from axon.platforms.ecs import service as ecs_service
 from axon.platforms.ecs.config import EcsConfig
 from axon.platforms.sagemaker import specs as sagemaker_specs
 from axon.spec import load_spec_text
@@ -33,5 +33,5 @@ def test_the_sagemaker_model_runs_as_the_apis_own_role() -> None:
 
 
 def test_the_ecs_task_runs_as_the_apis_own_role_and_the_agent_as_the_execution_role() -> None:
-    request = ecs_specs.task_definition_request(version(ROLE), CONFIG)
+    request = ecs_service.task_definition_request(version(ROLE), CONFIG)
     assert (request["taskRoleArn"], request["executionRoleArn"]) == (ROLE, CONFIG.execution_role_arn)

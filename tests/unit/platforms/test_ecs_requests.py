@@ -6,7 +6,9 @@ import pytest
 
 from axon import names
 from axon.platforms.base import VersionRef
-from axon.platforms.ecs import specs
+from axon.platforms.ecs import listener as ecs_listener
+from axon.platforms.ecs import platform as ecs_platform
+from axon.platforms.ecs import service as ecs_service
 from axon.platforms.ecs.config import EcsConfig, JwtAuth
 from axon.spec import load_spec_text
 
@@ -38,7 +40,7 @@ def _version(yaml: str = "compute: {platform: ecs, instance_type: g5.xlarge, gpu
 
 
 def test_task_definition_runs_the_serving_image_on_a_gpu_with_the_bundle_uri_and_logs() -> None:
-    assert specs.task_definition_request(_version(), CONFIG) == {
+    assert ecs_service.task_definition_request(_version(), CONFIG) == {
         "family": "axon-iris-v2",
         "taskRoleArn": CONFIG.task_role_arn,
         "executionRoleArn": CONFIG.execution_role_arn,
@@ -86,12 +88,14 @@ def test_task_definition_runs_the_serving_image_on_a_gpu_with_the_bundle_uri_and
 
 
 def test_a_cpu_task_asks_for_no_gpu() -> None:
-    request = specs.task_definition_request(_version("compute: {platform: ecs, instance_type: g5.xlarge}"), CONFIG)
+    request = ecs_service.task_definition_request(
+        _version("compute: {platform: ecs, instance_type: g5.xlarge}"), CONFIG
+    )
     assert "resourceRequirements" not in request["containerDefinitions"][0]
 
 
 def test_service_runs_on_the_instance_types_capacity_provider_behind_its_target_group() -> None:
-    assert specs.service_request(_version(), CONFIG, "arn:task:1", TARGET_GROUP, 3) == {
+    assert ecs_service.service_request(_version(), CONFIG, "arn:task:1", TARGET_GROUP, 3) == {
         "cluster": "axon",
         "serviceName": "axon-iris-v2",
         "taskDefinition": "arn:task:1",
@@ -119,8 +123,8 @@ def test_service_runs_on_the_instance_types_capacity_provider_behind_its_target_
 
 
 def test_target_group_checks_ping_on_the_task_ip() -> None:
-    assert specs.target_group_request(_version(), "vpc-1") == {
-        "Name": specs.target_group_name("iris", "v2"),
+    assert ecs_listener.target_group_request(_version(), "vpc-1") == {
+        "Name": ecs_listener.target_group_name("iris", "v2"),
         "Protocol": "HTTP",
         "Port": 8080,
         "VpcId": "vpc-1",
@@ -134,15 +138,15 @@ def test_target_group_checks_ping_on_the_task_ip() -> None:
         "Matcher": {"HttpCode": "200"},
         "Tags": [{"Key": "axon:api", "Value": "iris"}, {"Key": "axon:version", "Value": "v2"}],
     }
-    assert specs.target_group_attributes_request(TARGET_GROUP) == {
+    assert ecs_listener.target_group_attributes_request(TARGET_GROUP) == {
         "TargetGroupArn": TARGET_GROUP,
         "Attributes": [{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}],
     }
 
 
 def test_rules_forward_weighted_and_rewrite_the_api_prefix_away() -> None:
-    assert specs.rule_request(
-        LISTENER, 4, specs.production_conditions("iris"), "iris", [("blue", 90), ("green", 10)]
+    assert ecs_listener.rule_request(
+        LISTENER, 4, ecs_listener.production_conditions("iris"), "iris", [("blue", 90), ("green", 10)]
     ) == {
         "ListenerArn": LISTENER,
         "Priority": 4,
@@ -166,38 +170,41 @@ def test_rules_forward_weighted_and_rewrite_the_api_prefix_away() -> None:
         ],
         "Tags": [{"Key": "axon:api", "Value": "iris"}],
     }
-    assert specs.test_conditions("iris", "v2", "5ec")[1:] == [
+    assert ecs_listener.test_conditions("iris", "v2", "5ec")[1:] == [
         {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Axon-Version", "Values": ["v2"]}},
         {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Axon-Test-Token", "Values": ["5ec"]}},
     ]
-    assert specs.modify_rule_request("rule", "iris", [("green", 100)]) == {
+    assert ecs_listener.modify_rule_request("rule", "iris", [("green", 100)]) == {
         "RuleArn": "rule",
-        "Conditions": specs.production_conditions("iris"),  # a legacy /apis/iris/* rule is narrowed too
-        "Actions": specs.forward_actions([("green", 100)]),
+        "Conditions": ecs_listener.production_conditions("iris"),  # a legacy /apis/iris/* rule is narrowed too
+        "Actions": ecs_listener.forward_actions([("green", 100)]),
     }
 
 
 def test_only_the_inference_path_is_routed_not_metrics_or_ping() -> None:
-    (condition,) = specs.production_conditions("iris")
+    (condition,) = ecs_listener.production_conditions("iris")
     assert condition["PathPatternConfig"]["Values"] == ["/apis/iris/invocations"]
-    assert specs.test_conditions("iris", "v2", "5ec")[0] == condition
+    assert ecs_listener.test_conditions("iris", "v2", "5ec")[0] == condition
 
 
 def test_test_tokens_are_fresh_128_bit_lower_case_hex() -> None:
-    tokens = {specs.new_test_token() for _ in range(50)}
+    tokens = {ecs_listener.new_test_token() for _ in range(50)}
     assert len(tokens) == 50
     assert all(len(t) == 32 and t == t.lower() and int(t, 16) >= 0 for t in tokens)
-    conditions = specs.test_conditions("iris", "v2", "abc")
-    assert specs.header_condition(conditions, "x-axon-test-token") == "abc"
-    assert specs.header_condition(conditions, specs.VERSION_HEADER) == "v2"
-    assert specs.header_condition(specs.production_conditions("iris"), specs.TEST_TOKEN_HEADER) is None
+    conditions = ecs_listener.test_conditions("iris", "v2", "abc")
+    assert ecs_listener.header_condition(conditions, "x-axon-test-token") == "abc"
+    assert ecs_listener.header_condition(conditions, ecs_listener.VERSION_HEADER) == "v2"
+    assert (
+        ecs_listener.header_condition(ecs_listener.production_conditions("iris"), ecs_listener.TEST_TOKEN_HEADER)
+        is None
+    )
 
 
 def test_with_jwt_auth_production_rules_verify_the_token_before_forwarding() -> None:
     auth = JwtAuth(
         issuer="https://idp.example.com/", jwks_endpoint="https://idp.example.com/jwks", scopes=("axon/invoke",)
     )
-    assert specs.forward_actions([("green", 100)], auth) == [
+    assert ecs_listener.forward_actions([("green", 100)], auth) == [
         {
             "Type": "jwt-validation",
             "Order": 1,
@@ -213,12 +220,14 @@ def test_with_jwt_auth_production_rules_verify_the_token_before_forwarding() -> 
             "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": "green", "Weight": 100}]},
         },
     ]
-    request = specs.rule_request(LISTENER, 2, specs.production_conditions("iris"), "iris", [("g", 1)], auth)
+    request = ecs_listener.rule_request(
+        LISTENER, 2, ecs_listener.production_conditions("iris"), "iris", [("g", 1)], auth
+    )
     assert [a["Type"] for a in request["Actions"]] == ["jwt-validation", "forward"]
-    modify = specs.modify_rule_request("rule", "iris", [("g", 1)], auth)
+    modify = ecs_listener.modify_rule_request("rule", "iris", [("g", 1)], auth)
     assert [a["Type"] for a in modify["Actions"]] == ["jwt-validation", "forward"]
     without_scopes = JwtAuth(issuer="https://idp.example.com/", jwks_endpoint="https://idp.example.com/jwks")
-    assert "AdditionalClaims" not in specs.auth_actions(without_scopes)[0]["JwtValidationConfig"]
+    assert "AdditionalClaims" not in ecs_listener.auth_actions(without_scopes)[0]["JwtValidationConfig"]
 
 
 def test_conditions_compare_equal_as_sent_and_as_described() -> None:
@@ -231,14 +240,18 @@ def test_conditions_compare_equal_as_sent_and_as_described() -> None:
             "PathPatternConfig": {"Values": ["/apis/iris/invocations"]},
         },
     ]
-    assert specs.conditions_key(described) == specs.conditions_key(specs.test_conditions("iris", "v2", "5ec"))
-    assert specs.conditions_key(described) != specs.conditions_key(specs.test_conditions("iris", "v3", "5ec"))
+    assert ecs_listener.conditions_key(described) == ecs_listener.conditions_key(
+        ecs_listener.test_conditions("iris", "v2", "5ec")
+    )
+    assert ecs_listener.conditions_key(described) != ecs_listener.conditions_key(
+        ecs_listener.test_conditions("iris", "v3", "5ec")
+    )
     host = [{"Field": "host-header", "Values": ["a.example.com"]}]
-    assert specs.conditions_key(host) == (("host-header", "", ("a.example.com",)),)
+    assert ecs_listener.conditions_key(host) == (("host-header", "", ("a.example.com",)),)
 
 
 def test_alarms_watch_the_new_target_group_only() -> None:
-    five_xx, latency = specs.alarm_requests(_version(), LISTENER, TARGET_GROUP)
+    five_xx, latency = ecs_listener.alarm_requests(_version(), LISTENER, TARGET_GROUP)
     dimensions = [
         {"Name": "LoadBalancer", "Value": "app/axon/50dc6c495c0c9188"},
         {"Name": "TargetGroup", "Value": "targetgroup/ax-iris-v2-92d2d5/73e2d6bc24d8a067"},
@@ -279,7 +292,7 @@ def test_alarms_watch_the_new_target_group_only() -> None:
     ],
 )
 def test_target_group_names_fit_32_characters_and_stay_distinct(api: str, label: str, name: str) -> None:
-    assert specs.target_group_name(api, label) == name
+    assert ecs_listener.target_group_name(api, label) == name
     assert len(name) <= 32
 
 
@@ -288,7 +301,7 @@ def test_target_group_names_fit_32_characters_and_stay_distinct(api: str, label:
     [("axon-iris-v3", "v3"), ("axon-iris-2-v1", None), ("axon-iris-", None), ("axon-other-v1", None)],
 )
 def test_label_of_tells_an_apis_names_from_a_longer_apis(name: str, label: str | None) -> None:
-    assert specs.label_of("iris", name) == label
+    assert ecs_service.label_of("iris", name) == label
 
 
 @pytest.mark.parametrize(
@@ -296,7 +309,7 @@ def test_label_of_tells_an_apis_names_from_a_longer_apis(name: str, label: str |
     [([10, 100], 0, 10), ([10, 100], 10, 100), ([10, 100], 100, None), ([30, 60, 90, 100], 45, 60), ([100], 0, 100)],
 )
 def test_next_percent(steps: list[int], current: int, expected: int | None) -> None:
-    assert specs.next_percent(steps, current) == expected
+    assert ecs_platform.next_percent(steps, current) == expected
 
 
 @pytest.mark.parametrize(
@@ -304,19 +317,19 @@ def test_next_percent(steps: list[int], current: int, expected: int | None) -> N
     [("25@1700000000", (25, 1700000000)), (None, None), ("", None), ("x@1", None), ("25@", None), ("25", None)],
 )
 def test_shift_tag_round_trip_and_foreign_values(value: str | None, parsed: tuple[int, int] | None) -> None:
-    assert specs.parse_shift_tag(value) == parsed
-    assert specs.parse_shift_tag(specs.shift_tag(25, 1700000000.9)) == (25, 1700000000)
+    assert ecs_platform.parse_shift_tag(value) == parsed
+    assert ecs_platform.parse_shift_tag(ecs_platform.shift_tag(25, 1700000000.9)) == (25, 1700000000)
 
 
 def test_priority_slots_pair_the_test_rule_before_the_production_rule() -> None:
-    assert specs.rule_priorities(1) == (1, 2)
-    assert specs.free_slot(set()) == 1
-    assert specs.free_slot({1, 2, 4}) == 3  # slot 2 (3, 4) is half taken
+    assert ecs_listener.rule_priorities(1) == (1, 2)
+    assert ecs_listener.free_slot(set()) == 1
+    assert ecs_listener.free_slot({1, 2, 4}) == 3  # slot 2 (3, 4) is half taken
     with pytest.raises(ValueError, match="no free rule priority"):
-        specs.free_slot(set(range(1, 50_001)))
+        ecs_listener.free_slot(set(range(1, 50_001)))
 
 
 def test_arn_helpers() -> None:
-    assert specs.load_balancer_dimension(LISTENER) == "app/axon/50dc6c495c0c9188"
-    assert specs.arn_resource(TARGET_GROUP) == "targetgroup/ax-iris-v2-92d2d5/73e2d6bc24d8a067"
-    assert specs.region_of(LISTENER) == "eu-west-1"
+    assert ecs_listener.load_balancer_dimension(LISTENER) == "app/axon/50dc6c495c0c9188"
+    assert ecs_listener.arn_resource(TARGET_GROUP) == "targetgroup/ax-iris-v2-92d2d5/73e2d6bc24d8a067"
+    assert ecs_service.region_of(LISTENER) == "eu-west-1"
