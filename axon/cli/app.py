@@ -9,6 +9,7 @@ boto3, rich, the registry...) inside its body, so ``axon --help`` and ``axon <ve
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -213,6 +214,12 @@ def logs(
 app.add_typer(local.app, name="local")
 
 
+MIN_PYTHON = (3, 11, 4)  # tarfile.data_filter: the bundle inspector's extraction rules (pyproject's requires-python)
+
+
 def main() -> None:
-    """Console script ``axon``."""
+    """Console script ``axon``; refuses an older Python up front (the single-file build runs on any ``python3``)."""
+    if sys.version_info < MIN_PYTHON:
+        found = ".".join(map(str, sys.version_info[:3]))
+        sys.exit(f"error: axon needs Python {'.'.join(map(str, MIN_PYTHON))} or newer; this is Python {found}")
     app()

@@ -71,7 +71,7 @@ def _describe(error: Exception) -> str:
         operation = error.operation_name or "AWS call"
         return f"{operation} failed: {details.get('Code', 'Unknown')}: {details.get('Message', '')}".rstrip(": ")
     if isinstance(error, NoCredentialsError):
-        return "no AWS credentials found: configure a profile, or for the local stack export AWS_ENDPOINT_URL"
+        return "no AWS credentials found: configure a profile (or pass --profile), or for the local stack pass --endpoint-url"
     if isinstance(error, NoRegionError):
         return "no AWS region configured: set AWS_REGION"
     if isinstance(error, EndpointConnectionError):

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from axon import names
+from axon.cli.errors import CliError
 from axon.cli.groups import LightHelpGroup
 
 app = typer.Typer(cls=LightHelpGroup, help="Run axon on this machine: no Docker, no AWS account.", no_args_is_help=True)
@@ -29,8 +30,14 @@ def up(
     ] = None,
 ) -> None:
     """Start the local stack; it prints one line when ready, then the exports a shell needs."""
-    from axon_local import images
-    from axon_local.stack import LocalOptions, LocalStack  # heavy: moto, uvicorn; only for this verb
+    try:
+        from axon_local import images
+        from axon_local.stack import LocalOptions, LocalStack  # heavy: moto, uvicorn; only for this verb
+    except ModuleNotFoundError as missing:
+        raise CliError(
+            f"`axon local up` needs the local stack's extra (missing {missing.name}): "
+            "pipx install 'axon[local]' (or pip install 'axon[local]')"
+        ) from None
 
     stopping = threading.Event()
 

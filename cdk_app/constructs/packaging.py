@@ -46,9 +46,12 @@ BUILDSPEC = "model_images/buildspec.yml"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 
-# Powertools' layers live in this account in every commercial region; version 36 ships Powertools 3.31.1.
+# Powertools' layers live in this account in every commercial region; version 36 ships Powertools 3.31.1, the
+# release pyproject.toml's `lambda` extra pins, so the tests run the Powertools the Lambdas run
+# (tests/cdk/test_toolchain.py keeps the two equal).
 POWERTOOLS_ACCOUNT = "017000801446"
 POWERTOOLS_LAYER_VERSION = 36
+POWERTOOLS_LAYER_RELEASE = "3.31.1"
 POWERTOOLS_LAYER_VERSION_CONTEXT = "axon:powertoolsLayerVersion"
 
 # What the Lambda Python runtime provides (the SDK and its dependencies).

@@ -1,5 +1,7 @@
 """Every failure is one ``error:`` line and exit 1; AXON_DEBUG=1 shows the traceback instead."""
 
+import sys
+
 import pytest
 import typer
 from botocore.exceptions import (
@@ -28,7 +30,7 @@ from axon.errors import AxonError
         (ClientError({"Error": {"Code": "Throttling"}}, "Query"), "Query failed: Throttling"),
         (
             NoCredentialsError(),
-            "no AWS credentials found: configure a profile, or for the local stack export AWS_ENDPOINT_URL",
+            "no AWS credentials found: configure a profile (or pass --profile), or for the local stack pass --endpoint-url",
         ),
         (NoRegionError(), "no AWS region configured: set AWS_REGION"),
         (
@@ -73,3 +75,11 @@ def test_axon_debug_reraises(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AXON_DEBUG", "1")
     result = CliRunner().invoke(_app(ValueError("boom")), ["fail"])
     assert isinstance(result.exception, ValueError)
+
+
+def test_an_interpreter_older_than_axon_supports_is_refused_up_front(monkeypatch: pytest.MonkeyPatch) -> None:
+    from axon.cli import app
+
+    monkeypatch.setattr(sys, "version_info", (3, 11, 2, "final", 0))
+    with pytest.raises(SystemExit, match=r"axon needs Python 3\.11\.4 or newer; this is Python 3\.11\.2"):
+        app.main()
