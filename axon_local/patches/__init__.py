@@ -8,17 +8,15 @@ in the same process (``ThreadedMotoServer``), because they replace moto's model 
 2. EventBridge delivers to Lambda, Step Functions and SNS targets (``Rule.send_to_targets``) (:mod:`.eventbridge`).
 3. :func:`fire_schedules` fires EventBridge schedule rules and EventBridge Scheduler schedules on demand
    (:mod:`.eventbridge`).
-4. SageMaker ``UpdateEndpoint`` with ``DeploymentConfig``: blue/green steps seen through ``DescribeEndpoint``,
-   forced outcomes through :data:`sagemaker_outcomes`; ``CreateEndpoint`` may pass through ``Creating``;
-   ``UpdateEndpointWeightsAndCapacities`` keeps what the request leaves out (:mod:`.sagemaker`).
-5. CreateEndpointConfig accepts every instance type botocore's SageMaker model lists (g5, g6, p4d, p5, inf2...)
-   (:mod:`.sagemaker`).
-6. Step Functions ``Wait`` states and ``Retry`` back-off last ``seconds * wait_scale`` (:mod:`.stepfunctions`).
-7. CodeBuild builds run an image builder and end ``SUCCEEDED`` or ``FAILED`` as on AWS; by default a build pushes
+4. SageMaker models, endpoint configs and endpoints are the local SageMaker emulator's (:mod:`axon_local.sagemaker`,
+   as in local mode) on an in-memory fleet, moto's CloudWatch alarms and waits scaled by ``wait_scale``; tests
+   shape launches through :func:`sagemaker_fleet` (:mod:`.sagemaker`).
+5. Step Functions ``Wait`` states and ``Retry`` back-off last ``seconds * wait_scale`` (:mod:`.stepfunctions`).
+6. CodeBuild builds run an image builder and end ``SUCCEEDED`` or ``FAILED`` as on AWS; by default a build pushes
    its image tag to moto's ECR; forced failures through :data:`codebuild_outcomes` (:mod:`.codebuild`).
-8. sagemaker-runtime ``InvokeEndpoint`` refuses unknown endpoints and answers ``ModelError`` on demand through
+7. sagemaker-runtime ``InvokeEndpoint`` refuses unknown endpoints and answers ``ModelError`` on demand through
    :data:`invocation_outcomes` (:mod:`.sagemaker_runtime`).
-9. With ``PatchOptions.lambda_handlers`` set (local mode), only those functions with those handlers can be
+8. With ``PatchOptions.lambda_handlers`` set (local mode), only those functions with those handlers can be
    created, changed or invoked: anything else is ``AccessDeniedException`` (:mod:`.lambda_guard`).
 
 ``docs/moto-patches.md`` describes each gap, why the patch is faithful to AWS, and what it does not emulate.
@@ -55,9 +53,8 @@ from axon_local.patches.options import (
     BuildRequest,
     ImageBuilder,
     PatchOptions,
-    UpdateOutcome,
 )
-from axon_local.patches.sagemaker import SageMakerOutcomes, sagemaker_outcomes
+from axon_local.patches.sagemaker import sagemaker_fleet
 from axon_local.patches.sagemaker_runtime import InvocationOutcomes, invocation_outcomes
 
 __all__ = [
@@ -71,14 +68,12 @@ __all__ = [
     "InvocationOutcomes",
     "LambdaContext",
     "PatchOptions",
-    "SageMakerOutcomes",
-    "UpdateOutcome",
     "codebuild_outcomes",
     "fire_schedules",
     "install",
     "invocation_outcomes",
     "moto_patches",
-    "sagemaker_outcomes",
+    "sagemaker_fleet",
     "uninstall",
 ]
 
@@ -117,8 +112,6 @@ def moto_patches(
     *,
     wait_scale: float = 0.0,
     lambda_environment: Mapping[str, str] | None = None,
-    endpoint_create_steps: int = 0,
-    describes_per_update_step: int = 1,
     image_builder: ImageBuilder | None = None,
     synchronous_builds: bool = True,
     lambda_handlers: Mapping[str, str] | None = None,
@@ -128,8 +121,6 @@ def moto_patches(
         PatchOptions(
             wait_scale=wait_scale,
             lambda_environment=dict(lambda_environment or {}),
-            endpoint_create_steps=endpoint_create_steps,
-            describes_per_update_step=describes_per_update_step,
             image_builder=image_builder,
             synchronous_builds=synchronous_builds,
             lambda_handlers=None if lambda_handlers is None else dict(lambda_handlers),
@@ -147,6 +138,6 @@ def _restore() -> None:
 
 
 def _forget_test_controls() -> None:
-    sagemaker_outcomes.clear()
+    sagemaker.reset()
     invocation_outcomes.clear()
     codebuild.reset()

@@ -1,4 +1,4 @@
-"""Patch 7: CodeBuild builds that really run an image builder, and really succeed or fail.
+"""Patch 6: CodeBuild builds that really run an image builder, and really succeed or fail.
 
 Gap: moto's StartBuild ignores ``environmentVariablesOverride`` and runs nothing; the first BatchGetBuilds
 already says ``SUCCEEDED``, a build can never fail, and nothing is pushed to ECR. Fix: StartBuild records the

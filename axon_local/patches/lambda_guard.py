@@ -1,4 +1,4 @@
-"""Patch 9: with ``PatchOptions.lambda_handlers`` set, only those functions, with those handlers, exist and run.
+"""Patch 8: with ``PatchOptions.lambda_handlers`` set, only those functions, with those handlers, exist and run.
 
 Gap: moto accepts any ``Handler``, and patch 1 (:mod:`.lambda_runtime`) imports and calls it inside the serving
 process, so whoever can call CreateFunction could run any importable callable there (``cProfile.run`` takes a

@@ -6,15 +6,12 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
 
 # ``lambdas.<module>.<function>``: a handler of the project's ``lambdas`` package, nothing deeper or elsewhere.
 _AXON_HANDLER = re.compile(r"lambdas\.[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*")
-
-UpdateOutcome = Literal["rolled_back", "failed"]
 
 # The buildspec phases whose commands can fail (the ones a buildspec lists).
 COMMAND_PHASES = ("INSTALL", "PRE_BUILD", "BUILD", "POST_BUILD")
@@ -57,14 +54,10 @@ class PatchOptions:
     """How the patches behave; every field has the value tests want by default."""
 
     wait_scale: float = 0.0
-    """Step Functions ``Wait`` states and ``Retry`` intervals last ``seconds * wait_scale`` (1.0: as on AWS,
-    moto untouched; 0.0: at once; local mode uses e.g. 0.1)."""
+    """Step Functions ``Wait`` states and ``Retry`` intervals, and the in-process SageMaker's bakes and waits,
+    last ``seconds * wait_scale`` (1.0: as on AWS, moto untouched; 0.0: at once; local mode uses e.g. 0.1)."""
     lambda_environment: Mapping[str, str] = field(default_factory=dict)
     """Extra variables for every in-process invocation (server mode: ``AWS_ENDPOINT_URL`` of the server)."""
-    endpoint_create_steps: int = 0
-    """DescribeEndpoint calls a new endpoint answers ``Creating`` before ``InService`` (0: at once, as moto)."""
-    describes_per_update_step: int = 1
-    """DescribeEndpoint calls each blue/green step of UpdateEndpoint lasts."""
     image_builder: ImageBuilder | None = None
     """Runs each CodeBuild build; None: push a placeholder image to ECR as the buildspec would."""
     synchronous_builds: bool = True
@@ -75,8 +68,6 @@ class PatchOptions:
     importable handler (tests, whose own process is the only client)."""
 
     def __post_init__(self) -> None:
-        if self.endpoint_create_steps < 0 or self.describes_per_update_step < 1:
-            raise ValueError("endpoint_create_steps must be >= 0 and describes_per_update_step >= 1")
         for name, handler in (self.lambda_handlers or {}).items():
             if not _AXON_HANDLER.fullmatch(handler):
                 raise ValueError(f"{name}: handler {handler!r} is not a function of a module under lambdas.")

@@ -1,4 +1,4 @@
-"""Patch 8: sagemaker-runtime InvokeEndpoint answers only endpoints that exist, and can fail on demand.
+"""Patch 7: sagemaker-runtime InvokeEndpoint answers only endpoints that exist, and can fail on demand.
 
 Gap: moto's InvokeEndpoint returns a stub body for any endpoint name, even one that was never created, and can
 never fail, so a smoke test could never catch a broken model. Fix: an endpoint SageMaker does not know (or that
@@ -16,7 +16,7 @@ import threading
 from typing import Any
 from urllib.parse import unquote
 
-from axon_local.patches import _registry
+from axon_local.patches import _registry, sagemaker
 
 _SERVING = {"InService", "Updating", "SystemUpdating"}
 
@@ -63,12 +63,8 @@ def _error(error_type: str, message: str, status: int, **extra: Any) -> Exceptio
 
 
 def _invoke_endpoint(self: Any) -> Any:
-    from moto.sagemaker.models import sagemaker_backends
-
     name = unquote(self.path.split("/")[2])  # POST /endpoints/<name>/invocations
-    endpoints = sagemaker_backends[self.current_account][self.region].endpoints
-    endpoint = endpoints.get(name)
-    if endpoint is None or endpoint.endpoint_status not in _SERVING:
+    if sagemaker.endpoint_status(self.current_account, self.region, name) not in _SERVING:
         raise _error("ValidationError", f"Endpoint {name} of account {self.current_account} not found.", 400)
     failure = invocation_outcomes.failure(name)
     if failure is not None:

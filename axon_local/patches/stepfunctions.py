@@ -1,4 +1,4 @@
-"""Patch 6: Step Functions ``Wait`` states and ``Retry`` back-off last ``seconds * wait_scale``; an execution that
+"""Patch 5: Step Functions ``Wait`` states and ``Retry`` back-off last ``seconds * wait_scale``; an execution that
 ends sends AWS's "Step Functions Execution Status Change" event to EventBridge.
 
 Gap: moto's interpreter sleeps in real time, so a 15 s bake takes 15 s and a test with a one-hour ``Wait`` never

@@ -4,6 +4,7 @@ from axon_local.sagemaker.alarms import CloudWatchAlarms
 from axon_local.sagemaker.clock import CancelledError, Clock, ManualClock, SystemClock
 from axon_local.sagemaker.emulator import SageMakerEmulator
 from axon_local.sagemaker.errors import SageMakerApiError
+from axon_local.sagemaker.memory import MemoryFleet
 from axon_local.sagemaker.ports import AlarmSource, Fleet, FleetError, FleetShare, VariantSpec
 from axon_local.sagemaker.protocol import Response, SageMakerProtocol
 
@@ -16,6 +17,7 @@ __all__ = [
     "FleetError",
     "FleetShare",
     "ManualClock",
+    "MemoryFleet",
     "Response",
     "SageMakerApiError",
     "SageMakerEmulator",

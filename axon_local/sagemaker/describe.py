@@ -1,10 +1,13 @@
-"""DescribeEndpoint / ListEndpoints bodies from the records, with AWS's field names (protocol.py shapes them)."""
+"""DescribeEndpoint and List* bodies from the records, with AWS's field names (protocol.py shapes them)."""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
 
+from botocore.utils import parse_timestamp
+
+from axon_local.sagemaker.errors import validation_error
 from axon_local.sagemaker.records import EndpointRecord, FleetRecord, StatusNote, VariantState
 
 
@@ -77,3 +80,34 @@ def endpoint_summary(endpoint: EndpointRecord) -> dict[str, Any]:
         "LastModifiedTime": endpoint.last_modified,
         "EndpointStatus": endpoint.status,
     }
+
+
+_BOUNDS = {
+    "CreationTimeBefore": ("CreationTime", -1),
+    "CreationTimeAfter": ("CreationTime", 1),
+    "LastModifiedTimeBefore": ("LastModifiedTime", -1),
+    "LastModifiedTimeAfter": ("LastModifiedTime", 1),
+}
+
+
+def listed(items: list[dict[str, Any]], params: dict[str, Any], key: str, name_field: str) -> dict[str, Any]:
+    """One page of a List* answer: filtered, sorted (newest first by default) and paged as SageMaker does."""
+    for bound, (field, sign) in _BOUNDS.items():
+        if bound in params:
+            limit = parse_timestamp(params[bound]).timestamp()
+            items = [i for i in items if (i[field] - limit) * sign > 0]
+    if "NameContains" in params:
+        items = [i for i in items if params["NameContains"] in i[name_field]]
+    if "StatusEquals" in params:
+        items = [i for i in items if i["EndpointStatus"] == params["StatusEquals"]]
+    sort_key = {"Name": name_field, "Status": "EndpointStatus"}.get(params.get("SortBy", ""), "CreationTime")
+    items.sort(key=lambda i: i[sort_key], reverse=params.get("SortOrder", "Descending") == "Descending")
+    token = params.get("NextToken", "0")
+    if not token.isdigit():
+        raise validation_error(f"Invalid NextToken: {token}")
+    start = int(token)
+    size = int(params.get("MaxResults", 10))
+    body: dict[str, Any] = {key: items[start : start + size]}
+    if start + size < len(items):
+        body["NextToken"] = str(start + size)
+    return body

@@ -14,11 +14,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from botocore.utils import parse_timestamp
-
 from axon_local.sagemaker.clock import Clock
 from axon_local.sagemaker.deployer import Deployer
-from axon_local.sagemaker.describe import describe_endpoint, endpoint_summary
+from axon_local.sagemaker.describe import describe_endpoint, endpoint_summary, listed
 from axon_local.sagemaker.errors import validation_error
 from axon_local.sagemaker.ports import AlarmSource, Fleet, VariantSpec
 from axon_local.sagemaker.records import (
@@ -65,9 +63,11 @@ class SageMakerEmulator:
         self._handlers: dict[str, Handler] = {
             "CreateModel": self._create_model,
             "DescribeModel": self._describe_model,
+            "ListModels": self._list_models,
             "DeleteModel": self._delete_model,
             "CreateEndpointConfig": self._create_config,
             "DescribeEndpointConfig": self._describe_config,
+            "ListEndpointConfigs": self._list_configs,
             "DeleteEndpointConfig": self._delete_config,
             "CreateEndpoint": self._create_endpoint,
             "UpdateEndpoint": self._update_endpoint,
@@ -128,6 +128,13 @@ class SageMakerEmulator:
             model = self._model(params["ModelName"])
             return {**copy.deepcopy(model.request), "ModelArn": model.arn, "CreationTime": model.creation_time}
 
+    def _list_models(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            items = [
+                {"ModelName": m.name, "ModelArn": m.arn, "CreationTime": m.creation_time} for m in self._models.values()
+            ]
+        return listed(items, params, "Models", "ModelName")
+
     def _delete_model(self, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             self._model(params["ModelName"])
@@ -164,6 +171,14 @@ class SageMakerEmulator:
             request = copy.deepcopy(config.request)
             request.pop("Tags", None)
             return {**request, "EndpointConfigArn": config.arn, "CreationTime": config.creation_time}
+
+    def _list_configs(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            items = [
+                {"EndpointConfigName": c.name, "EndpointConfigArn": c.arn, "CreationTime": c.creation_time}
+                for c in self._configs.values()
+            ]
+        return listed(items, params, "EndpointConfigs", "EndpointConfigName")
 
     def _delete_config(self, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -291,32 +306,7 @@ class SageMakerEmulator:
     def _list_endpoints(self, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             items = [endpoint_summary(e) for e in self._endpoints.values()]
-        bounds = {
-            "CreationTimeBefore": ("CreationTime", -1),
-            "CreationTimeAfter": ("CreationTime", 1),
-            "LastModifiedTimeBefore": ("LastModifiedTime", -1),
-            "LastModifiedTimeAfter": ("LastModifiedTime", 1),
-        }
-        for key, (field, sign) in bounds.items():
-            if key in params:
-                limit = parse_timestamp(params[key]).timestamp()
-                items = [i for i in items if (i[field] - limit) * sign > 0]
-        if "NameContains" in params:
-            items = [i for i in items if params["NameContains"] in i["EndpointName"]]
-        if "StatusEquals" in params:
-            items = [i for i in items if i["EndpointStatus"] == params["StatusEquals"]]
-        sort_key = {"Name": "EndpointName", "Status": "EndpointStatus"}.get(params.get("SortBy", ""), "CreationTime")
-        items.sort(key=lambda i: i[sort_key], reverse=params.get("SortOrder", "Descending") == "Descending")
-        token = params.get("NextToken", "0")
-        if not token.isdigit():
-            raise validation_error(f"Invalid NextToken: {token}")
-        start = int(token)
-        size = int(params.get("MaxResults", 10))
-        page = items[start : start + size]
-        body: dict[str, Any] = {"Endpoints": page}
-        if start + size < len(items):
-            body["NextToken"] = str(start + size)
-        return body
+        return listed(items, params, "Endpoints", "EndpointName")
 
     def _delete_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
         name = params["EndpointName"]

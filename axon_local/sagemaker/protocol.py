@@ -66,13 +66,13 @@ class SageMakerProtocol:
     """Turns one HTTP request into one emulator call; owns no state of its own."""
 
     def __init__(self, emulator: SageMakerEmulator) -> None:
-        self._emulator = emulator
+        self.emulator = emulator
 
     def handles(self, target: str | None) -> bool:
         """True for the operations emulated here; other SageMaker operations go on to moto."""
         if not target or not target.startswith(TARGET_PREFIX):
             return False
-        return target[len(TARGET_PREFIX) :] in self._emulator.operations
+        return target[len(TARGET_PREFIX) :] in self.emulator.operations
 
     def handle(self, target: str, body: bytes) -> Response:
         request_id = str(uuid.uuid4())
@@ -85,7 +85,7 @@ class SageMakerProtocol:
             model = service_model().operation_model(operation)
             assert model.input_shape is not None  # every emulated operation takes input
             validate_request(params, model.input_shape)
-            result = self._emulator.call(operation, params)
+            result = self.emulator.call(operation, params)
             shaped = shape_output(result, model.output_shape) if model.output_shape is not None else {}
         except SageMakerApiError as error:
             return _error(error, request_id)

@@ -1,4 +1,4 @@
-"""Patch 7: CodeBuild builds run an image builder and end SUCCEEDED or FAILED in the shape AWS returns."""
+"""Patch 6: CodeBuild builds run an image builder and end SUCCEEDED or FAILED in the shape AWS returns."""
 
 from __future__ import annotations
 

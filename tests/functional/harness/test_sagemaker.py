@@ -1,14 +1,16 @@
-"""Patches 4 and 5: blue/green UpdateEndpoint, Creating, forced outcomes, weights, instance types."""
+"""Patch 4: moto's SageMaker is the local emulator: blue/green UpdateEndpoint, Creating, fleet failures, alarm
+rollbacks, weights, instance types."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from axon_local.patches import moto_patches, sagemaker_outcomes
+from axon_local.patches import moto_patches, sagemaker_fleet
 from tests.functional.harness.conftest import client
 
 ENDPOINT = "axon-iris"
@@ -25,6 +27,7 @@ def sagemaker(aws: None) -> Any:
     create_config(sagemaker_client, "v1", "ml.m5.large", instances=2)
     create_config(sagemaker_client, "v2", "ml.g5.xlarge", instances=4)
     sagemaker_client.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="v1")
+    assert settled(sagemaker_client)["EndpointStatus"] == "InService"
     return sagemaker_client
 
 
@@ -51,19 +54,19 @@ def blue_green(routing: dict[str, Any], alarms: tuple[str, ...] = ()) -> dict[st
     return config
 
 
-def progression(client: Any, limit: int = 20) -> tuple[list[tuple[str, str, float]], dict[str, Any]]:
-    """(endpoint status, new fleet status, new fleet traffic share) per DescribeEndpoint until InService."""
-    seen: list[tuple[str, str, float]] = []
-    for _ in range(limit):
-        endpoint = client.describe_endpoint(EndpointName=ENDPOINT)
-        pending = endpoint.get("PendingDeploymentSummary")
-        if pending is None:
-            assert endpoint["EndpointStatus"] in ("InService", "Failed")
-            return seen, endpoint
-        variant = pending["ProductionVariants"][0]
-        share = variant["CurrentWeight"] / variant["DesiredWeight"]
-        seen.append((endpoint["EndpointStatus"], variant["VariantStatus"][0]["Status"], share))
-    raise AssertionError(f"no final state after {limit} DescribeEndpoint calls: {seen}")
+def settled(client: Any, name: str = ENDPOINT) -> dict[str, Any]:
+    """DescribeEndpoint once the endpoint's operation has ended (the emulator runs it on a worker thread)."""
+    deadline = time.monotonic() + 10
+    while True:
+        endpoint: dict[str, Any] = client.describe_endpoint(EndpointName=name)
+        if endpoint["EndpointStatus"] not in ("Creating", "Updating") or time.monotonic() > deadline:
+            return endpoint
+        time.sleep(0.01)
+
+
+def routes_since_creation() -> list[list[tuple[str, float]]]:
+    """The traffic split of each route after the endpoint's creation: [(config, share of the endpoint)]."""
+    return [shares for _, shares in sagemaker_fleet().routes()[1:]]
 
 
 @pytest.mark.parametrize(
@@ -94,9 +97,9 @@ def test_update_endpoint_shows_the_strategys_traffic_steps_then_the_new_config(
     deployment_config = blue_green(routing)
     sagemaker.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName="v2", DeploymentConfig=deployment_config)
 
-    seen, final = progression(sagemaker)
+    final = settled(sagemaker)
 
-    assert seen == [("Updating", "Creating", 0.0)] + [("Updating", "Baking", share) for share in shares]
+    assert [dict(split)["v2"] for split in routes_since_creation()] == shares
     assert final["EndpointStatus"] == "InService" and final["EndpointConfigName"] == "v2"
     assert [(v["VariantName"], v["CurrentInstanceCount"]) for v in final["ProductionVariants"]] == [("v2", 4)]
     assert final["LastDeploymentConfig"] == deployment_config
@@ -104,9 +107,11 @@ def test_update_endpoint_shows_the_strategys_traffic_steps_then_the_new_config(
 
 
 def test_a_pending_deployment_names_the_new_config_and_its_fleet(sagemaker: Any) -> None:
+    sagemaker_fleet().hold_launches()
     sagemaker.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName="v2")
 
     creating = sagemaker.describe_endpoint(EndpointName=ENDPOINT)
+    sagemaker_fleet().release()
 
     assert creating["EndpointConfigName"] == "v1", "the old config serves until the switch"
     pending = creating["PendingDeploymentSummary"]
@@ -115,32 +120,43 @@ def test_a_pending_deployment_names_the_new_config_and_its_fleet(sagemaker: Any)
     assert (variant["VariantName"], variant["CurrentInstanceCount"], variant["DesiredInstanceCount"]) == ("v2", 0, 4)
 
 
-def test_a_forced_rollback_reaches_the_canary_then_ends_in_service_on_the_old_config(sagemaker: Any) -> None:
+def test_an_alarm_in_alarm_rolls_back_at_the_canary_and_ends_in_service_on_the_old_config(sagemaker: Any) -> None:
+    cloudwatch = client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName="axon-iris-5xx",
+        Namespace="AWS/SageMaker",
+        MetricName="Invocation5XXErrors",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName="axon-iris-5xx", StateValue="ALARM", StateReason="5XX on v2")
     canary = {"Type": "CANARY", "WaitIntervalInSeconds": 60, "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 20}}
-    sagemaker_outcomes.next_update(ENDPOINT, "rolled_back")
     sagemaker.update_endpoint(
         EndpointName=ENDPOINT, EndpointConfigName="v2", DeploymentConfig=blue_green(canary, ("axon-iris-5xx",))
     )
 
-    seen, final = progression(sagemaker)
+    final = settled(sagemaker)
 
-    assert seen == [("Updating", "Creating", 0.0), ("Updating", "Baking", 0.2), ("Updating", "Deleting", 0.0)]
+    assert routes_since_creation() == [[("v1", 0.8), ("v2", 0.2)], [("v1", 1.0)]]
     assert final["EndpointStatus"] == "InService" and final["EndpointConfigName"] == "v1"
     assert [v["VariantName"] for v in final["ProductionVariants"]] == ["v1"]
     assert "axon-iris-5xx" in final["FailureReason"]
 
 
-def test_a_forced_failure_never_takes_traffic_and_keeps_the_old_config(sagemaker: Any) -> None:
-    sagemaker_outcomes.next_update(ENDPOINT, "failed", reason="new fleet failed /ping")
+def test_a_fleet_that_fails_to_launch_never_takes_traffic_and_keeps_the_old_config(sagemaker: Any) -> None:
+    sagemaker_fleet().fail_next_launch(ENDPOINT, "new fleet failed /ping")
     sagemaker.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName="v2")
 
-    seen, final = progression(sagemaker)
+    final = settled(sagemaker)
 
-    assert seen == [("Updating", "Creating", 0.0)]
+    assert routes_since_creation() == []
     assert (final["EndpointStatus"], final["EndpointConfigName"]) == ("InService", "v1")
     assert final["FailureReason"] == "new fleet failed /ping"
     sagemaker.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName="v2")
-    assert progression(sagemaker)[1]["EndpointConfigName"] == "v2", "a forced outcome applies to one update only"
+    assert settled(sagemaker)["EndpointConfigName"] == "v2", "a launch failure applies to one launch only"
 
 
 def error_code(call: Any, **kwargs: Any) -> str:
@@ -159,6 +175,7 @@ def test_update_endpoint_validates_as_sagemaker_does(sagemaker: Any) -> None:
     no_step = {"Type": "LINEAR", "WaitIntervalInSeconds": 60}
     assert error_code(update, **kwargs, DeploymentConfig=blue_green(no_step)) == "ValidationException"
 
+    sagemaker_fleet().hold_launches()
     update(**kwargs)
     assert sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointStatus"] == "Updating"
     assert error_code(update, **kwargs) == "ValidationException", "an endpoint that is not InService"
@@ -169,17 +186,19 @@ def test_update_endpoint_validates_as_sagemaker_does(sagemaker: Any) -> None:
         )
         == "ValidationException"
     )
+    sagemaker_fleet().release()
 
 
 def test_weights_and_capacities_keeps_what_the_request_leaves_out(sagemaker: Any) -> None:
     sagemaker.update_endpoint_weights_and_capacities(
         EndpointName=ENDPOINT, DesiredWeightsAndCapacities=[{"VariantName": "v1", "DesiredWeight": 0.5}]
     )
+    settled(sagemaker)
     sagemaker.update_endpoint_weights_and_capacities(
         EndpointName=ENDPOINT, DesiredWeightsAndCapacities=[{"VariantName": "v1", "DesiredInstanceCount": 3}]
     )
 
-    (variant,) = sagemaker.describe_endpoint(EndpointName=ENDPOINT)["ProductionVariants"]
+    (variant,) = settled(sagemaker)["ProductionVariants"]
     assert (variant["CurrentWeight"], variant["CurrentInstanceCount"]) == (0.5, 3)
 
 
@@ -188,10 +207,11 @@ def test_retain_all_variant_properties_keeps_a_same_named_variants_capacity(sage
     sagemaker.update_endpoint_weights_and_capacities(
         EndpointName=ENDPOINT, DesiredWeightsAndCapacities=[{"VariantName": "v1", "DesiredInstanceCount": 5}]
     )
+    settled(sagemaker)
 
     sagemaker.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName="v1-patch", RetainAllVariantProperties=True)
 
-    (variant,) = progression(sagemaker)[1]["ProductionVariants"]
+    (variant,) = settled(sagemaker)["ProductionVariants"]
     assert variant["CurrentInstanceCount"] == 5
 
 
@@ -210,25 +230,26 @@ def test_new_gpu_and_inferentia_instance_types_are_accepted_unknown_ones_refused
     )
 
 
-def test_step_counts_are_configurable_and_a_create_can_be_forced_to_fail() -> None:
-    with mock_aws(), moto_patches(endpoint_create_steps=2, describes_per_update_step=2):
+def test_a_create_shows_creating_until_its_fleet_passes_ping_or_fails_with_the_fleets_reason() -> None:
+    with mock_aws(), moto_patches():
         sagemaker_client = client("sagemaker")
-        for version in ("v1", "v2"):
-            sagemaker_client.create_model(
-                ModelName=version, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "serving:latest"}
-            )
-            create_config(sagemaker_client, version, "ml.m5.large", instances=1)
+        sagemaker_client.create_model(ModelName="v1", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "serving:1"})
+        create_config(sagemaker_client, "v1", "ml.m5.large", instances=1)
 
+        sagemaker_fleet().hold_launches()
         sagemaker_client.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="v1")
-        statuses = [sagemaker_client.describe_endpoint(EndpointName=ENDPOINT)["EndpointStatus"] for _ in range(3)]
-        assert statuses == ["Creating", "Creating", "InService"]
-        sagemaker_client.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName="v2")
-        seen, final = progression(sagemaker_client)
-        assert seen == [("Updating", "Creating", 0.0)] * 2 + [("Updating", "Baking", 1.0)] * 2
-        assert final["EndpointConfigName"] == "v2"
+        assert sagemaker_client.describe_endpoint(EndpointName=ENDPOINT)["EndpointStatus"] == "Creating"
+        sagemaker_fleet().release()
+        assert settled(sagemaker_client)["EndpointStatus"] == "InService"
 
-        sagemaker_outcomes.fail_next_create("axon-broken", reason="image pull failed")
+        sagemaker_fleet().fail_next_launch("axon-broken", "image pull failed")
         sagemaker_client.create_endpoint(EndpointName="axon-broken", EndpointConfigName="v1")
-        described = [sagemaker_client.describe_endpoint(EndpointName="axon-broken") for _ in range(3)]
-        assert [endpoint["EndpointStatus"] for endpoint in described] == ["Creating", "Creating", "Failed"]
-        assert described[-1]["FailureReason"] == "image pull failed"
+        failed = settled(sagemaker_client, "axon-broken")
+        assert (failed["EndpointStatus"], failed["FailureReason"]) == ("Failed", "image pull failed")
+
+
+def test_models_and_configs_are_listed_and_other_operations_stay_motos(sagemaker: Any) -> None:
+    assert [m["ModelName"] for m in sagemaker.list_models(NameContains="v", SortBy="Name")["Models"]] == ["v2", "v1"]
+    configs = sagemaker.list_endpoint_configs(SortBy="Name", SortOrder="Ascending")["EndpointConfigs"]
+    assert [c["EndpointConfigName"] for c in configs] == ["v1", "v2"]
+    assert sagemaker.list_training_jobs()["TrainingJobSummaries"] == []

@@ -1,4 +1,4 @@
-"""Patches 1 and 6 under the Step Functions interpreter: Retry/Catch match the error type; waits are scaled."""
+"""Patches 1 and 5 under the Step Functions interpreter: Retry/Catch match the error type; waits are scaled."""
 
 from __future__ import annotations
 

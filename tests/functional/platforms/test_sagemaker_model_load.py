@@ -1,8 +1,9 @@
 """SageMaker on moto: a new model that cannot load fails the rollout from its log line, not the health-check timeout.
 
-moto with axon's patches: CreateEndpoint shows ``Creating`` for a few DescribeEndpoint calls and UpdateEndpoint
-walks the blue/green steps, so the platform sees the endpoint mid-deployment while the test writes the replica's
-log to CloudWatch Logs as SageMaker does.
+moto with axon's patches serves SageMaker from the local emulator on an in-memory fleet: holding the fleet's launch
+keeps the endpoint ``Creating`` (or its update at the new fleet's launch), so the platform sees it mid-deployment
+while the test writes the replica's log to CloudWatch Logs as SageMaker does; a launch failure is SageMaker's own
+verdict on a container that never passed ``/ping``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from axon.platforms.errors import ModelLoadFailedError
 from axon.platforms.sagemaker.logs import LOG_DELIVERY_SECONDS
 from axon.platforms.sagemaker.platform import SageMakerPlatform
 from axon.spec import load_spec_text
-from axon_local.patches import moto_patches, sagemaker_outcomes
+from axon_local.patches import moto_patches, sagemaker_fleet
 from tests.functional.platforms.conftest import client
 
 GROUP = names.log_group("iris")
@@ -37,7 +38,7 @@ REASON = (
 
 @pytest.fixture
 def platform(aws: None) -> Iterator[SageMakerPlatform]:
-    with moto_patches(endpoint_create_steps=3, describes_per_update_step=3):
+    with moto_patches():
         clock = [time.time()]
         yield SageMakerPlatform(
             client("sagemaker"),
@@ -78,6 +79,7 @@ def live(platform: SageMakerPlatform) -> VersionRef:
 
 def test_a_first_version_that_cannot_load_fails_while_creating_and_is_cleaned_up(platform: SageMakerPlatform) -> None:
     v1 = version("v1")
+    sagemaker_fleet().hold_launches()
     platform.deploy(v1, None)
     assert platform.deployment_status(v1, None).phase == DeploymentPhase.IN_PROGRESS  # nothing logged yet
     replica_log("AllTraffic/i-01", LOG)
@@ -87,12 +89,17 @@ def test_a_first_version_that_cannot_load_fails_while_creating_and_is_cleaned_up
     assert status.message.splitlines() == [REASON.format(n=1), *LOG]
     platform.rollback(v1, None)  # what the workflow's failure handler does
     platform.remove_version(v1)
+    sagemaker_fleet().release()  # DeleteEndpoint ends once the launch it cancels returns
+    deadline = time.monotonic() + 10
+    while client("sagemaker").list_endpoints()["Endpoints"] and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert client("sagemaker").list_endpoints()["Endpoints"] == []
 
 
 def test_an_update_that_cannot_load_trips_the_rollback_alarm_and_fails(platform: SageMakerPlatform) -> None:
     v1 = live(platform)
     v2 = version("v2")
+    sagemaker_fleet().hold_launches()
     platform.deploy(v2, v1)
     assert platform.deployment_status(v2, v1).phase == DeploymentPhase.IN_PROGRESS
     replica_log("AllTraffic/i-02", LOG)
@@ -108,6 +115,7 @@ def test_a_marker_logged_before_the_deployment_is_not_this_versions(platform: Sa
     v1 = live(platform)
     replica_log("AllTraffic/i-0old", LOG, at=time.time() - 3600)
     v2 = version("v2")
+    sagemaker_fleet().hold_launches()
     platform.deploy(v2, v1)
     assert platform.deployment_status(v2, v1).phase == DeploymentPhase.IN_PROGRESS
 
@@ -115,7 +123,7 @@ def test_a_marker_logged_before_the_deployment_is_not_this_versions(platform: Sa
 def test_an_update_sagemaker_already_rolled_back_is_explained_by_the_log(platform: SageMakerPlatform) -> None:
     """The local emulator rolls back the moment the replica exits: the log tells why."""
     v1 = live(platform)
-    sagemaker_outcomes.next_update("axon-iris", "failed", reason=PING_FAILED)
+    sagemaker_fleet().fail_next_launch("axon-iris", PING_FAILED)
     v2 = version("v2")
     platform.deploy(v2, v1)
     while endpoint()["EndpointStatus"] == "Updating":
@@ -128,7 +136,7 @@ def test_an_update_sagemaker_already_rolled_back_is_explained_by_the_log(platfor
 def test_a_failed_ping_waits_briefly_for_the_logs_then_stands_as_sagemakers_verdict(
     platform: SageMakerPlatform,
 ) -> None:
-    sagemaker_outcomes.fail_next_create("axon-iris", reason=PING_FAILED)
+    sagemaker_fleet().fail_next_launch("axon-iris", PING_FAILED)
     v1 = version("v1")
     platform.deploy(v1, None)
     while endpoint()["EndpointStatus"] == "Creating":
@@ -146,6 +154,7 @@ def test_a_failed_ping_waits_briefly_for_the_logs_then_stands_as_sagemakers_verd
 def test_without_a_logs_client_sagemakers_verdict_is_all_there_is(platform: SageMakerPlatform) -> None:
     platform.logs = None
     v1 = version("v1")
+    sagemaker_fleet().hold_launches()
     platform.deploy(v1, None)
     replica_log("AllTraffic/i-01", LOG)
     assert platform.deployment_status(v1, None).phase == DeploymentPhase.IN_PROGRESS

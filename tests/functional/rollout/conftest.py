@@ -101,13 +101,12 @@ class Stack:
         return list(listed["executions"])
 
     def endpoint(self, api: str) -> dict[str, Any]:
-        sagemaker = client("sagemaker")
-        # The patched DescribeEndpoint advances a simulated update one step per call: read until settled.
-        for _ in range(50):
-            described = sagemaker.describe_endpoint(EndpointName=names.endpoint_name(api))
-            if described["EndpointStatus"] not in ("Creating", "Updating"):
-                return dict(described)
-        raise AssertionError("endpoint never settled")
+        """DescribeEndpoint once the endpoint settles (the local SageMaker runs its operations on a thread)."""
+        self.wait_until(lambda: self.endpoint_status(api) not in ("Creating", "Updating"), "the endpoint to settle")
+        return dict(client("sagemaker").describe_endpoint(EndpointName=names.endpoint_name(api)))
+
+    def endpoint_status(self, api: str) -> str:
+        return str(client("sagemaker").describe_endpoint(EndpointName=names.endpoint_name(api))["EndpointStatus"])
 
     def sagemaker_resources(self) -> tuple[list[str], list[str], list[str]]:
         sagemaker = client("sagemaker")

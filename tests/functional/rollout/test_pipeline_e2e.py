@@ -10,7 +10,7 @@ from axon import names
 from axon.deps import default_deps
 from axon.registry import VersionStatus
 from axon.rollout.intake import finish_and_start_next
-from axon_local.patches import fire_schedules, sagemaker_outcomes
+from axon_local.patches import fire_schedules, sagemaker_fleet
 from tests.functional.rollout.conftest import Stack, bundle, client, put_in_flight
 
 
@@ -60,7 +60,13 @@ def test_a_second_version_is_a_blue_green_update_per_strategy(
     stack: Stack, spec: str, routing: dict[str, object]
 ) -> None:
     first = _live_v1(stack)
+    sagemaker_fleet().hold_traffic()  # the update stays at its first traffic step until the split is recorded
     second = stack.upload("iris", bundle(spec))
+    stack.wait_until(
+        lambda: any(e.data.get("status") == "shifting" for e in stack.registry.timeline("iris", 2)),
+        "the traffic split to be recorded",
+    )
+    sagemaker_fleet().release()
     record = stack.wait_final("iris", second)
     assert record.status == VersionStatus.LIVE, record.reason
     endpoint = stack.endpoint("iris")
@@ -72,16 +78,17 @@ def test_a_second_version_is_a_blue_green_update_per_strategy(
         {"AlarmName": "axon-iris-latency"},
     ]
     assert stack.version("iris", first).status == VersionStatus.SUPERSEDED
-    shifting = [e for e in stack.registry.timeline("iris", 2) if e.data.get("status") == "shifting"]
-    assert shifting, "the traffic split was never recorded"
     alarms = client("cloudwatch").describe_alarms(AlarmNamePrefix="axon-iris-")["MetricAlarms"]
     assert sorted(a["AlarmName"] for a in alarms) == ["axon-iris-5xx", "axon-iris-latency"]
 
 
 def test_an_update_sagemaker_rolls_back_is_rolled_back_and_v1_keeps_serving(stack: Stack) -> None:
     _live_v1(stack)
-    sagemaker_outcomes.next_update("axon-iris", "rolled_back", reason="alarm axon-iris-5xx fired")
+    sagemaker_fleet().hold_launches()
     second = stack.upload("iris", bundle("rollout: {strategy: canary}"))
+    stack.wait_until(lambda: stack.endpoint_status("iris") == "Updating", "the update to start")
+    client("cloudwatch").set_alarm_state(AlarmName="axon-iris-5xx", StateValue="ALARM", StateReason="5XX on v2")
+    sagemaker_fleet().release()
     record = stack.wait_final("iris", second)
     assert record.status == VersionStatus.ROLLED_BACK
     assert record.reason is not None and record.reason.code == "deployment.rolled_back"
@@ -94,12 +101,12 @@ def test_an_update_sagemaker_rolls_back_is_rolled_back_and_v1_keeps_serving(stac
 
 def test_a_failed_first_endpoint_leaves_nothing_behind(stack: Stack) -> None:
     stack.push_image()
-    sagemaker_outcomes.fail_next_create("axon-iris", reason="CannotStartContainerError")
+    sagemaker_fleet().fail_next_launch("axon-iris", "CannotStartContainerError")
     version_id = stack.upload("iris", bundle())
     record = stack.wait_final("iris", version_id)
     assert record.status == VersionStatus.FAILED
     assert record.reason is not None and record.reason.code == "deployment.failed"
-    assert stack.sagemaker_resources() == ([], [], [])
+    stack.wait_until(lambda: stack.sagemaker_resources() == ([], [], []), "nothing left behind")
 
 
 def test_a_duplicated_event_starts_one_rollout(stack: Stack) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -30,7 +29,7 @@ def test_create_goes_in_service_once_the_fleet_passes_ping(local: Local) -> None
 
 def test_create_shows_creating_while_the_fleet_starts() -> None:
     local = make_local(background=True)
-    local.fleet.launch_gate = threading.Event()
+    local.fleet.hold_launches()
     local.endpoint()
     body = local.describe()
     assert body["EndpointStatus"] == "Creating"
@@ -41,7 +40,7 @@ def test_create_shows_creating_while_the_fleet_starts() -> None:
             EndpointName="axon-iris",
             DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": 2}],
         )
-    local.fleet.launch_gate.set()
+    local.fleet.release()
     deadline = time.monotonic() + 5
     while local.describe()["EndpointStatus"] != "InService":
         assert time.monotonic() < deadline
@@ -50,7 +49,7 @@ def test_create_shows_creating_while_the_fleet_starts() -> None:
 
 
 def test_create_fails_with_the_fleet_reason_and_stops_it(local: Local) -> None:
-    local.fleet.launch_failures["cfg-v1"] = "did not pass the ping health check"
+    local.fleet.fail_next_launch("axon-iris", "did not pass the ping health check")
     local.endpoint()
     body = local.describe()
     assert body["EndpointStatus"] == "Failed"
@@ -73,14 +72,12 @@ def test_delete_stops_every_fleet_and_forgets_the_endpoint(local: Local) -> None
 
 def test_delete_during_a_bake_cancels_the_rollout_and_stops_both_fleets() -> None:
     local = make_local(background=True)
-    local.fleet.launch_gate = threading.Event()
-    local.fleet.launch_gate.set()
     local.endpoint()
     deadline = time.monotonic() + 5
     while local.describe()["EndpointStatus"] != "InService":
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    local.fleet.launch_gate.clear()  # the new fleet's launch blocks until released
+    local.fleet.hold_launches()  # the new fleet's launch blocks until released
     local.model("model-cfg-v2")
     local.config("cfg-v2", "model-cfg-v2")
     local.api("UpdateEndpoint", EndpointName="axon-iris", EndpointConfigName="cfg-v2")
@@ -88,7 +85,7 @@ def test_delete_during_a_bake_cancels_the_rollout_and_stops_both_fleets() -> Non
     assert local.describe()["EndpointStatus"] == "Deleting"
     with pytest.raises(ApiError, match="while it is being deleted"):
         local.api("DeleteEndpoint", EndpointName="axon-iris")
-    local.fleet.launch_gate.set()
+    local.fleet.release()
     local.emulator.close()
     assert local.fleet.live == set()
     assert sorted(local.fleet.kinds("terminate")) == ["cfg-v1", "cfg-v2"]

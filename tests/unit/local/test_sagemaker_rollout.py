@@ -17,8 +17,12 @@ def _blue_green(kind: str, wait: int = 60, **routing: Any) -> dict[str, Any]:
     }
 
 
-def _update(local: Local, config: dict[str, Any] | None, count: int = 4, **extra: Any) -> float:
+def _update(
+    local: Local, config: dict[str, Any] | None, count: int = 4, launch_failure: str | None = None, **extra: Any
+) -> float:
     local.endpoint(count=count)
+    if launch_failure is not None:
+        local.fleet.fail_next_launch("axon-iris", launch_failure)
     local.model("model-cfg-v2")
     local.config("cfg-v2", "model-cfg-v2", count=count)
     start = local.clock.now()
@@ -94,8 +98,8 @@ def test_describe_during_the_update_shows_the_pending_deployment(local: Local) -
 
 
 def test_a_new_fleet_that_fails_ping_leaves_the_old_one_serving(local: Local) -> None:
-    local.fleet.launch_failures["cfg-v2"] = "The primary container did not pass the ping health check."
-    _update(local, _blue_green("ALL_AT_ONCE", 0))
+    reason = "The primary container did not pass the ping health check."
+    _update(local, _blue_green("ALL_AT_ONCE", 0), launch_failure=reason)
     body = local.describe()
     assert body["EndpointStatus"] == "InService" and body["EndpointConfigName"] == "cfg-v1"
     assert body["FailureReason"] == "The primary container did not pass the ping health check."
