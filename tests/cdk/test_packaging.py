@@ -22,10 +22,10 @@ pytestmark = pytest.mark.xdist_group("cdk")
 
 def test_code_asset_holds_the_control_plane_without_cli_local_or_caches(tmp_path: Path) -> None:
     staged = stage_code(tmp_path / "code")
-    assert (staged / "axon" / "rollout" / "workflow.py").is_file()
+    assert (staged / "axon" / "functions.py").is_file()
     assert (staged / "lambdas").is_dir()
     assert not (staged / "axon" / "cli").exists()
-    assert not (staged / "axon" / "local").exists()
+    assert not (staged / "axon_local").exists()
     assert not list(staged.rglob("__pycache__"))
     assert {p.name for p in staged.iterdir()} == {"axon", "lambdas"}
 
