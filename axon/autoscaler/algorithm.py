@@ -67,8 +67,8 @@ class Observation:
     """What the shell measured for one API just before deciding."""
 
     points: tuple[tuple[float, float], ...]  # (10-s period start, epoch s; total in-flight over ready replicas)
-    ready: int  # replicas serving traffic (Platform.capacity().current)
-    requested: int  # replicas asked for, starting ones included (Platform.capacity().desired)
+    ready: int  # replicas serving traffic (Platform.capacity().ready)
+    requested: int  # replicas asked for, starting ones included (Platform.capacity().requested)
     can_change: bool = True  # False while the platform refuses capacity changes
     rollout_in_progress: bool = False
     limit: int | None = None  # most replicas the platform-wide cap leaves this API now (tick.py); None: no cap

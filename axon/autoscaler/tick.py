@@ -99,8 +99,8 @@ def tick(
         a.stored = stored.get(a.live.api)
         a.obs = Observation(
             points=tuple(series.get(keys[a.live.api], [])),
-            ready=a.capacity.current,
-            requested=a.capacity.desired,
+            ready=a.capacity.ready,
+            requested=a.capacity.requested,
             can_change=a.capacity.can_change,
             rollout_in_progress=a.live.rollout_in_progress(epoch),
         )
@@ -178,7 +178,7 @@ def _finish(a: _Api, store: ScalerStateStore, dry_run: bool, summary: TickSummar
         at=summary.at,
         previous=decision.previous,
         desired=decision.desired,
-        ready=a.capacity.current,
+        ready=a.capacity.ready,
         reason=decision.reason.value,
         action=decision.action.value,
         applied=apply,

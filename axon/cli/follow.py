@@ -48,7 +48,7 @@ def _progress(ctx: CliContext, record: VersionRecord) -> str:
         capacity = ctx.platform_for(spec_of(record).compute.platform).capacity(record.api)
     except PlatformError:
         return line  # a failed DescribeEndpoint must not end the follow; the next poll tries again
-    return f"{line}  replicas {capacity.current}/{capacity.desired}" if capacity else line
+    return f"{line}  replicas {capacity.ready}/{capacity.requested}" if capacity else line
 
 
 def follow(ctx: CliContext, record: VersionRecord, console: Console, *, timeout: float) -> VersionRecord:

@@ -68,7 +68,7 @@ def _row(view: Mapping[str, Any], now: float) -> list[str]:
         view["status"],
         view["live_version"] or DASH,
         traffic_text(view["traffic"]),
-        f"{view['replicas']['ready']}/{view['replicas']['desired']}",
+        f"{view['replicas']['ready']}/{view['replicas']['requested']}",
         number(view["in_flight"]),
         number(view["latency_ms"]["p50"], " ms"),
         number(view["latency_ms"]["p99"], " ms"),
@@ -79,7 +79,7 @@ def _row(view: Mapping[str, Any], now: float) -> list[str]:
     ]
 
 
-_COLUMNS = ("api", "status", "live", "traffic", "ready/desired", "in-flight", "p50", "p99", "2xx", "4xx", "5xx")
+_COLUMNS = ("api", "status", "live", "traffic", "ready/requested", "in-flight", "p50", "p99", "2xx", "4xx", "5xx")
 
 
 def apis_table(views: Sequence[Mapping[str, Any]], now: float) -> Table:

@@ -102,8 +102,8 @@ def api_view(
         "rolling_version": rolling.version if rolling else None,
         "traffic": traffic_split(api, versions),
         "replicas": {
-            "desired": capacity.desired if capacity else 0,
-            "ready": capacity.current if capacity else 0,
+            "requested": capacity.requested if capacity else 0,
+            "ready": capacity.ready if capacity else 0,
         },
         "endpoint": names.endpoint_name(api.api),
         "url": url,

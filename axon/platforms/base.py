@@ -63,11 +63,15 @@ class DeploymentStatus:
 
 @dataclass(frozen=True)
 class Capacity:
-    """Replica counts of the variant serving an API, and whether the platform accepts a change now."""
+    """Replica counts of the variant serving an API, and whether the platform accepts a change now.
+
+    The autoscaler's words: AWS's desired count (SageMaker's ``DesiredInstanceCount``, ECS's ``desiredCount``) is
+    ``requested``, its current or running count (``CurrentInstanceCount``, ``runningCount``) is ``ready``.
+    """
 
     variant: str
-    desired: int
-    current: int
+    requested: int  # replicas asked for, starting ones included
+    ready: int  # replicas serving traffic
     can_change: bool  # SageMaker refuses capacity changes unless the endpoint is InService
     status: str = ""
 
@@ -110,7 +114,7 @@ class Platform(ABC):
 
     @abstractmethod
     def set_capacity(self, api: str, variant: str, replicas: int) -> None:
-        """Set the live variant's desired replicas (autoscaler)."""
+        """Set the live variant's requested replicas (autoscaler)."""
 
     @abstractmethod
     def delete_api(self, api: str) -> None:

@@ -101,7 +101,7 @@ def check_replica_cap(
     counts: dict[str, int] = {}
     for live in live_apis(registry):
         capacity = platform_for(live.platform).capacity(live.api)
-        counts[live.api] = capacity.desired if capacity is not None else 0
+        counts[live.api] = capacity.requested if capacity is not None else 0
     current = counts.pop(api, 0)
     planned = starting_replicas(spec, current)
     others = sum(counts.values())

@@ -187,7 +187,7 @@ class EcsPlatform(Platform):
                     DeploymentPhase.ROLLED_BACK,
                     0,
                     message=f"{version.label} lost healthy targets with {percent}% of traffic "
-                    f"({health.healthy} of {health.desired} healthy); traffic is back on the previous version",
+                    f"({health.healthy} of {health.requested} healthy); traffic is back on the previous version",
                 )
             return ecs_service.waiting_status(version, health, self.config, self.clock())
         fired = self._firing_alarms(version.api)
@@ -310,8 +310,8 @@ class EcsPlatform(Platform):
         service, shifting = live
         return Capacity(
             variant=names.VARIANT_NAME,
-            desired=int(service["desiredCount"]),
-            current=int(service["runningCount"]),
+            requested=int(service["desiredCount"]),
+            ready=int(service["runningCount"]),
             can_change=not shifting,
             status="Shifting" if shifting else str(service["status"]),
         )

@@ -172,7 +172,7 @@ def service_request(
 class Health:
     """Green's fleet as ECS and the ALB see it."""
 
-    desired: int
+    requested: int  # the service's desiredCount
     running: int
     healthy: int
     started_at: float  # epoch seconds: when ECS accepted the service's deployment
@@ -181,7 +181,7 @@ class Health:
 
     @property
     def ready(self) -> bool:
-        return self.desired > 0 and self.running >= self.desired and self.healthy >= self.desired
+        return self.requested > 0 and self.running >= self.requested and self.healthy >= self.requested
 
 
 def active_service(ecs: ECSClient, cluster: str, api: str, label: str) -> Any:
@@ -218,7 +218,7 @@ def read_health(
         described = elbv2.describe_target_health(TargetGroupArn=target_group["targetGroupArn"])
         healthy += sum(1 for t in described["TargetHealthDescriptions"] if t["TargetHealth"]["State"] == "healthy")
     return Health(
-        desired=int(service["desiredCount"]),
+        requested=int(service["desiredCount"]),
         running=int(service["runningCount"]),
         healthy=healthy,
         started_at=started.timestamp() if started is not None else clock(),
@@ -233,9 +233,9 @@ def waiting_status(version: VersionRef, health: Health, config: EcsConfig, now: 
     waited = now - health.started_at
     timeout = config.placement_timeout_seconds
     compute = version.spec.compute
-    if health.running < health.desired:
+    if health.running < health.requested:
         what = (
-            f"{health.desired - health.running} of {health.desired} tasks of {service} are waiting for "
+            f"{health.requested - health.running} of {health.requested} tasks of {service} are waiting for "
             f"{compute.instance_type} capacity ({compute.gpu} GPU each)"
         )
         event = f"; ECS: {health.placement_event}" if health.placement_event else ""
@@ -250,7 +250,7 @@ def waiting_status(version: VersionRef, health: Health, config: EcsConfig, now: 
             0,
             message=f"{what}; capacity provider {provider} is adding instances{event}",
         )
-    what = f"{health.healthy} of {health.desired} targets of {service} pass {HEALTH_CHECK_PATH}"
+    what = f"{health.healthy} of {health.requested} targets of {service} pass {HEALTH_CHECK_PATH}"
     if waited >= timeout:
         return DeploymentStatus(DeploymentPhase.FAILED, 0, message=f"{what} after {int(waited)} s (limit {timeout} s)")
     return DeploymentStatus(DeploymentPhase.IN_PROGRESS, 0, message=f"waiting for health checks: {what}")

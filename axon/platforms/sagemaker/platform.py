@@ -239,11 +239,11 @@ class SageMakerPlatform(Platform):
         variant = self._live_variant(endpoint) if endpoint else None
         if endpoint is None or variant is None:
             return None
-        current = int(variant.get("CurrentInstanceCount") or 0)
+        ready = int(variant.get("CurrentInstanceCount") or 0)
         return Capacity(
             variant=variant["VariantName"],
-            desired=int(variant.get("DesiredInstanceCount") or current),
-            current=current,
+            requested=int(variant.get("DesiredInstanceCount") or ready),
+            ready=ready,
             can_change=endpoint["EndpointStatus"] == "InService",
             status=endpoint["EndpointStatus"],
         )

@@ -359,11 +359,11 @@ def test_capacity_is_the_live_service_and_set_capacity_changes_its_desired_count
     world.live("v1")
     capacity = world.platform.capacity("iris")
     assert capacity is not None
-    assert (capacity.variant, capacity.desired, capacity.current, capacity.can_change) == ("AllTraffic", 1, 1, True)
+    assert (capacity.variant, capacity.requested, capacity.ready, capacity.can_change) == ("AllTraffic", 1, 1, True)
     world.platform.set_capacity("iris", "AllTraffic", 3)
     assert world.service("iris", "v1")["desiredCount"] == 3
     after = world.platform.capacity("iris")
-    assert after is not None and (after.desired, after.current) == (3, 3)
+    assert after is not None and (after.requested, after.ready) == (3, 3)
 
 
 def test_capacity_cannot_change_while_a_rollout_shifts(world: World) -> None:

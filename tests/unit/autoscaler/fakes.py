@@ -27,7 +27,7 @@ class FakePlatform(Platform):
     def set_capacity(self, api: str, variant: str, replicas: int) -> None:
         self.calls.append((api, variant, replicas))
         old = self.capacities[api]
-        self.capacities[api] = Capacity(variant, replicas, old.current, old.can_change, old.status)
+        self.capacities[api] = Capacity(variant, replicas, old.ready, old.can_change, old.status)
 
     def deploy(self, version: VersionRef, previous: VersionRef | None) -> None:
         raise NotImplementedError  # the autoscaler never deploys

@@ -70,7 +70,7 @@ def _follow(steps: Steps) -> tuple[VersionRecord, str]:
 
 
 def test_prints_each_event_once_and_traffic_with_replicas_when_they_change() -> None:
-    capacity = Capacity(variant="AllTraffic", desired=2, current=1, can_change=False)
+    capacity = Capacity(variant="AllTraffic", requested=2, ready=1, can_change=False)
     steps = Steps(
         [
             version(2, S.DEPLOYING),

@@ -14,7 +14,7 @@ VIEW = {
     "live_version": "v2",
     "rolling_version": None,
     "traffic": {"v2": 100},
-    "replicas": {"desired": 2, "ready": 1},
+    "replicas": {"requested": 2, "ready": 1},
     "endpoint": "axon-iris",
     "url": "http://x/endpoints/axon-iris/invocations",
     "platform": "sagemaker",

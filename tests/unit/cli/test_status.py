@@ -95,7 +95,7 @@ def test_api_view_golden() -> None:
         version(2, S.ROLLED_BACK, reason=BROKEN, updated="2024-05-01T12:05:00.000Z"),
         version(3, S.SHIFTING, traffic=10, updated="2024-05-01T12:03:00.000Z"),
     ]
-    capacity = Capacity(variant="AllTraffic", desired=3, current=2, can_change=False, status="Updating")
+    capacity = Capacity(variant="AllTraffic", requested=3, ready=2, can_change=False, status="Updating")
     stats = ApiStats(in_flight=2.0, p50_ms=4.5, p99_ms=30.0, count_2xx=10, count_4xx=1, count_5xx=2)
     view = api_view(api(live_seq=1), versions, capacity, stats, url="http://x/endpoints/axon-iris/invocations", now=NOW)
     assert view == {
@@ -104,7 +104,7 @@ def test_api_view_golden() -> None:
         "live_version": "v1",
         "rolling_version": "v3",
         "traffic": {"v3": 10, "v1": 90},
-        "replicas": {"desired": 3, "ready": 2},
+        "replicas": {"requested": 3, "ready": 2},
         "endpoint": "axon-iris",
         "url": "http://x/endpoints/axon-iris/invocations",
         "platform": "sagemaker",
@@ -119,7 +119,7 @@ def test_api_view_golden() -> None:
 def test_api_view_without_capacity_or_stats_has_zero_replicas_and_null_stats() -> None:
     view = api_view(api(), [version(1, S.PENDING)], None, None, url="u", now=NOW)
     assert (view["replicas"], view["in_flight"], view["latency_ms"], view["requests"]) == (
-        {"desired": 0, "ready": 0},
+        {"requested": 0, "ready": 0},
         None,
         {"p50": None, "p99": None},
         {"2xx": None, "4xx": None, "5xx": None},
