@@ -9,6 +9,7 @@
 - :mod:`~axon.platforms.ecs.config`: the ``/axon/ecs/config`` SSM parameter AxonEcs writes;
 - :mod:`~axon.platforms.ecs.smoke`: the smoke test's one request, sent from inside the VPC by ``axon-ecs-smoke``.
 
-One status poll (``EcsPlatform.deployment_status``) reads ``platform.py``, ``listener.py`` and ``service.py``
-only, besides the shared types of :mod:`axon.platforms.base`.
+One status poll (``EcsPlatform.deployment_status``) is followed in three files: ``platform.py``, ``listener.py``
+and ``service.py``; beyond them it touches only shared one-liners (the result types of :mod:`axon.platforms.base`,
+the alarm names of :mod:`axon.platforms.alarms`, ``RolloutSpec.traffic_steps``).
 """
