@@ -1,5 +1,5 @@
-"""SageMaker real-time endpoints behind the Platform interface (request bodies in ``sagemaker_specs``, a model
-that cannot load in ``sagemaker_logs``)."""
+"""SageMaker real-time endpoints behind the Platform interface (request bodies in :mod:`.specs`, a model that
+cannot load in :mod:`.logs`)."""
 
 from __future__ import annotations
 
