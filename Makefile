@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # machine's (which may be end of life).
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install test lint typecheck scan unit demo synth zipapp bench-serving bench-autoscaler schema clean
+.PHONY: install test lint typecheck scan unit demo synth zipapp cli-help bench-serving bench-autoscaler schema clean
 
 install: $(STAMP)
 
@@ -63,6 +63,10 @@ zipapp: install
 
 schema: install
 	$(PY) -m axon.spec.schema > docs/axon.schema.json
+
+# The help screens `axon ... --help` prints without importing typer (axon/cli/start.py); rerun after changing options.
+cli-help: install
+	$(PY) -c 'from axon.cli.start import write_help; write_help()'
 
 bench-serving: install
 	$(PY) -m bench.serving --json

@@ -1,5 +1,5 @@
 """``python -m axon.cli``: the same as the ``axon`` console script."""
 
-from axon.cli.app import main
+from axon.cli.start import main
 
 main()
