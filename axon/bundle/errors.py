@@ -83,6 +83,10 @@ class MissingPredictorError(BundleError):
     code = "bundle.missing_predictor"
 
 
+class AmbiguousRequirementsError(BundleError):
+    code = "bundle.ambiguous_requirements"
+
+
 class PredictorSyntaxError(BundleError):
     code = "bundle.predictor_syntax"
 

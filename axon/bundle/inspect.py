@@ -2,37 +2,28 @@
 
 from __future__ import annotations
 
-import yaml
-
 from axon.bundle.archive import walk_bundle
+from axon.bundle.errors import AmbiguousRequirementsError
 from axon.bundle.limits import DEFAULT_LIMITS, BundleLimits
 from axon.bundle.predictor import check_python_predictor, check_sagemaker_predictor
 from axon.bundle.report import BundleReport
 from axon.bundle.requirements import parse_requirements, requirements_text
 from axon.bundle.stream import ByteSource
-from axon.bundle.texts import REQUIREMENTS_FILE, SPEC_FILES, TextKeeper, predictor_path
-from axon.spec import ApiSpec, SpecError, SpecNameMismatchError, SpecYamlError, load_spec_text
+from axon.bundle.texts import REQUIREMENTS_FILE, SAGEMAKER_REQUIREMENTS_FILE, TextKeeper, predictor_path
+from axon.spec import ApiSpec, SpecNameMismatchError
+from axon.spec.bundle_files import spec_of_bundle
 from axon.spec.duration import check_rollout_duration
 
 
-def _has_alias(text: bytes) -> bool:
-    """YAML aliases can nest into billions of nodes once serialized (the "billion laughs")."""
-    try:
-        return any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader))
-    except yaml.YAMLError:
-        return False  # load_spec_text reports it, with the line
-
-
-def _load_spec(keeper: TextKeeper) -> ApiSpec:
-    present = [name for name in SPEC_FILES if name in keeper.texts]
-    if len(present) > 1:
-        raise SpecError("the bundle has both axon.yaml and axon.yml; keep one")
-    if not present:
-        return load_spec_text(None)
-    text = keeper.texts[present[0]]
-    if _has_alias(text):
-        raise SpecYamlError(f"{present[0]} uses YAML anchors/aliases, which axon does not accept")
-    return load_spec_text(text)
+def _requirements(keeper: TextKeeper, spec: ApiSpec) -> bytes:
+    """``requirements.txt`` at the root; for a SageMaker-style bundle, ``code/requirements.txt`` (SageMaker's place)."""
+    root = keeper.texts.get(REQUIREMENTS_FILE)
+    beside = keeper.texts.get(SAGEMAKER_REQUIREMENTS_FILE) if spec.predictor.type == "sagemaker" else None
+    if root is not None and beside is not None:
+        raise AmbiguousRequirementsError(
+            f"the bundle has both {REQUIREMENTS_FILE} and {SAGEMAKER_REQUIREMENTS_FILE}; keep one"
+        )
+    return root if root is not None else beside or b""
 
 
 def inspect_bundle(stream: ByteSource, *, api: str, limits: BundleLimits = DEFAULT_LIMITS) -> BundleReport:
@@ -57,7 +48,7 @@ def inspect_bundle(stream: ByteSource, *, api: str, limits: BundleLimits = DEFAU
     """
     keeper = TextKeeper(limits)
     walk = walk_bundle(stream, limits, keeper.visit)
-    spec = _load_spec(keeper)
+    spec = spec_of_bundle(keeper.texts.get, lambda name: name in keeper.texts or walk.checker.kind(name) is not None)
     if spec.name is not None and spec.name != api:
         raise SpecNameMismatchError(f"axon.yaml names the API {spec.name!r}, but it was uploaded to apis/{api}/")
     check_rollout_duration(spec)
@@ -67,7 +58,7 @@ def inspect_bundle(stream: ByteSource, *, api: str, limits: BundleLimits = DEFAU
         check_sagemaker_predictor(source, path)
     else:
         check_python_predictor(source, path)
-    requirements = parse_requirements(keeper.texts.get(REQUIREMENTS_FILE, b""))
+    requirements = parse_requirements(_requirements(keeper, spec))
     return BundleReport(
         spec=spec,
         predictor_path=path,

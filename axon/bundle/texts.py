@@ -8,12 +8,13 @@ from axon.bundle.errors import InvalidMemberError, MissingPredictorError, TooLar
 from axon.bundle.limits import BundleLimits
 from axon.bundle.members import Member, MemberChecker, MemberKind, split_path
 from axon.spec import ApiSpec, SpecError, load_spec_text
+from axon.spec.bundle_files import PYTHON_PREDICTOR, SAGEMAKER_SCRIPT, SPEC_FILES
 
-SPEC_FILES = ("axon.yaml", "axon.yml")
 REQUIREMENTS_FILE = "requirements.txt"
-CONTROL_FILES = frozenset({*SPEC_FILES, REQUIREMENTS_FILE})
+SAGEMAKER_REQUIREMENTS_FILE = "code/requirements.txt"  # beside the inference script, as SageMaker reads it
+CONTROL_FILES = frozenset({*SPEC_FILES, REQUIREMENTS_FILE, SAGEMAKER_REQUIREMENTS_FILE})
 # The default predictor paths of both styles are always kept, so the common bundle never hits the source cap.
-DEFAULT_PREDICTORS = frozenset({"predictor.py", "code/inference.py"})
+DEFAULT_PREDICTORS = frozenset({PYTHON_PREDICTOR, SAGEMAKER_SCRIPT})
 
 
 def predictor_path(spec: ApiSpec) -> str:

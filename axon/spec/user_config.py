@@ -195,10 +195,20 @@ def parse_spec(data: dict[str, Any] | None) -> ApiSpec:
         raise SpecError(format_validation_error(error)) from None
 
 
+def _has_alias(text: str | bytes) -> bool:
+    """YAML aliases can nest into billions of nodes once serialized (the "billion laughs")."""
+    try:
+        return any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError:
+        return False  # safe_load reports it, with the line
+
+
 def load_spec_text(text: str | bytes | None) -> ApiSpec:
-    """Parse ``axon.yaml`` text (``None``: no file, all defaults)."""
+    """Parse ``axon.yaml`` text (``None``: no file, all defaults); anchors and aliases are refused."""
     if text is None:
         return ApiSpec()
+    if _has_alias(text):
+        raise SpecYamlError("axon.yaml uses YAML anchors/aliases, which axon does not accept")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:

@@ -10,23 +10,22 @@ from pathlib import Path
 from types import ModuleType
 from typing import TypeVar
 
-from axon.spec import ApiSpec, load_spec_text
+from axon.spec import ApiSpec
+from axon.spec.bundle_files import spec_of_bundle
 from axon.spec.errors import SpecError
 from axon_serving.errors import PredictorLoadError
 from axon_serving.predictor import CortexHandler, Handler, SageMakerHandler
 
-SPEC_FILE = "axon.yaml"
 _SAGEMAKER_FUNCTIONS = ("input_fn", "predict_fn", "output_fn")
 T = TypeVar("T")
 
 
 def read_spec(model_dir: Path) -> ApiSpec:
-    """``<model_dir>/axon.yaml`` through the control plane's own parser (all defaults when absent)."""
-    path = model_dir / SPEC_FILE
+    """The unpacked bundle's spec by the control plane's own rule (``axon.yaml`` or ``axon.yml``, else implied)."""
     try:
-        return load_spec_text(path.read_bytes() if path.is_file() else None)
+        return spec_of_bundle(lambda name: (model_dir / name).read_bytes(), lambda name: (model_dir / name).exists())
     except SpecError as error:
-        raise PredictorLoadError(f"{SPEC_FILE}: {error.message}") from None
+        raise PredictorLoadError(f"axon.yaml: {error.message}") from None
 
 
 def load_handler(model_dir: Path, spec: ApiSpec) -> Handler:

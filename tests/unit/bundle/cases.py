@@ -49,6 +49,17 @@ CASES: dict[str, Case] = {
     "no predictor": Case(
         lambda: BundleBuilder().file("axon.yaml", "name: iris").build(), "bundle.missing_predictor", member_level=False
     ),
+    "both requirements files": Case(
+        lambda: (
+            BundleBuilder()
+            .file("code/inference.py", "def model_fn(model_dir): ...")
+            .file("requirements.txt", "numpy")
+            .file("code/requirements.txt", "torch")
+            .build()
+        ),
+        "bundle.ambiguous_requirements",
+        member_level=False,
+    ),
     "predictor syntax": Case(lambda: valid(b"def (").build(), "bundle.predictor_syntax", member_level=False),
     "no Predictor class": Case(lambda: valid(b"x = 1\n").build(), "bundle.predictor_class_missing", member_level=False),
     "no model_fn": Case(

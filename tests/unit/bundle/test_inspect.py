@@ -163,3 +163,27 @@ def test_a_bomb_is_refused_with_default_limits_long_before_its_end(bomb: bytes) 
 
 def test_accepts_any_binary_reader() -> None:
     assert inspect_bundle(io.BytesIO(valid().build()), api=API).predictor_path == "predictor.py"
+
+
+def test_a_sagemaker_model_tar_gz_is_accepted_as_it_is() -> None:
+    blob = (
+        BundleBuilder()
+        .file("model.pth", b"\x00" * 64)
+        .file("code/inference.py", SAGEMAKER)
+        .file("code/requirements.txt", "torchvision==0.20.1\n")
+        .build()
+    )
+    report = inspect(blob)
+    assert (report.spec.predictor.type, report.predictor_path) == ("sagemaker", "code/inference.py")
+    assert "torchvision==0.20.1" in report.requirements_text
+
+
+def test_code_requirements_txt_is_read_only_for_the_sagemaker_style() -> None:
+    report = inspect(valid().file("code/requirements.txt", "torch\n").file("requirements.txt", "numpy\n").build())
+    assert report.spec.predictor.type == "python"
+    assert "numpy" in report.requirements_text and "torch" not in report.requirements_text
+
+
+def test_axon_yaml_anchors_are_refused_by_the_one_spec_parser() -> None:
+    blob = valid().file("axon.yaml", "a: &x {k: 1}\nb: *x\n").build()
+    assert refusal(blob).code == "spec.invalid_yaml"

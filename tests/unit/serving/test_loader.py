@@ -62,3 +62,32 @@ def test_helper_modules_beside_the_predictor_are_importable(tmp_path: Path) -> N
 def test_styles_pick_their_handler(tmp_path: Path) -> None:
     model_dir = make_model_dir(tmp_path, "sagemaker_defaults")
     assert isinstance(load_handler(model_dir, read_spec(model_dir)), SageMakerHandler)
+
+
+def test_a_sagemaker_model_tar_gz_without_axon_yaml_is_served_sagemaker_style(tmp_path: Path) -> None:
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "inference.py").write_text(
+        "import os\n\ndef model_fn(model_dir):\n    return open(os.path.join(model_dir, 'model.txt')).read()\n"
+        "\ndef predict_fn(data, model):\n    return {'model': model, 'data': data}\n"
+    )
+    (tmp_path / "model.txt").write_text("weights")
+    spec = read_spec(tmp_path)
+    assert (spec.predictor.type, spec.predictor.path) == ("sagemaker", "code/inference.py")
+    handler = load_handler(tmp_path, spec)
+    assert isinstance(handler, SageMakerHandler) and handler.model == "weights"
+
+
+def test_a_predictor_py_keeps_axons_default_even_beside_code_inference_py(tmp_path: Path) -> None:
+    make_model_dir(tmp_path, "echo")
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "inference.py").write_text("def model_fn(model_dir):\n    return None\n")
+    assert read_spec(tmp_path).predictor.type == "python"
+
+
+def test_axon_yml_is_read_as_the_inspector_reads_it(tmp_path: Path) -> None:
+    (tmp_path / "axon.yml").write_text("predictor: {path: src/serve.py}\nserving: {workers: 2}\n")
+    spec = read_spec(tmp_path)
+    assert (spec.predictor.path, spec.serving.workers) == ("src/serve.py", 2)
+    (tmp_path / "axon.yaml").write_text("serving: {workers: 3}\n")
+    with pytest.raises(PredictorLoadError, match=r"both axon\.yaml and axon\.yml"):
+        read_spec(tmp_path)
