@@ -1,7 +1,12 @@
-"""The one map from ASL placeholders to Lambda handler modules, shared by CDK, tests and local mode.
+"""Every control-plane Lambda, in one catalogue that the CDK app, the local stack and the tests read.
 
-Every Lambda is named after its file, PascalCased: ``lambdas/validate_bundle.py`` -> ``ValidateBundle``,
-ASL placeholder ``${ValidateBundleFunctionArn}``, handler ``lambdas.validate_bundle.handler``.
+A Lambda is named after its entry, PascalCased: ``validate_bundle`` -> ``ValidateBundle``, function
+``axon-validate-bundle``, ASL placeholder ``${ValidateBundleFunctionArn}``. A workflow step's entry names the
+function it runs (``step``); its handler is ``lambdas.workflow.<name>``, built from the entry, so no handler module
+is written per step. Every entry also names the permission sets its role gets (``grants``, methods of
+``cdk_app.constructs.permissions.ControlPlaneAccess``). Adding a step touches three places, and
+``tests/unit/test_functions.py`` fails when they drift: its state in ``statemachines/rollout.asl.json``, its entry in
+:data:`WORKFLOW_FUNCTIONS`, and its function in ``axon/rollout/``.
 """
 
 from __future__ import annotations
@@ -10,32 +15,84 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from axon.names import PROJECT
 
 _PLACEHOLDER_RE = re.compile(r"\$\{([A-Za-z0-9]+)\}")
+WORKFLOW_HANDLERS = "lambdas.workflow"  # the module whose attributes are the workflow steps' handlers
+
+# Permission sets of ControlPlaneAccess (cdk_app/constructs/permissions.py), one method each.
+Grant = Literal[
+    "read_uploads",
+    "publish_versions",
+    "read_capacity",
+    "find_images",
+    "start_builds",
+    "poll_builds",
+    "write_registry",
+    "use_registry",
+    "keep_scaler_state",
+    "manage_api_roles",
+    "control_endpoints",
+    "read_replica_logs",
+    "control_ecs_services",
+    "control_listener",
+    "read_ecs_config",
+    "invoke_ecs_smoke",
+    "start_rollouts",
+    "notify",
+    "watch_executions",
+    "list_uploads",
+    "scale_endpoints",
+    "scale_ecs_services",
+]
+# What every step that moves traffic (and whatever undoes it) may do.
+ROLLOUT_GRANTS: tuple[Grant, ...] = (
+    "manage_api_roles",
+    "control_endpoints",
+    "read_replica_logs",
+    "control_ecs_services",
+    "control_listener",
+    "read_ecs_config",
+    "invoke_ecs_smoke",
+    "use_registry",
+    "start_rollouts",
+    "notify",
+)
 
 
 @dataclass(frozen=True)
 class LambdaFunction:
-    """A control-plane Lambda: its module in ``lambdas/``, memory and timeout chosen for its work."""
+    """A control-plane Lambda: what it runs, what its role may do, and memory and timeout chosen for its work.
 
-    module: str
+    ``step`` is the dotted path of a workflow step (``(Deps, RolloutState) -> RolloutState | Outcome``); without
+    one, the function has a handler module of its own, ``lambdas/<name>.py``.
+    """
+
+    name: str
+    grants: tuple[Grant, ...]
+    step: str | None = None
     memory_mb: int = 256
     timeout_seconds: int = 60
 
     @property
     def logical_name(self) -> str:
-        return "".join(part.capitalize() for part in self.module.split("_"))
+        return "".join(part.capitalize() for part in self.name.split("_"))
 
     @property
     def function_name(self) -> str:
-        return f"{PROJECT}-{self.module.replace('_', '-')}"
+        return f"{PROJECT}-{self.name.replace('_', '-')}"
 
     @property
     def handler(self) -> str:
-        return f"lambdas.{self.module}.handler"
+        """What Lambda invokes: ``<module>.<attribute>``."""
+        return f"{WORKFLOW_HANDLERS}.{self.name}" if self.step else f"lambdas.{self.name}.handler"
+
+    @property
+    def runs(self) -> str:
+        """The code behind the handler, for descriptions."""
+        return self.step or f"lambdas/{self.name}.py"
 
     @property
     def placeholder(self) -> str:
@@ -44,22 +101,44 @@ class LambdaFunction:
 
 # Steps of statemachines/rollout.asl.json, in workflow order.
 WORKFLOW_FUNCTIONS: tuple[LambdaFunction, ...] = (
-    LambdaFunction("validate_bundle", memory_mb=512, timeout_seconds=300),
-    LambdaFunction("resolve_image"),
-    LambdaFunction("check_build", memory_mb=128),
-    LambdaFunction("deploy_version", timeout_seconds=120),
-    LambdaFunction("check_deployment", memory_mb=128),
-    LambdaFunction("verify_version", timeout_seconds=120),
-    LambdaFunction("finalize_rollout", timeout_seconds=60),
-    LambdaFunction("complete_rollout", timeout_seconds=120),
-    LambdaFunction("handle_failure", timeout_seconds=300),
+    LambdaFunction(
+        "validate_bundle",
+        # Counting every live API's replicas against the platform-wide cap reads capacity; the registry is queried.
+        ("read_uploads", "publish_versions", "read_capacity", "use_registry", "read_ecs_config"),
+        step="axon.rollout.prepare.validate",
+        memory_mb=512,
+        timeout_seconds=300,
+    ),
+    LambdaFunction(
+        "resolve_image", ("find_images", "start_builds", "write_registry"), step="axon.rollout.prepare.resolve_image"
+    ),
+    LambdaFunction(
+        "check_build",
+        ("find_images", "poll_builds", "write_registry"),
+        step="axon.rollout.prepare.check_build",
+        memory_mb=128,
+    ),
+    LambdaFunction("deploy_version", ROLLOUT_GRANTS, step="axon.rollout.release.deploy", timeout_seconds=120),
+    LambdaFunction("check_deployment", ROLLOUT_GRANTS, step="axon.rollout.release.check_deployment", memory_mb=128),
+    LambdaFunction("verify_version", ROLLOUT_GRANTS, step="axon.rollout.release.verify", timeout_seconds=120),
+    LambdaFunction("finalize_rollout", ROLLOUT_GRANTS, step="axon.rollout.release.finalize", timeout_seconds=60),
+    LambdaFunction("complete_rollout", ROLLOUT_GRANTS, step="axon.rollout.release.complete", timeout_seconds=120),
+    LambdaFunction("handle_failure", ROLLOUT_GRANTS, step="axon.rollout.release.handle_failure", timeout_seconds=300),
 )
 # Not in the state machine: the upload intake (EventBridge target), the scheduled autoscaler, the cleanup of
 # executions that ended unfinished (EventBridge target) and the scheduled reconciler.
-INTAKE_FUNCTION = LambdaFunction("on_upload", memory_mb=256, timeout_seconds=30)
-AUTOSCALER_FUNCTION = LambdaFunction("autoscaler", memory_mb=512, timeout_seconds=120)
-EXECUTION_END_FUNCTION = LambdaFunction("on_execution_end", timeout_seconds=300)
-RECONCILER_FUNCTION = LambdaFunction("reconcile", timeout_seconds=600)
+# Registering an upload is one transaction of puts and updates; it never queries.
+INTAKE_FUNCTION = LambdaFunction("on_upload", ("write_registry", "start_rollouts"), timeout_seconds=30)
+AUTOSCALER_FUNCTION = LambdaFunction(
+    "autoscaler",
+    ("scale_endpoints", "scale_ecs_services", "read_ecs_config", "keep_scaler_state"),
+    memory_mb=512,
+    timeout_seconds=120,
+)
+EXECUTION_END_FUNCTION = LambdaFunction("on_execution_end", ROLLOUT_GRANTS, timeout_seconds=300)
+RECONCILER_FUNCTION = LambdaFunction(
+    "reconcile", (*ROLLOUT_GRANTS, "watch_executions", "list_uploads"), timeout_seconds=600
+)
 ALL_FUNCTIONS: tuple[LambdaFunction, ...] = (
     *WORKFLOW_FUNCTIONS,
     INTAKE_FUNCTION,

@@ -77,7 +77,7 @@ class AxonFunction(Construct):
             self,
             "Function",
             function_name=spec.function_name,
-            description=f"axon: lambdas/{spec.module}.py",
+            description=f"axon: {spec.runs}",
             handler=spec.handler,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,

@@ -152,7 +152,7 @@ class Observability(Construct):
             ),
             cw.GraphWidget(
                 title="Control-plane Lambda errors",
-                left=[f.function.metric_errors(period=minute, label=f.spec.module) for f in functions],
+                left=[f.function.metric_errors(period=minute, label=f.spec.name) for f in functions],
                 width=8,
             ),
             cw.AlarmStatusWidget(title="Platform alarms", alarms=self.alarms, width=8),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_codebuild as codebuild
@@ -18,6 +17,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
+from axon.functions import LambdaFunction
 from axon.names import (
     BUNDLE_PREFIX,
     ECS_CLUSTER,
@@ -52,58 +52,29 @@ _REGISTRY_WRITES = ("GetItem", "PutItem", "UpdateItem")  # reads, and the transa
 
 
 class ControlPlaneAccess(EcsAccess):
-    """Permission sets, composed per Lambda by :meth:`for_function` (the ECS ones are :class:`EcsAccess`'s)."""
+    """Permission sets, one method each, composed per Lambda by :meth:`for_function` from the sets its catalogue
+    entry names (``axon.functions.Grant``; the ECS ones are :class:`EcsAccess`'s)."""
 
     def __init__(self, stack: Stack, resources: ControlPlaneResources) -> None:
         super().__init__(stack)
         self._r = resources
 
-    def for_function(self, module: str) -> tuple[Permission, ...]:
-        """Everything the Lambda in ``lambdas/<module>.py`` needs, and nothing else."""
-        registry = partial(self.registry, *_REGISTRY_WRITES, "Query")
-        rollout = (
-            self.manage_api_roles,
-            self.control_endpoints,
-            self.read_replica_logs,
-            self.control_ecs_services,
-            self.control_listener,
-            self.read_ecs_config,
-            self.invoke_ecs_smoke,
-            registry,
-            self.start_rollouts,
-            self.notify,
-        )
-        plan: dict[str, tuple[Callable[[], tuple[Permission, ...]], ...]] = {
-            # Registering an upload is one transaction of puts and updates; it never queries.
-            "on_upload": (partial(self.registry, *_REGISTRY_WRITES), self.start_rollouts),
-            "validate_bundle": (
-                self.read_uploads,
-                self.publish_versions,
-                self.read_capacity,
-                registry,
-                self.read_ecs_config,
-            ),
-            "resolve_image": (self.find_images, self.start_builds, partial(self.registry, *_REGISTRY_WRITES)),
-            "check_build": (self.find_images, self.poll_builds, partial(self.registry, *_REGISTRY_WRITES)),
-            "deploy_version": rollout,
-            "check_deployment": rollout,
-            "verify_version": rollout,
-            "finalize_rollout": rollout,
-            "complete_rollout": rollout,
-            "handle_failure": rollout,
-            "on_execution_end": rollout,
-            "reconcile": (*rollout, self.watch_executions, self.list_uploads),
-            # The autoscaler reads the registry and writes its own state items (PutItem, batch reads).
-            "autoscaler": (
-                self.scale_endpoints,
-                self.scale_ecs_services,
-                self.read_ecs_config,
-                partial(self.registry, "GetItem", "PutItem", "Query", "BatchGetItem"),
-            ),
-        }
-        if module not in plan:
-            raise KeyError(f"no permissions planned for lambdas/{module}.py; add it to ControlPlaneAccess")
-        return tuple(permission for grant in plan[module] for permission in grant())
+    def for_function(self, spec: LambdaFunction) -> tuple[Permission, ...]:
+        """Everything the Lambda ``spec`` needs, and nothing else: the permission sets its catalogue entry grants."""
+        grants: list[Callable[[], tuple[Permission, ...]]] = [getattr(self, grant) for grant in spec.grants]
+        return tuple(permission for grant in grants for permission in grant())
+
+    def write_registry(self) -> tuple[Permission, ...]:
+        """Reads and the transactions of puts and updates, never a query."""
+        return self.registry(*_REGISTRY_WRITES)
+
+    def use_registry(self) -> tuple[Permission, ...]:
+        """Writes, and queries of an API's versions and timeline."""
+        return self.registry(*_REGISTRY_WRITES, "Query")
+
+    def keep_scaler_state(self) -> tuple[Permission, ...]:
+        """The autoscaler reads the registry and writes its own state items (PutItem, batch reads)."""
+        return self.registry("GetItem", "PutItem", "Query", "BatchGetItem")
 
     def registry(self, *actions: str) -> tuple[Permission, ...]:
         """The registry table (and its entity index), for the DynamoDB ``actions`` the function's code makes:

@@ -52,7 +52,7 @@ class Recovery(Construct):
             EXECUTION_END_FUNCTION,
             packaging=packaging,
             environment=environment,
-            permissions=access.for_function(EXECUTION_END_FUNCTION.module),
+            permissions=access.for_function(EXECUTION_END_FUNCTION),
             dead_letter_queue=dead_letters,
         )
         self.rule = events.Rule(

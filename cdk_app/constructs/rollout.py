@@ -64,7 +64,7 @@ class Rollout(Construct):
                 spec,
                 packaging=packaging,
                 environment=environment,
-                permissions=access.for_function(spec.module),
+                permissions=access.for_function(spec),
             )
             for spec in WORKFLOW_FUNCTIONS
         ]
@@ -73,7 +73,7 @@ class Rollout(Construct):
             INTAKE_FUNCTION,
             packaging=packaging,
             environment=environment,
-            permissions=access.for_function(INTAKE_FUNCTION.module),
+            permissions=access.for_function(INTAKE_FUNCTION),
             dead_letter_queue=dead_letters,
         )
         self.log_group = logs.LogGroup(

@@ -47,7 +47,7 @@ class ScheduledFunction(Construct):
             spec,
             packaging=packaging,
             environment=environment,
-            permissions=access.for_function(spec.module),
+            permissions=access.for_function(spec),
             reserved_concurrency=1,
         )
         # Scheduler invokes asynchronously; Lambda's own async retries would replay a stale run.

@@ -165,7 +165,7 @@ def test_registry_table_matches_the_key_schema_with_recovery_and_encryption(synt
     )
 
 
-@pytest.mark.parametrize("spec", ALL_FUNCTIONS, ids=lambda spec: spec.module)
+@pytest.mark.parametrize("spec", ALL_FUNCTIONS, ids=lambda spec: spec.name)
 def test_every_function_is_built_from_its_spec(synth: Synth, spec: Any) -> None:
     props = synth.resources[synth.function_id(spec.function_name)]["Properties"]
     assert props["Handler"] == spec.handler
@@ -306,12 +306,12 @@ def test_the_api_role_boundary_caps_every_per_api_role(synth: Synth) -> None:
     )
 
 
-@pytest.mark.parametrize("spec", ALL_FUNCTIONS, ids=lambda spec: spec.module)
+@pytest.mark.parametrize("spec", ALL_FUNCTIONS, ids=lambda spec: spec.name)
 def test_only_rollout_lambdas_manage_api_roles_and_only_with_the_boundary(synth: Synth, spec: Any) -> None:
     statements = function_statements(synth, spec.function_name)
     iam_statements = [s for s in statements if any(a.startswith("iam:") for a in _actions(s))]
     creating = [s for s in iam_statements if "iam:CreateRole" in _actions(s)]
-    if spec.module not in ROLLOUT_MODULES:
+    if spec.name not in ROLLOUT_MODULES:
         assert iam_statements == []
         return
     (create,) = creating
@@ -335,7 +335,7 @@ def test_no_iam_statement_is_broader_than_the_house_rules(synth: Synth) -> None:
         assert violations(policy["Properties"]["PolicyDocument"]) == [], logical_id
 
 
-@pytest.mark.parametrize("spec", ALL_FUNCTIONS, ids=lambda spec: spec.module)
+@pytest.mark.parametrize("spec", ALL_FUNCTIONS, ids=lambda spec: spec.name)
 def test_function_permissions_are_scoped_to_axon_resources(synth: Synth, spec: Any) -> None:
     statements = function_statements(synth, spec.function_name)
     granted = actions(statements)
@@ -345,7 +345,7 @@ def test_function_permissions_are_scoped_to_axon_resources(synth: Synth, spec: A
     scoped = (":endpoint/axon-*", ":model/axon-*", ":endpoint-config/axon-*", ":alarm:axon-*")
     assert all(r.endswith(scoped) for r in resources if ":sagemaker:" in r or ":alarm:" in r)
     pass_role = [s for s in statements if s["Action"] == "iam:PassRole"]
-    if spec.module in ROLLOUT_MODULES:
+    if spec.name in ROLLOUT_MODULES:
         # One statement per service the roles may be passed to (ECS's: tests/cdk/test_ecs_permissions.py).
         by_service = {s["Condition"]["StringEquals"]["iam:PassedToService"]: s for s in pass_role}
         assert len(pass_role) == len(by_service) == 2
@@ -353,10 +353,10 @@ def test_function_permissions_are_scoped_to_axon_resources(synth: Synth, spec: A
         assert flat(by_service["sagemaker.amazonaws.com"]["Resource"]).endswith(":role/axon/api/axon-api-*")
     else:
         assert pass_role == []
-    assert ("states:StartExecution" in granted) == (spec.module in ROLLOUT_MODULES | {"on_upload"})
-    assert ("s3:PutObject" in granted) == (spec.module == "validate_bundle")  # the copy to versions/
+    assert ("states:StartExecution" in granted) == (spec.name in ROLLOUT_MODULES | {"on_upload"})
+    assert ("s3:PutObject" in granted) == (spec.name == "validate_bundle")  # the copy to versions/
     assert ("cloudwatch:GetMetricData" in granted) == (spec is AUTOSCALER_FUNCTION)
-    assert not any(a.startswith("sagemaker:Create") for a in granted) or spec.module in ROLLOUT_MODULES
+    assert not any(a.startswith("sagemaker:Create") for a in granted) or spec.name in ROLLOUT_MODULES
 
 
 def test_platform_alarms_notify_and_cannot_be_touched_by_the_lambdas(synth: Synth) -> None:

@@ -150,10 +150,10 @@ def test_validation_only_reads_the_ecs_config_and_capacity_and_other_lambdas_not
         "elasticloadbalancing:DescribeTags": {"*"},
     }
     for spec in ALL_FUNCTIONS:
-        if spec.module in ROLLOUT_MODULES or spec is AUTOSCALER_FUNCTION:
+        if spec.name in ROLLOUT_MODULES or spec is AUTOSCALER_FUNCTION:
             continue
-        expected = validation if spec.module == "validate_bundle" else {}
-        assert grants(function_statements(synth, spec.function_name)) == expected, spec.module
+        expected = validation if spec.name == "validate_bundle" else {}
+        assert grants(function_statements(synth, spec.function_name)) == expected, spec.name
 
 
 def test_every_call_of_the_ecs_platform_is_granted_to_the_rollout_lambdas(synth: Synth) -> None:

@@ -1,34 +1,113 @@
+"""The Lambda catalogue (``axon/functions.py``) and the three places a workflow step touches.
+
+Adding a step to the rollout touches exactly these, and nothing else:
+
+1. its state in ``statemachines/rollout.asl.json`` (a Task invoking ``${<Step>FunctionArn}``);
+2. its entry in ``axon.functions.WORKFLOW_FUNCTIONS``: its name, the permission sets its role gets and the step
+   function it runs (its handler, ``lambdas.workflow.<name>``, is built from the entry; the CDK app and the local
+   stack create the function from the entry);
+3. the step function itself, ``(deps: Deps, state: RolloutState) -> RolloutState | Outcome`` in ``axon/rollout/``.
+
+The tests below fail when those drift apart, or when a handler module or a step lives outside the catalogue.
+"""
+
+import importlib
+import inspect
 import json
+import pkgutil
+from typing import get_args
 
 import pytest
 
+import lambdas
+from axon import names
 from axon.functions import (
     ALL_FUNCTIONS,
     WORKFLOW_FUNCTIONS,
+    WORKFLOW_HANDLERS,
+    Grant,
     placeholders_in,
     render_definition,
     rollout_asl_text,
 )
+from lambdas import workflow
+
+ROLLOUT_MODULES = ("intake", "prepare", "release", "recovery", "events", "state")  # every module of axon/rollout
+STEP_RESULTS = {"RolloutState", "Outcome"}
+SHARED_MODULES = {"_shared", "workflow"}  # lambdas/ modules that are not one function's handler
 
 
-def test_asl_placeholders_are_exactly_the_workflow_functions() -> None:
+def _steps_in_code() -> set[str]:
+    """Every function in ``axon/rollout/`` with a step's signature, as ``module.function`` paths."""
+    found = set()
+    for module_name in ROLLOUT_MODULES:
+        module = importlib.import_module(f"axon.rollout.{module_name}")
+        for name, member in inspect.getmembers(module, inspect.isfunction):
+            if member.__module__ != module.__name__ or name.startswith("_"):
+                continue
+            parameters = list(inspect.signature(member).parameters.values())
+            returns = set(str(member.__annotations__.get("return")).split(" | "))
+            if [p.annotation for p in parameters] == ["Deps", "RolloutState"] and returns <= STEP_RESULTS:
+                found.add(f"{module.__name__}.{name}")
+    return found
+
+
+def test_every_asl_state_has_a_catalogue_entry_and_every_entry_a_state() -> None:
+    """Places 1 and 2: the ASL's placeholders are exactly the workflow entries'."""
     assert placeholders_in(rollout_asl_text()) == {f.placeholder for f in WORKFLOW_FUNCTIONS}
 
 
-def test_every_function_has_a_handler_module() -> None:
-    import importlib
+def test_every_workflow_entry_names_a_step_and_its_handler_is_built_from_it() -> None:
+    """Places 2 and 3: each entry's step exists, and Lambda's handler string reaches a handler for it."""
+    for function in WORKFLOW_FUNCTIONS:
+        assert function.step is not None and function.step.startswith("axon.rollout."), function.name
+        assert callable(workflow.resolve_step(function.step)), function.step
+        assert function.handler == f"{WORKFLOW_HANDLERS}.{function.name}"
+        module_name, _, attribute = function.handler.rpartition(".")
+        assert callable(getattr(importlib.import_module(module_name), attribute)), function.handler
 
+
+def test_every_step_function_in_the_rollout_is_in_the_catalogue() -> None:
+    """Place 3 without place 2 would be a step no Lambda runs: every function with a step's signature is named."""
+    rollout = importlib.import_module("axon.rollout")
+    assert {info.name for info in pkgutil.iter_modules(rollout.__path__)} == set(ROLLOUT_MODULES)
+    assert _steps_in_code() == {f.step for f in WORKFLOW_FUNCTIONS}
+
+
+def test_no_handler_module_lives_outside_the_catalogue() -> None:
+    """A step has no ``lambdas/<step>.py``; every other module in ``lambdas/`` is one catalogued function's handler
+    (or AxonEcs's smoke-test function, created by its own stack)."""
+    modules = {info.name for info in pkgutil.iter_modules(lambdas.__path__)}
+    own_modules = {f.name for f in ALL_FUNCTIONS if f.step is None}
+    assert modules == own_modules | SHARED_MODULES | {names.ECS_SMOKE_MODULE}
     for function in ALL_FUNCTIONS:
         module_name, _, attribute = function.handler.rpartition(".")
         assert callable(getattr(importlib.import_module(module_name), attribute)), function.handler
 
 
-def test_names_follow_the_file_convention() -> None:
+def test_the_workflow_module_has_a_handler_for_catalogued_steps_only() -> None:
+    with pytest.raises(AttributeError, match="no workflow step"):
+        workflow.on_upload  # noqa: B018 - a function of its own, not a step
+    assert workflow.validate_bundle is workflow.validate_bundle  # built once per container
+
+
+def test_every_grant_is_a_permission_set_of_the_cdk_app_and_every_function_has_some() -> None:
+    from cdk_app.constructs.permissions import ControlPlaneAccess
+
+    for grant in get_args(Grant):
+        assert callable(getattr(ControlPlaneAccess, grant, None)), grant
+    assert all(function.grants for function in ALL_FUNCTIONS)
+
+
+def test_names_follow_the_convention() -> None:
     validate = WORKFLOW_FUNCTIONS[0]
-    assert (validate.module, validate.logical_name) == ("validate_bundle", "ValidateBundle")
+    assert (validate.name, validate.logical_name) == ("validate_bundle", "ValidateBundle")
     assert validate.placeholder == "ValidateBundleFunctionArn"
     assert validate.function_name == "axon-validate-bundle"
-    assert validate.handler == "lambdas.validate_bundle.handler"
+    assert validate.handler == "lambdas.workflow.validate_bundle"
+    assert validate.runs == "axon.rollout.prepare.validate"
+    intake = next(f for f in ALL_FUNCTIONS if f.name == "on_upload")
+    assert (intake.handler, intake.runs) == ("lambdas.on_upload.handler", "lambdas/on_upload.py")
 
 
 def test_render_substitutes_every_placeholder_and_refuses_a_missing_one() -> None:
