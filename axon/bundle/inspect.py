@@ -26,13 +26,14 @@ def _requirements(keeper: TextKeeper, spec: ApiSpec) -> bytes:
     return root if root is not None else beside or b""
 
 
-def inspect_bundle(stream: ByteSource, *, api: str, limits: BundleLimits = DEFAULT_LIMITS) -> BundleReport:
+def inspect_bundle(stream: ByteSource, *, api: str | None, limits: BundleLimits = DEFAULT_LIMITS) -> BundleReport:
     """Check a ``.tar.gz`` bundle for API ``api`` without executing or importing any of it.
 
     ``stream`` is read once, front to back, and never seeked (an S3 ``StreamingBody`` works); memory stays
     bounded by ``limits`` whatever the bundle's size. Member rules are checked as the stream goes, so a
     hostile archive is refused at the offending member; spec, predictor and requirements are checked after
-    the last member. ``api`` is the ``<api>`` of ``apis/<api>/``, already validated by the caller.
+    the last member. ``api`` is the ``<api>`` of ``apis/<api>/``, already validated by the caller; ``None`` when no
+    API is known yet (``axon validate`` offline), so the spec's own ``name`` is not compared.
 
     Raises
     ------
@@ -49,7 +50,7 @@ def inspect_bundle(stream: ByteSource, *, api: str, limits: BundleLimits = DEFAU
     keeper = TextKeeper(limits)
     walk = walk_bundle(stream, limits, keeper.visit)
     spec = spec_of_bundle(keeper.texts.get, lambda name: name in keeper.texts or walk.checker.kind(name) is not None)
-    if spec.name is not None and spec.name != api:
+    if api is not None and spec.name is not None and spec.name != api:
         raise SpecNameMismatchError(f"axon.yaml names the API {spec.name!r}, but it was uploaded to apis/{api}/")
     check_rollout_duration(spec)
     path = predictor_path(spec)

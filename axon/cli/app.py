@@ -189,6 +189,33 @@ def delete(
     run(ctx, name, purge=purge, yes=yes, output=output)
 
 
+@app.command("pack")
+def pack(
+    directory: Annotated[Path, typer.Argument(help="the bundle's directory: axon.yaml, predictor.py, model files")],
+    output_file: Annotated[
+        Path | None, typer.Option("--output-file", "-f", help="the archive to write [default: DIR.tar.gz]")
+    ] = None,
+    api: Annotated[str | None, typer.Option("--api", help="check axon.yaml's name against this API")] = None,
+    output: OutputOption = Output.table,
+) -> None:
+    """Pack DIR into the reproducible .tar.gz deploy uploads, and check it as the workflow will (offline)."""
+    from axon.cli.bundles import pack_bundle
+
+    pack_bundle(directory, output_file, api, output)
+
+
+@app.command("validate")
+def validate(
+    path: Annotated[Path, typer.Argument(help="a bundle directory, or a .tar.gz made by any tool")],
+    api: Annotated[str | None, typer.Option("--api", help="check axon.yaml's name against this API")] = None,
+    output: OutputOption = Output.table,
+) -> None:
+    """Check a bundle with the workflow's own inspector, offline: exit 0 if it would be accepted, else its reason."""
+    from axon.cli.bundles import validate_bundle
+
+    validate_bundle(path, api, output)
+
+
 @app.command("info")
 def info(ctx: typer.Context, output: OutputOption = Output.table) -> None:
     """Show where axon talks to: AWS or the local stack, account, region, profile, and the deployment's resources."""

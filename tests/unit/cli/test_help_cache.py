@@ -18,19 +18,8 @@ def test_the_help_file_is_what_typer_renders_now() -> None:
 
 def test_every_command_has_both_screens() -> None:
     screens = json.loads(files("axon.cli").joinpath(HELP_FILE).read_text(encoding="utf-8"))
-    assert {
-        "",
-        "deploy",
-        "get",
-        "history",
-        "predict",
-        "rollback",
-        "delete",
-        "info",
-        "logs",
-        "local",
-        "local up",
-    } == set(screens)
+    verbs = {"deploy", "get", "history", "predict", "rollback", "delete", "pack", "validate", "info", "logs"}
+    assert set(screens) == {"", *verbs, "local", "local up"}
     for screen in screens.values():
         assert "\x1b[" in screen["ansi"] and "\x1b" not in screen["plain"]
 
