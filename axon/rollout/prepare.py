@@ -7,6 +7,7 @@ Serving images are content-addressed: unchanged runtime, flavour and requirement
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -21,7 +22,7 @@ from axon.errors import AxonError
 from axon.names import immutable_bundle_key
 from axon.platforms.base import Platform
 from axon.registry import VersionStatus
-from axon.rollout.release import spec_digest, spec_of
+from axon.rollout.release import spec_of
 from axon.rollout.state import ImageBuildFailedError, RolloutState, StaleRolloutError
 from axon.spec import ApiSpec
 from axon.spec.policy import check_policy
@@ -71,6 +72,11 @@ def image_key(
 def image_key_of(spec: ApiSpec, requirements_text: str) -> str:
     """The image key of a validated bundle: its flavour, its build policy and its requirements."""
     return image_key(flavour_of(spec), requirements_text, allow_source_builds=spec.build.allow_source_builds)
+
+
+def spec_digest(spec: ApiSpec) -> str:
+    """The version's ``spec_digest``: the first 16 hex digits of the SHA-256 of its JSON dump, keys sorted."""
+    return hashlib.sha256(json.dumps(spec.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
 
 
 class ReplicaCapError(AxonError):

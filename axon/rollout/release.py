@@ -7,7 +7,6 @@ were deployed, so have an image); ``axon rollback`` may only return to one of th
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from datetime import datetime
@@ -51,11 +50,6 @@ def to_prune(versions: Iterable[VersionRecord]) -> list[VersionRecord]:
 def spec_of(record: VersionRecord) -> ApiSpec:
     """The record's spec, parsed when the record was read; the default spec before validation recorded one."""
     return record.spec if record.spec is not None else ApiSpec()
-
-
-def spec_digest(spec: ApiSpec) -> str:
-    """The version's ``spec_digest``: the first 16 hex digits of the SHA-256 of its JSON dump, keys sorted."""
-    return hashlib.sha256(json.dumps(spec.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def version_ref(record: VersionRecord) -> VersionRef:

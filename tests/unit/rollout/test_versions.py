@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from axon.registry import InMemoryRegistry, Upload
-from axon.rollout.release import spec_digest, spec_of, version_ref
+from axon.rollout.prepare import spec_digest
+from axon.rollout.release import spec_of, version_ref
 from axon.spec import ApiSpec, load_spec_text
 
 # A spec with every section set; the registry tests pin its stored form too.
