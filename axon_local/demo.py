@@ -105,6 +105,7 @@ CLIENTS: dict[str, Any] = {}  # made once, up front, for the same reason as CLI_
 
 
 def replicas() -> tuple[int, int]:
+    """(ready, requested) of the demo's endpoint, in the autoscaler's words."""
     variant = CLIENTS["sagemaker"].describe_endpoint(EndpointName="axon-iris")["ProductionVariants"][0]
     return int(variant.get("CurrentInstanceCount") or 0), int(variant.get("DesiredInstanceCount") or 0)
 
@@ -114,10 +115,10 @@ def wait_replicas(stack: LocalStack, check: str, target: int, timeout: float) ->
     seen: list[int] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        ready, desired = replicas()
+        ready, requested = replicas()
         if not seen or seen[-1] != ready:
             seen.append(ready)
-            print(f"   replicas ready {ready}, desired {desired}", flush=True)
+            print(f"   replicas ready {ready}, requested {requested}", flush=True)
         if (ready >= target) if check == ">=" else (ready <= target):
             return seen
         time.sleep(2)
