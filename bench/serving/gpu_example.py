@@ -1,0 +1,130 @@
+"""``python -m bench.serving.gpu_example``: axon-serve on a GPU with ``examples/pytorch-gpu``, unbatched vs batched.
+
+Serves a copy of the example bundle (its trained ``model/weights.pt`` included) with ``axon-serve --workers 1``,
+once with ``serving.max_batch_size: 1`` and once with the example's own batching, and loads it with wrk at a fixed
+number of connections, one flower per request. Writes the table to ``bench/serving/GPU.md`` and prints it. Run it
+through ``bench/serving/gpu.sh``, which checks the GPU, torch and wrk and trains the weights first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from bench.serving.targets import free_port
+from bench.serving.wrk import Load, run_wrk
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "pytorch-gpu"
+OUTPUT = Path(__file__).resolve().parent / "GPU.md"
+BODY = json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]]})
+
+
+@contextlib.contextmanager
+def _axon_serve(model_dir: Path) -> Iterator[str]:
+    """axon-serve in its own session; ready when ``/ping`` answers 200 (the model is on the GPU)."""
+    port = free_port()
+    command = [sys.executable, "-m", "axon_serving", "--model-dir", str(model_dir), "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", "1", "--log-level", "warning"]
+    process = subprocess.Popen(command, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"axon-serve exited with {process.returncode} (its log is above)")
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=5).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise SystemExit("axon-serve did not become ready within 300 s")
+            time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}/invocations"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@contextlib.contextmanager
+def serve_example(max_batch_size: int | None) -> Iterator[str]:
+    """axon-serve over a copy of the example; ``max_batch_size`` replaces the example's own when given."""
+    with tempfile.TemporaryDirectory() as folder:
+        model_dir = Path(folder) / "bundle"
+        shutil.copytree(EXAMPLE, model_dir)
+        spec: dict[str, Any] = yaml.safe_load((model_dir / "axon.yaml").read_text())
+        if max_batch_size is not None:
+            spec["serving"]["max_batch_size"] = max_batch_size
+        (model_dir / "axon.yaml").write_text(yaml.safe_dump(spec))
+        with _axon_serve(model_dir) as url:
+            yield url
+
+
+def best(max_batch_size: int | None, connections: int, seconds: int, repeat: int) -> Load:
+    with serve_example(max_batch_size) as url:
+        run_wrk(url, BODY, connections, 2)  # warm-up: CUDA kernels, the batcher's first batches
+        return max(
+            (run_wrk(url, BODY, connections, seconds) for _ in range(repeat)), key=lambda r: r.requests_per_second
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.serving.gpu_example")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=128)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch: Any = importlib.import_module("torch")
+    if not torch.cuda.is_available():
+        raise SystemExit("torch sees no CUDA device: this benchmark measures the GPU path (bench/serving/gpu.sh)")
+    if not (EXAMPLE / "model" / "weights.pt").is_file():
+        raise SystemExit(f"{EXAMPLE}/model/weights.pt is missing: run python {EXAMPLE}/train.py first")
+    batch = yaml.safe_load((EXAMPLE / "axon.yaml").read_text())["serving"]["max_batch_size"]
+    rows = []
+    for mode, size in (("unbatched (max_batch_size 1)", 1), (f"batched (max_batch_size {batch})", None)):
+        load = best(size, args.connections, args.seconds, args.repeat)
+        rows.append(
+            f"| {mode} | {load.requests_per_second:,.0f} | {load.p50_ms:.2f} | {load.p99_ms:.2f} | {load.errors} |"
+        )
+    info = f"{os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    text = "\n".join(
+        [
+            "# GPU serving benchmark: examples/pytorch-gpu",
+            "",
+            "Regenerated by `bench/serving/gpu.sh` (do not edit by hand).",
+            "",
+            f"GPU: {torch.cuda.get_device_name(0)}; torch {torch.__version__}; machine: {info}.",
+            f"Load: wrk, {args.connections} connections, {args.seconds} s per run, best of {args.repeat}; "
+            "one flower per request; axon-serve with one worker on one GPU.",
+            "",
+            "| mode | requests/s | p50 ms | p99 ms | errors |",
+            "|---|---:|---:|---:|---:|",
+            *rows,
+            "",
+        ]
+    )
+    OUTPUT.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
