@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # machine's (which may be end of life).
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install test lint typecheck scan unit demo synth zipapp cli-help bench-serving bench-autoscaler schema clean
+.PHONY: install test lint typecheck scan unit demo synth zipapp cli-help cli-policy bench-serving bench-autoscaler schema clean
 
 install: $(STAMP)
 
@@ -67,6 +67,11 @@ schema: install
 # The help screens `axon ... --help` prints without importing typer (axon/cli/start.py); rerun after changing options.
 cli-help: install
 	$(PY) -c 'from axon.cli.start import write_help; write_help()'
+
+# docs/iam/axon-cli-policy.json: the CLI user's policy (cdk_app/constructs/cli_policy.py) with ${...} placeholders
+# for the deployment's values; rerun after changing it (tests/cdk/test_cli_policy.py fails when they drift).
+cli-policy: install
+	$(PY) -m cdk_app.constructs.cli_policy docs/iam/axon-cli-policy.json
 
 bench-serving: install
 	$(PY) -m bench.serving --json

@@ -184,6 +184,10 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
 OUTPUT_MODELS_BUCKET = "ModelsBucketName"
 OUTPUT_REGISTRY_TABLE = "RegistryTableName"
 OUTPUT_STATE_MACHINE_ARN = "RolloutStateMachineArn"
+# The managed policy of everything the CLI does (cdk_app/constructs/cli_policy.py), and the output holding its ARN:
+# an admin attaches it to the users, roles or groups that run `axon`.
+CLI_POLICY = f"{PROJECT}-cli"
+OUTPUT_CLI_POLICY_ARN = "CliPolicyArn"
 
 # Local mode: the front door serves per-variant request statistics here (the CLI's `axon get` reads them).
 LOCAL_STATS_PATH = "/_axon/stats"

@@ -397,3 +397,36 @@ def _invoke(account: Account, operation: str, params: Params) -> Iterator[Reques
 @rule("sts", "GetCallerIdentity")
 def _caller(account: Account, operation: str, params: Params) -> Iterator[Request]:
     yield from ()  # always allowed, whatever the policies say
+
+
+# ---- The axon CLI's own calls (tests/cdk/test_cli_policy.py): discovery, purge, listings -----------------------
+
+
+@rule("cloudformation", "DescribeStacks")
+def _stacks(account: Account, operation: str, params: Params) -> Iterator[Request]:
+    name = params.get("StackName")
+    if name is None:  # every stack of the account
+        yield Request("cloudformation:DescribeStacks", ANY)
+        return
+    # A stack's ARN ends in the id CloudFormation generated: stack/<name>/<id>.
+    yield Request(
+        "cloudformation:DescribeStacks",
+        name if name.startswith("arn:") else account.arn("cloudformation", f"stack/{name}/*"),
+    )
+
+
+@rule("s3", "DeleteObject", "DeleteObjects")
+def _s3_delete(account: Account, operation: str, params: Params) -> Iterator[Request]:
+    # DeleteObjects (multi-object delete) is authorized per object, as each DeleteObject would be.
+    for item in params["Delete"]["Objects"] if operation == "DeleteObjects" else [params]:
+        action = "s3:DeleteObjectVersion" if item.get("VersionId") else "s3:DeleteObject"
+        yield Request(action, account.s3(params["Bucket"], item["Key"]))
+
+
+@rule("ecs", "ListServices")
+def _ecs_list_services(account: Account, operation: str, params: Params) -> Iterator[Request]:
+    yield Request("ecs:ListServices", ANY, (("ecs:cluster", account.arn("ecs", f"cluster/{_cluster(params)}")),))
+
+
+RULES.update({("sagemaker", op): _star("sagemaker") for op in ("ListEndpointConfigs", "ListModels")})
+RULES[("ecs", "ListTaskDefinitionFamilies")] = _star("ecs")

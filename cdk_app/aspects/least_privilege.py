@@ -43,6 +43,12 @@ RESOURCE_STAR_ACTIONS = frozenset(
         "elasticloadbalancing:DescribeTags",  # the bake clock and smoke-test verdict on green's target group
         "elasticloadbalancing:DescribeTargetGroups",  # a version's target group by name
         "elasticloadbalancing:DescribeTargetHealth",  # whether green's targets pass their health checks
+        # The axon CLI's delete (cdk_app/constructs/cli_policy.py): SageMaker's and ECS's listings have no resource
+        # type either; delete lists only names of one API (NameContains, familyPrefix; ListServices: the cluster).
+        "sagemaker:ListEndpointConfigs",
+        "sagemaker:ListModels",
+        "ecs:ListServices",
+        "ecs:ListTaskDefinitionFamilies",
         # AxonEcs's smoke-test Lambda in the VPC: Lambda looks up the function's network interfaces and subnets.
         "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeSubnets",

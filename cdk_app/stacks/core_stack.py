@@ -11,6 +11,7 @@ from constructs import Construct
 from axon import names, settings
 from axon.spec.policy import parse_patterns
 from cdk_app.constructs.autoscaler import Autoscaler
+from cdk_app.constructs.cli_policy import add_cli_policy
 from cdk_app.constructs.notifications import Notifications
 from cdk_app.constructs.observability import Observability
 from cdk_app.constructs.packaging import LambdaPackaging
@@ -142,6 +143,13 @@ class AxonCoreStack(Stack):
             CfnOutput(self, output, value=environment[variable], description=f"axon setting {variable}")
         CfnOutput(
             self, TOPIC_OUTPUT, value=notifications.topic.topic_arn, description="rollout and alarm notifications"
+        )
+        cli_policy = add_cli_policy(self, models)
+        CfnOutput(
+            self,
+            names.OUTPUT_CLI_POLICY_ARN,
+            value=cli_policy.managed_policy_arn,
+            description="what the axon CLI needs: attach this managed policy to the users, roles or groups that run it",
         )
 
     def _allowlist(self, field: str, default: tuple[str, ...]) -> tuple[str, ...]:
