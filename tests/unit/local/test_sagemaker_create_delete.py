@@ -134,3 +134,17 @@ def test_list_endpoints_filters_sorts_and_pages(local: Local) -> None:
     assert [e["EndpointName"] for e in after] == ["axon-c", "axon-a"]
     with pytest.raises(ApiError, match="Invalid NextToken"):
         local.api("ListEndpoints", NextToken="zzz")
+
+
+def test_models_and_configs_are_listed_filtered_and_paged(local: Local) -> None:
+    for name in ("axon-iris-v1", "axon-iris-v2", "other-v1"):
+        local.model(name)
+        local.config(name, name)
+        local.clock.sleep(1)
+    models = local.api("ListModels", NameContains="axon-iris-", SortBy="Name", SortOrder="Ascending")["Models"]
+    assert [m["ModelName"] for m in models] == ["axon-iris-v1", "axon-iris-v2"]
+    assert models[0]["ModelArn"].endswith(":model/axon-iris-v1") and isinstance(models[0]["CreationTime"], float)
+    first = local.api("ListEndpointConfigs", MaxResults=2)
+    assert [c["EndpointConfigName"] for c in first["EndpointConfigs"]] == ["other-v1", "axon-iris-v2"]
+    rest = local.api("ListEndpointConfigs", MaxResults=2, NextToken=first["NextToken"])
+    assert [c["EndpointConfigName"] for c in rest["EndpointConfigs"]] == ["axon-iris-v1"] and "NextToken" not in rest
