@@ -207,7 +207,7 @@ def _record_ecs_commands(cli: AwsCli, registry: DynamoDBRegistry) -> None:
     from axon.spec import load_spec_text
     from axon_local.ecs import provision_ecs
 
-    config = provision_ecs(client, "http://127.0.0.1:9", "us-east-1", instance_types=("g5.xlarge",))
+    config = provision_ecs(client, "http://127.0.0.1:9", "us-east-1")  # every instance type, g5.xlarge among them
     platform = EcsPlatform(client("ecs"), client("elbv2"), client("cloudwatch"), config, logs=client("logs"))
     spec = load_spec_text("compute: {platform: ecs, instance_type: g5.xlarge, gpu: 1}\n")
     image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-serving:rt-gpu"
