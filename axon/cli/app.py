@@ -119,11 +119,15 @@ def get(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="one API; all of them when left out", show_default=False)] = None,
     output: OutputOption = Output.table,
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="show it again every --interval seconds until Ctrl-C")
+    ] = False,
+    interval: Annotated[float, typer.Option("--interval", min=0.5, help="seconds between two --watch refreshes")] = 2.0,
 ) -> None:
     """Show APIs: status, live version, traffic split, replicas, in-flight, latency, response codes (last 5 min)."""
     from axon.cli.get import get as run
 
-    run(ctx, name, output)
+    run(ctx, name, output, watch=watch, interval=interval)
 
 
 @app.command("history")
@@ -148,11 +152,24 @@ def predict(
     name: ApiArgument,
     data: Annotated[str, typer.Option("--data", "-d", help="the payload: text, @file or @- (stdin)")],
     content_type: Annotated[str, typer.Option("--content-type", help="the payload's media type")] = JSON,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="AXON_TOKEN",
+            show_envvar=True,
+            help="bearer token for ECS APIs behind the load balancer's JWT verification (not sent otherwise)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Send one prediction request to NAME and print the answer's body."""
+    """Send one prediction request to NAME and print the answer's body.
+
+    SageMaker APIs: SageMaker Runtime InvokeEndpoint. ECS APIs: POST to the load balancer's /apis/NAME/invocations.
+    """
     from axon.cli.predict import predict as run
 
-    run(ctx, name, data, content_type)
+    run(ctx, name, data, content_type, token)
 
 
 @app.command("rollback")

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from axon.cli.stats import StatsSource
     from axon.deps import Deps
     from axon.platforms.base import Platform
+    from axon.platforms.ecs.config import EcsConfig
     from axon.registry import ApiRecord, DynamoDBRegistry
     from axon.settings import Settings
 
@@ -212,8 +213,23 @@ class CliContext:
             raise NotFoundError(f"no API named {name!r} (see `axon get`)")
         return record
 
-    def runtime_url(self, api: str) -> str:
-        """The URL clients POST predictions to (SageMaker Runtime's, or the local stack's front door)."""
+    @cached_property
+    def ecs_config(self) -> EcsConfig:
+        """``/axon/ecs/config`` (SSM; on the local stack, the local one): the ECS APIs' base URL, listener, auth.
+
+        Read once per invocation; a missing or malformed parameter raises ``platform.ecs_not_configured``.
+        """
+        from axon.platforms.ecs.config import load_ecs_config
+
+        return load_ecs_config(self.client("ssm"))
+
+    def runtime_url(self, api: str, platform: str = "sagemaker") -> str:
+        """The URL clients POST predictions to: SageMaker Runtime's (or the local stack's front door) for a
+        SageMaker API; for an ECS API, the load balancer's ``<EcsConfig.url>/apis/<api>/invocations``."""
+        if platform == "ecs":
+            from axon.platforms.ecs.listener import path_pattern
+
+            return f"{self.ecs_config.url}{path_pattern(api)}"
         local = self.deployment.local_url
         base = (local or str(self.client("sagemaker-runtime").meta.endpoint_url)).rstrip("/")
         return f"{base}/endpoints/{names.endpoint_name(api)}/invocations"

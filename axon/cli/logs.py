@@ -1,4 +1,8 @@
-"""``axon logs NAME [--follow]``: the API's CloudWatch Logs, all replicas interleaved by time."""
+"""``axon logs NAME [--follow]``: the API's CloudWatch Logs, all replicas interleaved by time.
+
+The log group is the API's platform's: a SageMaker endpoint's ``/aws/sagemaker/Endpoints/axon-<api>``, or for an ECS
+API the ``awslogs-group`` of its version's task definition (``logConfiguration`` of the serving container).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from axon import names
 from axon.cli import render
-from axon.cli.context import context_of
+from axon.cli.context import CliContext, context_of
 from axon.cli.errors import InvalidInputError, NotFoundError
 from axon.cli.options import Output, valid_api
 
@@ -66,11 +70,44 @@ def _missing(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
 
 
+def _ecs_log_group(cli: CliContext, api: str, label: str) -> str | None:
+    """The ``awslogs-group`` of the serving container in the version's task definition (its newest revision)."""
+    from axon.platforms.ecs.service import CONTAINER_NAME, task_family
+
+    try:
+        described = cli.client("ecs").describe_task_definition(taskDefinition=task_family(api, label))
+    except ClientError:
+        return None  # deregistered (a removed version): the group every version writes to by default
+    containers = described["taskDefinition"].get("containerDefinitions") or []
+    container: Any = next((c for c in containers if c.get("name") == CONTAINER_NAME), {})
+    config = container.get("logConfiguration") or {}
+    group = (config.get("options") or {}).get("awslogs-group")
+    return str(group) if config.get("logDriver") == "awslogs" and group else None
+
+
+def log_group_of(cli: CliContext, api: str) -> str:
+    """Where the replicas of ``api`` log: the live version's platform decides (the rolling one before any went
+    live); an API the registry does not know is looked for in the SageMaker endpoint's group."""
+    default = names.log_group(api)
+    record = cli.registry.get_api(api)
+    seq = None if record is None else record.live_seq if record.live_seq is not None else record.rolling_seq
+    if record is None or seq is None:
+        return default
+    version = cli.registry.get_version(api, seq)
+    platform = record.platform
+    if record.live_seq is None and version is not None and version.spec is not None:
+        platform = version.spec.compute.platform
+    if platform != "ecs" or version is None:
+        return default
+    return _ecs_log_group(cli, api, version.version) or default
+
+
 def logs(ctx: typer.Context, name: str, *, follow: bool, since: str, output: Output) -> None:
     """``axon logs``, run by :func:`axon.cli.app.logs` (which declares its options and help)."""
     cli = context_of(ctx)
-    group = names.log_group(valid_api(name))
-    tail = LogTail(cli.client("logs"), group, int((cli.now() - parse_since(since)) * 1000))
+    start_ms = int((cli.now() - parse_since(since)) * 1000)
+    group = log_group_of(cli, valid_api(name))
+    tail = LogTail(cli.client("logs"), group, start_ms)
     waiting_said = False
     try:
         while True:

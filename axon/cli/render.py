@@ -37,6 +37,11 @@ def emit_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2))
 
 
+def json_line(data: Any) -> str:
+    """One JSON document on one line (``--watch -o json`` prints one per refresh)."""
+    return json.dumps(data, separators=(",", ":"))
+
+
 def epoch(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
@@ -69,6 +74,7 @@ def _row(view: Mapping[str, Any], now: float) -> list[str]:
         view["live_version"] or DASH,
         traffic_text(view["traffic"]),
         f"{view['replicas']['ready']}/{view['replicas']['requested']}",
+        freshness_text(view["replicas"]),
         number(view["in_flight"]),
         number(view["latency_ms"]["p50"], " ms"),
         number(view["latency_ms"]["p99"], " ms"),
@@ -79,7 +85,33 @@ def _row(view: Mapping[str, Any], now: float) -> list[str]:
     ]
 
 
-_COLUMNS = ("api", "status", "live", "traffic", "ready/requested", "in-flight", "p50", "p99", "2xx", "4xx", "5xx")
+def freshness_text(replicas: Mapping[str, Any]) -> str:
+    """``2/1``: ready replicas on the newest version / on older ones (a dash where the platform cannot tell)."""
+    if replicas.get("up_to_date") is None:
+        return DASH
+    return f"{replicas['up_to_date']}/{replicas['stale']}"
+
+
+def by_version_text(replicas: Mapping[str, Any]) -> str:
+    """``v3 1/2, v1 2/2``: each version's ready/requested replicas."""
+    by_version = replicas.get("by_version") or {}
+    return ", ".join(f"{v} {c['ready']}/{c['requested']}" for v, c in by_version.items()) or DASH
+
+
+_COLUMNS = (
+    "api",
+    "status",
+    "live",
+    "traffic",
+    "ready/requested",
+    "up-to-date/stale",
+    "in-flight",
+    "p50",
+    "p99",
+    "2xx",
+    "4xx",
+    "5xx",
+)
 
 
 def apis_table(views: Sequence[Mapping[str, Any]], now: float) -> Table:
@@ -99,8 +131,10 @@ def api_detail(view: Mapping[str, Any], now: float) -> Table:
     for column, value in zip((*_COLUMNS, "last update"), _row(view, now), strict=True):
         table.add_row(column, value)
     table.add_row("rolling", view["rolling_version"] or DASH)
+    table.add_row("replicas by version", by_version_text(view["replicas"]))
+    table.add_row("platform", view["platform"])
     table.add_row("endpoint", view["endpoint"])
-    table.add_row("url", view["url"])
+    table.add_row("url", view["url"] or DASH)
     error = view["last_error"]
     table.add_row("last error", f"{error['version']} {error['code']}: {error['message']}" if error else DASH)
     return table

@@ -1,4 +1,9 @@
-"""Request statistics per API for ``axon get``: CloudWatch on AWS, the local front door in local mode."""
+"""Request statistics per API for ``axon get``: CloudWatch on AWS, the local front door in local mode.
+
+On AWS, SageMaker APIs are read from ``AWS/SageMaker`` (the endpoint's variant), ECS APIs from
+``AWS/ApplicationELB`` (their production rule's target groups); both with axon's own ``InFlight``, in one batched
+GetMetricData.
+"""
 
 from __future__ import annotations
 
@@ -31,22 +36,44 @@ class ApiStats:
     count_5xx: int | None = None
 
 
+@dataclass(frozen=True)
+class AlbTargets:
+    """Where an ECS API's requests are counted: its production rule's target groups, as CloudWatch names them."""
+
+    load_balancer: str  # the ``LoadBalancer`` dimension: ``app/<name>/<id>``
+    target_groups: tuple[str, ...]  # ``TargetGroup`` dimensions: ``targetgroup/<name>/<id>`` (blue and green)
+
+
 class StatsSource(Protocol):
-    def fetch(self, apis: Sequence[str]) -> dict[str, ApiStats]:
-        """Statistics of each API that has any; APIs without data are left out (shown as dashes)."""
+    def fetch(self, apis: Sequence[str], ecs: Mapping[str, AlbTargets] | None = None) -> dict[str, ApiStats]:
+        """Statistics of each API that has any; APIs without data are left out (shown as dashes).
+
+        ``ecs``: the target groups of the ECS APIs among ``apis`` (AWS); the others are SageMaker endpoints.
+        """
 
 
 # ---- AWS: one batched GetMetricData ---------------------------------------------------------------------------
 
 _SAGEMAKER = "AWS/SageMaker"
+_ELB = "AWS/ApplicationELB"
 # (query suffix, namespace, metric, statistic, period seconds)
+_IN_FLIGHT = ("inflight", names.METRIC_NAMESPACE, names.IN_FLIGHT_METRIC, "Average", 60)
 _METRICS = (
-    ("inflight", names.METRIC_NAMESPACE, names.IN_FLIGHT_METRIC, "Average", 60),
+    _IN_FLIGHT,
     ("p50", _SAGEMAKER, "ModelLatency", "p50", WINDOW_SECONDS),
     ("p99", _SAGEMAKER, "ModelLatency", "p99", WINDOW_SECONDS),
     ("calls", _SAGEMAKER, "Invocations", "Sum", WINDOW_SECONDS),
     ("e4xx", _SAGEMAKER, "Invocation4XXErrors", "Sum", WINDOW_SECONDS),
     ("e5xx", _SAGEMAKER, "Invocation5XXErrors", "Sum", WINDOW_SECONDS),
+)
+# Per target group of an ECS API (ids ``a<index>_t<group>_<suffix>``); TargetResponseTime is in seconds.
+_ALB_METRICS = (
+    ("p50", "TargetResponseTime", "p50"),
+    ("p99", "TargetResponseTime", "p99"),
+    ("calls", "RequestCount", "Sum"),
+    ("c2xx", "HTTPCode_Target_2XX_Count", "Sum"),
+    ("c4xx", "HTTPCode_Target_4XX_Count", "Sum"),
+    ("c5xx", "HTTPCode_Target_5XX_Count", "Sum"),
 )
 
 
@@ -59,21 +86,42 @@ def _dimensions(namespace: str, api: str) -> list[dict[str, str]]:
     ]
 
 
-def metric_queries(apis: Sequence[str]) -> list[dict[str, Any]]:
-    """Six queries per API; ids are ``a<index>_<metric>`` (GetMetricData ids must start with a lowercase letter)."""
-    return [
-        {
-            "Id": f"a{index}_{suffix}",
-            "MetricStat": {
-                "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": _dimensions(namespace, api)},
-                "Period": period,
-                "Stat": stat,
-            },
-            "ReturnData": True,
-        }
-        for index, api in enumerate(apis)
-        for suffix, namespace, metric, stat, period in _METRICS
-    ]
+def _query(
+    query_id: str, namespace: str, metric: str, dimensions: list[dict[str, str]], stat: str, period: int
+) -> dict[str, Any]:
+    return {
+        "Id": query_id,
+        "MetricStat": {
+            "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dimensions},
+            "Period": period,
+            "Stat": stat,
+        },
+        "ReturnData": True,
+    }
+
+
+def _api_queries(index: int, api: str, alb: AlbTargets | None) -> list[dict[str, Any]]:
+    if alb is None:
+        return [
+            _query(f"a{index}_{suffix}", namespace, metric, _dimensions(namespace, api), stat, period)
+            for suffix, namespace, metric, stat, period in _METRICS
+        ]
+    suffix, namespace, metric, stat, period = _IN_FLIGHT
+    queries = [_query(f"a{index}_{suffix}", namespace, metric, _dimensions(namespace, api), stat, period)]
+    for group_index, group in enumerate(alb.target_groups):
+        dimensions = [{"Name": "LoadBalancer", "Value": alb.load_balancer}, {"Name": "TargetGroup", "Value": group}]
+        queries += [
+            _query(f"a{index}_t{group_index}_{suffix}", _ELB, metric, dimensions, stat, WINDOW_SECONDS)
+            for suffix, metric, stat in _ALB_METRICS
+        ]
+    return queries
+
+
+def metric_queries(apis: Sequence[str], ecs: Mapping[str, AlbTargets] | None = None) -> list[dict[str, Any]]:
+    """Six queries per SageMaker API; per ECS API, InFlight and six per target group. Ids are
+    ``a<index>_<metric>`` and ``a<index>_t<group>_<metric>`` (GetMetricData ids start with a lowercase letter)."""
+    ecs = ecs or {}
+    return [query for index, api in enumerate(apis) for query in _api_queries(index, api, ecs.get(api))]
 
 
 def stats_from_values(values: Mapping[str, float]) -> ApiStats:
@@ -96,6 +144,33 @@ def stats_from_values(values: Mapping[str, float]) -> ApiStats:
     )
 
 
+def alb_stats_from_values(values: Mapping[str, float], groups: int) -> ApiStats:
+    """An ECS API's statistics from its target groups' newest values (``t<group>_<metric>`` keys).
+
+    Counts are summed over the groups (blue and green: the API's requests). The ALB publishes a count only when it
+    is not zero, so once a group reports any request, a missing count is 0. Percentiles cannot be merged: the
+    slowest group's is shown, as locally. ``TargetResponseTime`` is in seconds.
+    """
+
+    def per_group(suffix: str) -> list[float]:
+        return [values[key] for g in range(groups) if (key := f"t{g}_{suffix}") in values]
+
+    counted = any(per_group(suffix) for suffix in ("calls", "c2xx", "c4xx", "c5xx"))
+
+    def total(suffix: str) -> int | None:
+        return int(sum(per_group(suffix))) if counted else None
+
+    p50, p99 = _largest(list(per_group("p50"))), _largest(list(per_group("p99")))
+    return ApiStats(
+        in_flight=values.get("inflight"),
+        p50_ms=p50 * 1000 if p50 is not None else None,
+        p99_ms=p99 * 1000 if p99 is not None else None,
+        count_2xx=total("c2xx"),
+        count_4xx=total("c4xx"),
+        count_5xx=total("c5xx"),
+    )
+
+
 def _chunks(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -108,11 +183,12 @@ class CloudWatchStats:
         self.cloudwatch = cloudwatch
         self.now = now
 
-    def fetch(self, apis: Sequence[str]) -> dict[str, ApiStats]:
+    def fetch(self, apis: Sequence[str], ecs: Mapping[str, AlbTargets] | None = None) -> dict[str, ApiStats]:
         end = datetime.fromtimestamp(self.now() // 60 * 60, UTC)
         start = end - timedelta(seconds=WINDOW_SECONDS)
+        ecs = ecs or {}
         try:
-            newest = self._newest_values(apis, start, end)
+            newest = self._newest_values(metric_queries(apis, ecs), start, end)
         except ClientError as error:
             raise StatsUnavailableError(describe(error)) from error
         found: dict[str, ApiStats] = {}
@@ -120,12 +196,15 @@ class CloudWatchStats:
             prefix = f"a{index}_"
             values = {key[len(prefix) :]: value for key, value in newest.items() if key.startswith(prefix)}
             if values:
-                found[api] = stats_from_values(values)
+                alb = ecs.get(api)
+                found[api] = (
+                    stats_from_values(values) if alb is None else alb_stats_from_values(values, len(alb.target_groups))
+                )
         return found
 
-    def _newest_values(self, apis: Sequence[str], start: datetime, end: datetime) -> dict[str, float]:
+    def _newest_values(self, queries: list[dict[str, Any]], start: datetime, end: datetime) -> dict[str, float]:
         newest: dict[str, float] = {}
-        for batch in _chunks(metric_queries(apis), _QUERIES_PER_CALL):
+        for batch in _chunks(queries, _QUERIES_PER_CALL):
             paginator = self.cloudwatch.get_paginator("get_metric_data")
             pages = paginator.paginate(
                 MetricDataQueries=batch, StartTime=start, EndTime=end, ScanBy="TimestampDescending"
@@ -167,7 +246,8 @@ class LocalStats:
         self.base_url = base_url.rstrip("/")
         self.timeout_seconds = timeout_seconds
 
-    def fetch(self, apis: Sequence[str]) -> dict[str, ApiStats]:
+    def fetch(self, apis: Sequence[str], ecs: Mapping[str, AlbTargets] | None = None) -> dict[str, ApiStats]:
+        """The front door counts ECS APIs' requests (its local ALB) where it counts SageMaker's: ``ecs`` unused."""
         found = {}
         for api in apis:
             body = self._get(f"{self.base_url}{names.LOCAL_STATS_PATH}/{names.endpoint_name(api)}")

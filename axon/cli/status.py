@@ -10,7 +10,7 @@ from typing import Any
 
 from axon import names
 from axon.cli.stats import ApiStats
-from axon.platforms.base import Capacity
+from axon.platforms.base import Capacity, ReplicaSet
 from axon.registry import ApiRecord, VersionRecord, VersionStatus
 from axon.registry.models import IN_FLIGHT_STATUSES
 
@@ -82,14 +82,37 @@ def last_update(api: ApiRecord, versions: Sequence[VersionRecord]) -> str:
     return max([api.updated_at, *(v.updated_at for v in versions)])
 
 
+def replica_freshness(
+    api: ApiRecord, versions: Sequence[VersionRecord], replica_sets: Sequence[ReplicaSet] | None
+) -> dict[str, Any]:
+    """Ready replicas running the newest version (the rolling one while a rollout runs, else the live one) and
+    those running an older one, plus every version's ``requested``/``ready``; ``None``s where the platform cannot
+    tell versions apart."""
+    if replica_sets is None:
+        return {"up_to_date": None, "stale": None, "by_version": None}
+    rolling, live = rolling_version(versions), live_version(api, versions)
+    newest = rolling.version if rolling else live.version if live else None
+    by_version: dict[str, dict[str, int]] = {}
+    for fleet in replica_sets:
+        counts = by_version.setdefault(fleet.version or "?", {"requested": 0, "ready": 0})
+        counts["requested"] += fleet.requested
+        counts["ready"] += fleet.ready
+    return {
+        "up_to_date": sum(f.ready for f in replica_sets if f.version == newest),
+        "stale": sum(f.ready for f in replica_sets if f.version != newest),
+        "by_version": by_version,
+    }
+
+
 def api_view(
     api: ApiRecord,
     versions: Sequence[VersionRecord],
     capacity: Capacity | None,
     stats: ApiStats | None,
     *,
-    url: str,
+    url: str | None,
     now: float,
+    replica_sets: Sequence[ReplicaSet] | None = None,
 ) -> dict[str, Any]:
     """The object ``axon get NAME -o json`` prints (``axon get -o json`` prints a list of them)."""
     live = live_version(api, versions)
@@ -104,6 +127,7 @@ def api_view(
         "replicas": {
             "requested": capacity.requested if capacity else 0,
             "ready": capacity.ready if capacity else 0,
+            **replica_freshness(api, versions, replica_sets),
         },
         "endpoint": names.endpoint_name(api.api),
         "url": url,

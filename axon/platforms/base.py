@@ -76,6 +76,15 @@ class Capacity:
     status: str = ""
 
 
+@dataclass(frozen=True)
+class ReplicaSet:
+    """The replicas of one version of an API (``axon get`` tells up-to-date ones from stale ones by ``version``)."""
+
+    version: str  # the version label the replicas run ("v3"); "" when the platform cannot tell
+    requested: int
+    ready: int
+
+
 class Platform(ABC):
     """One implementation per compute platform (``compute.platform`` in ``axon.yaml``)."""
 
@@ -111,6 +120,11 @@ class Platform(ABC):
     @abstractmethod
     def capacity(self, api: str) -> Capacity | None:
         """Current replicas of the live variant; ``None`` when the API has nothing deployed."""
+
+    def replica_sets(self, api: str) -> list[ReplicaSet] | None:
+        """Every fleet of the API that exists now, one per version (newest first where the platform knows);
+        ``None`` when the platform cannot split its replicas by version. Read by ``axon get`` only."""
+        return None
 
     @abstractmethod
     def set_capacity(self, api: str, variant: str, replicas: int) -> None:

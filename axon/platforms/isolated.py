@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from axon.platforms.api_roles import ApiRoles
-from axon.platforms.base import Capacity, DeploymentStatus, Platform, VersionRef
+from axon.platforms.base import Capacity, DeploymentStatus, Platform, ReplicaSet, VersionRef
 
 
 class IsolatedPlatform(Platform):
@@ -41,6 +41,9 @@ class IsolatedPlatform(Platform):
 
     def capacity(self, api: str) -> Capacity | None:
         return self.inner.capacity(api)
+
+    def replica_sets(self, api: str) -> list[ReplicaSet] | None:
+        return self.inner.replica_sets(api)
 
     def set_capacity(self, api: str, variant: str, replicas: int) -> None:
         self.inner.set_capacity(api, variant, replicas)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from axon import names
 from axon.platforms.alarms import api_alarm_names
-from axon.platforms.base import Capacity, DeploymentPhase, DeploymentStatus, Platform, VersionRef
+from axon.platforms.base import Capacity, DeploymentPhase, DeploymentStatus, Platform, ReplicaSet, VersionRef
 from axon.platforms.ecs import listener as alb
 from axon.platforms.ecs import service as ecs_service
 from axon.platforms.ecs import smoke
@@ -39,6 +39,7 @@ _SMOKE_TIMEOUT_CAP = smoke.MAX_TIMEOUT_SECONDS  # seconds: VerifyVersion's Lambd
 # Tags on green's target group: the rollout's progress, read back from AWS by every CheckDeployment poll.
 TAG_SHIFT = "axon:shift"  # "<percent>@<epoch seconds>": the weight last set, and when (the bake clock)
 TAG_SMOKE = "axon:smoke-passed"  # "true" once the smoke test passed: traffic moves only after that
+_DESCRIBE_SERVICES_LIMIT = 10  # DescribeServices takes at most 10 services
 
 
 # ---- the traffic shift (pure) ---------------------------------------------------------------------------------
@@ -91,6 +92,12 @@ def next_move(rollout: RolloutSpec, percent: int, tag: str | None, now: float, l
     if target is None:
         return Move(MoveKind.GO_LIVE, 100)
     return Move(MoveKind.SHIFT, target, f"{target}% of traffic on {label}")
+
+
+def _label_order(label: str) -> tuple[int, str]:
+    """``v10`` after ``v9``: the sequence number of a ``v<seq>`` label, then the label."""
+    digits = label[1:] if label.startswith("v") else ""
+    return (int(digits) if digits.isdigit() else -1, label)
 
 
 def shifting(percent: int, message: str) -> DeploymentStatus:
@@ -315,6 +322,20 @@ class EcsPlatform(Platform):
             can_change=not shifting,
             status="Shifting" if shifting else str(service["status"]),
         )
+
+    def replica_sets(self, api: str) -> list[ReplicaSet] | None:
+        """One set per ACTIVE service of the API (one service per version: ``axon-<api>-<label>``), newest
+        version first: blue and green during a rollout, and blue until ``retire`` removed it."""
+        labels = ecs_service.labels(self.ecs, self.config.cluster, api)
+        services = [ecs_service.service_name(api, label) for label in labels]
+        found = []
+        for start in range(0, len(services), _DESCRIBE_SERVICES_LIMIT):
+            batch = services[start : start + _DESCRIBE_SERVICES_LIMIT]
+            for service in self.ecs.describe_services(cluster=self.config.cluster, services=batch)["services"]:
+                label = ecs_service.label_of(api, str(service["serviceName"]))
+                if service.get("status") == "ACTIVE" and label is not None:
+                    found.append(ReplicaSet(label, int(service["desiredCount"]), int(service["runningCount"])))
+        return sorted(found, key=lambda s: _label_order(s.version), reverse=True)
 
     def set_capacity(self, api: str, variant: str, replicas: int) -> None:
         if variant != names.VARIANT_NAME:

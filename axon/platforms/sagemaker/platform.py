@@ -14,7 +14,7 @@ from axon import names
 from axon.aws import is_transient
 from axon.errors import TransientError
 from axon.platforms.alarms import api_alarm_names
-from axon.platforms.base import Capacity, DeploymentPhase, DeploymentStatus, Platform, VersionRef
+from axon.platforms.base import Capacity, DeploymentPhase, DeploymentStatus, Platform, ReplicaSet, VersionRef
 from axon.platforms.errors import ModelLoadFailedError, PlatformError, SmokeTestFailedError
 from axon.platforms.sagemaker import logs as sagemaker_logs
 from axon.platforms.sagemaker import specs
@@ -247,6 +247,28 @@ class SageMakerPlatform(Platform):
             can_change=endpoint["EndpointStatus"] == "InService",
             status=endpoint["EndpointStatus"],
         )
+
+    def replica_sets(self, api: str) -> list[ReplicaSet] | None:
+        """The fleet of a blue/green update (``PendingDeploymentSummary``) first, then the endpoint's current one;
+        each fleet's version is the label of its endpoint config (``axon-<api>-<label>``)."""
+        endpoint = self._describe(api)
+        if endpoint is None:
+            return []
+        prefix = f"{names.endpoint_name(api)}-"
+        pending = endpoint.get("PendingDeploymentSummary") or {}
+        fleets = [
+            (pending.get("EndpointConfigName"), pending.get("ProductionVariants")),
+            (endpoint.get("EndpointConfigName"), endpoint.get("ProductionVariants")),
+        ]
+        found = []
+        for config, variants in fleets:
+            variant = self._live_variant({"ProductionVariants": variants}) if config else None
+            if variant is None:
+                continue
+            label = str(config)[len(prefix) :] if str(config).startswith(prefix) else ""
+            ready = int(variant.get("CurrentInstanceCount") or 0)
+            found.append(ReplicaSet(label, int(variant.get("DesiredInstanceCount") or ready), ready))
+        return found
 
     def set_capacity(self, api: str, variant: str, replicas: int) -> None:
         self.sagemaker.update_endpoint_weights_and_capacities(

@@ -18,7 +18,7 @@ from typer.testing import CliRunner, Result
 from axon.cli.app import app
 from axon.cli.context import CliContext
 from axon.cli.options import Target
-from axon.cli.stats import ApiStats
+from axon.cli.stats import AlbTargets, ApiStats
 from axon.registry import DynamoDBRegistry
 from axon_local.provision import create_registry_table
 
@@ -58,9 +58,11 @@ class FixedStats:
     def __init__(self, stats: dict[str, ApiStats]) -> None:
         self.stats = stats
         self.asked: list[list[str]] = []
+        self.ecs: list[dict[str, AlbTargets]] = []  # the ECS APIs' target groups of each call
 
-    def fetch(self, apis: Any) -> dict[str, ApiStats]:
+    def fetch(self, apis: Any, ecs: dict[str, AlbTargets] | None = None) -> dict[str, ApiStats]:
         self.asked.append(list(apis))
+        self.ecs.append(dict(ecs or {}))
         return {api: s for api, s in self.stats.items() if api in apis}
 
 
@@ -72,10 +74,14 @@ class Cli:
     stats: FixedStats
     endpoint_url: str | None = LOCAL_URL  # --endpoint-url: the local stack
     now: float = 1_700_000_000.0
+    overrides: dict[str, Any] = field(default_factory=dict)  # service -> a fake client in place of moto's
+
+    def client(self, service: str) -> Any:
+        return self.overrides[service] if service in self.overrides else client(service)
 
     def context(self) -> CliContext:
         return CliContext(
-            client,
+            self.client,
             target=Target(endpoint_url=self.endpoint_url),
             env={},
             sleep=self.script.sleep,

@@ -47,14 +47,14 @@ def upload(registry: DynamoDBRegistry, api: str, body: bytes = b"bundle") -> int
     return record.seq
 
 
-def went_live(registry: DynamoDBRegistry, api: str, seq: int) -> None:
+def went_live(registry: DynamoDBRegistry, api: str, seq: int, platform: str = "sagemaker") -> None:
     """Finalize as the workflow does: the new version live with its image, the previous one superseded."""
     current = registry.get_api(api)
     registry.set_image(api, seq, f"123.dkr.ecr.us-east-1.amazonaws.com/axon-serving:rt-{seq}")
     owner = current.lease_owner if current is not None and current.lease_owner else f"rollout-{seq}"
     assert registry.acquire_lease(api, owner, seq, lease_seconds=600)
     previous = current.live_seq if current is not None else None
-    registry.go_live(api, seq, owner=owner, platform="sagemaker", previous_seq=previous, label=f"v{seq}")
+    registry.go_live(api, seq, owner=owner, platform=platform, previous_seq=previous, label=f"v{seq}")
     assert registry.release_lease(api, owner)
 
 

@@ -33,7 +33,8 @@ def test_get_one_api_as_json(cli: Cli, registry: DynamoDBRegistry) -> None:
         "live_version": "v1",
         "rolling_version": "v3",
         "traffic": {"v3": 10, "v1": 90},
-        "replicas": {"requested": 0, "ready": 0},  # moto has no endpoint axon-iris
+        # moto has no endpoint axon-iris: no replica of any version
+        "replicas": {"requested": 0, "ready": 0, "up_to_date": 0, "stale": 0, "by_version": {}},
         "endpoint": "axon-iris",
         "url": "http://127.0.0.1:4566/endpoints/axon-iris/invocations",
         "platform": "sagemaker",

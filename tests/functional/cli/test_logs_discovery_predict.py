@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 from axon import names
 from axon.cli.app import app
 from axon.cli.context import CliContext
+from axon.registry import DynamoDBRegistry
 from tests.functional.cli.conftest import Cli, client, one_error_line
+from tests.functional.cli.rollouts import upload, went_live
 
 GROUP = names.log_group("iris")
 NOW = float(int(time.time()))  # CloudWatch Logs refuses events older than 14 days
@@ -175,28 +177,33 @@ class FakeRuntime:
         return {"Body": io.BytesIO(self.answer), "ContentType": "application/json"}
 
 
-def _predict(runtime: FakeRuntime, *args: str, stdin: bytes | None = None) -> Any:
-    context = CliContext(lambda service: runtime, env={})
-    return CliRunner().invoke(app, ["predict", *args], obj=context, input=stdin)
+@pytest.fixture
+def iris(registry: DynamoDBRegistry) -> None:
+    went_live(registry, "iris", upload(registry, "iris"))
 
 
-def test_predict_prints_the_body() -> None:
+def _predict(cli: Cli, runtime: FakeRuntime, *args: str, stdin: bytes | None = None) -> Any:
+    cli.overrides["sagemaker-runtime"] = runtime
+    return cli("predict", *args, input=stdin)
+
+
+def test_predict_prints_the_body(cli: Cli, iris: None) -> None:
     runtime = FakeRuntime(b'{"label": "setosa"}')
-    result = _predict(runtime, "iris", "--data", '{"x": [1, 2]}')
+    result = _predict(cli, runtime, "iris", "--data", '{"x": [1, 2]}')
     assert result.exit_code == 0 and result.stdout.strip() == '{"label": "setosa"}'
     assert runtime.calls == [{"EndpointName": "axon-iris", "Body": b'{"x": [1, 2]}', "ContentType": "application/json"}]
 
 
-def test_predict_reads_a_file(tmp_path: Any) -> None:
+def test_predict_reads_a_file(cli: Cli, iris: None, tmp_path: Any) -> None:
     (tmp_path / "p.csv").write_bytes(b"1,2\n")
     runtime = FakeRuntime(b"ok")
-    result = _predict(runtime, "iris", "--data", f"@{tmp_path / 'p.csv'}", "--content-type", "text/csv")
+    result = _predict(cli, runtime, "iris", "--data", f"@{tmp_path / 'p.csv'}", "--content-type", "text/csv")
     assert result.exit_code == 0 and runtime.calls[0]["Body"] == b"1,2\n"
 
 
-def test_predict_reads_stdin() -> None:
+def test_predict_reads_stdin(cli: Cli, iris: None) -> None:
     runtime = FakeRuntime(b"ok")
-    result = _predict(runtime, "iris", "--data", "@-", stdin=b'{"from": "stdin"}')
+    result = _predict(cli, runtime, "iris", "--data", "@-", stdin=b'{"from": "stdin"}')
     assert result.exit_code == 0 and runtime.calls[0]["Body"] == b'{"from": "stdin"}'
 
 
@@ -230,7 +237,9 @@ def _error(code: str, message: str, **extra: Any) -> ClientError:
         ),
     ],
 )
-def test_predict_errors_are_one_line(answer: bytes | ClientError, args: list[str], expected: str) -> None:
-    result = _predict(FakeRuntime(answer), "iris", *args)
+def test_predict_errors_are_one_line(
+    cli: Cli, iris: None, answer: bytes | ClientError, args: list[str], expected: str
+) -> None:
+    result = _predict(cli, FakeRuntime(answer), "iris", *args)
     assert result.exit_code == 1
     assert result.stderr.strip() == expected

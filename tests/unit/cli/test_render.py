@@ -14,7 +14,13 @@ VIEW = {
     "live_version": "v2",
     "rolling_version": None,
     "traffic": {"v2": 100},
-    "replicas": {"requested": 2, "ready": 1},
+    "replicas": {
+        "requested": 2,
+        "ready": 1,
+        "up_to_date": 1,
+        "stale": 2,
+        "by_version": {"v2": {"requested": 2, "ready": 1}, "v1": {"requested": 2, "ready": 2}},
+    },
     "endpoint": "axon-iris",
     "url": "http://x/endpoints/axon-iris/invocations",
     "platform": "sagemaker",
@@ -50,11 +56,20 @@ def test_number(value: float | None, expected: str) -> None:
 
 def test_list_row_and_detail() -> None:
     row = _text(render.apis_table([VIEW], NOON + 120)).splitlines()[1].split()
-    assert row == ["iris", "live", "v2", "v2:100%", "1/2", "0.2", "3", "ms", "-", "12", "0", "-", "2m"]
+    assert row == ["iris", "live", "v2", "v2:100%", "1/2", "1/2", "0.2", "3", "ms", "-", "12", "0", "-", "2m"]
     detail = {line.split(maxsplit=1)[0]: line.split()[1:] for line in _text(render.api_detail(VIEW, NOON)).splitlines()}
     assert detail["last"] == ["error", "v1", "bundle.not_gzip:", "not", "gzip"]
     assert detail["url"] == ["http://x/endpoints/axon-iris/invocations"]
     assert detail["rolling"] == ["-"]
+    assert detail["replicas"] == ["by", "version", "v2", "1/2,", "v1", "2/2"]
+    assert detail["up-to-date/stale"] == ["1/2"]
+
+
+def test_replicas_by_version_unknown_are_dashes() -> None:
+    view = {**VIEW, "replicas": {"requested": 2, "ready": 1, "up_to_date": None, "stale": None, "by_version": None}}
+    row = _text(render.apis_table([view], NOON + 120)).splitlines()[1].split()
+    assert row[4:6] == ["1/2", "-"]
+    assert render.by_version_text(view["replicas"]) == "-"
 
 
 def test_history_and_timeline_tables() -> None:

@@ -11,7 +11,15 @@ import pytest
 from botocore.exceptions import ClientError
 
 from axon.cli.errors import StatsUnavailableError
-from axon.cli.stats import ApiStats, CloudWatchStats, LocalStats, metric_queries, stats_from_variants
+from axon.cli.stats import (
+    AlbTargets,
+    ApiStats,
+    CloudWatchStats,
+    LocalStats,
+    alb_stats_from_values,
+    metric_queries,
+    stats_from_variants,
+)
 
 NOW = 1_700_000_123.0  # 2023-11-14T22:15:23Z; the window ends at the minute before
 
@@ -82,6 +90,66 @@ def test_cloudwatch_stats_read_the_newest_points_and_convert_latency_to_ms() -> 
     assert request["EndTime"] == datetime(2023, 11, 14, 22, 15, tzinfo=UTC)
     assert request["StartTime"] == datetime(2023, 11, 14, 22, 10, tzinfo=UTC)
     assert request["ScanBy"] == "TimestampDescending"
+
+
+ALB = AlbTargets(
+    "app/axon/50dc6c495c0c9188", ("targetgroup/ax-gpu-v1-1a2b3c/73e2d6bc24d8a067", "targetgroup/ax-gpu-v2-4d5e6f/1")
+)
+
+
+def test_ecs_apis_are_queried_per_target_group_of_their_load_balancer() -> None:
+    queries = {q["Id"]: q["MetricStat"] for q in metric_queries(["iris", "gpu"], {"gpu": ALB})}
+    assert sorted(k for k in queries if k.startswith("a1_")) == sorted(
+        ["a1_inflight"] + [f"a1_t{g}_{m}" for g in (0, 1) for m in ("p50", "p99", "calls", "c2xx", "c4xx", "c5xx")]
+    )
+    assert len([k for k in queries if k.startswith("a0_")]) == 6  # iris stays a SageMaker endpoint
+    assert queries["a1_t1_p99"] == {
+        "Metric": {
+            "Namespace": "AWS/ApplicationELB",
+            "MetricName": "TargetResponseTime",
+            "Dimensions": [
+                {"Name": "LoadBalancer", "Value": "app/axon/50dc6c495c0c9188"},
+                {"Name": "TargetGroup", "Value": "targetgroup/ax-gpu-v2-4d5e6f/1"},
+            ],
+        },
+        "Period": 300,
+        "Stat": "p99",
+    }
+    names = {k: queries[k]["Metric"]["MetricName"] for k in ("a1_t0_calls", "a1_t0_c2xx", "a1_t0_c4xx", "a1_t0_c5xx")}
+    assert names == {
+        "a1_t0_calls": "RequestCount",
+        "a1_t0_c2xx": "HTTPCode_Target_2XX_Count",
+        "a1_t0_c4xx": "HTTPCode_Target_4XX_Count",
+        "a1_t0_c5xx": "HTTPCode_Target_5XX_Count",
+    }
+    assert queries["a1_inflight"]["Metric"]["Namespace"] == "Axon"
+
+
+def test_target_groups_are_summed_and_the_slowest_latency_kept_in_ms() -> None:
+    values = {
+        "inflight": 1.5,
+        "t0_p50": 0.010,
+        "t0_p99": 0.040,
+        "t0_calls": 8.0,
+        "t0_c2xx": 8.0,
+        "t1_p50": 0.020,
+        "t1_p99": 0.030,
+        "t1_calls": 3.0,
+        "t1_c2xx": 1.0,
+        "t1_c5xx": 2.0,
+    }
+    assert alb_stats_from_values(values, 2) == ApiStats(
+        in_flight=1.5, p50_ms=20.0, p99_ms=40.0, count_2xx=9, count_4xx=0, count_5xx=2
+    )
+    # no request in the window: counts unknown rather than zero
+    assert alb_stats_from_values({"inflight": 0.0}, 2) == ApiStats(in_flight=0.0)
+
+
+def test_cloudwatch_stats_read_ecs_apis_from_their_target_groups() -> None:
+    cloudwatch = FakeCloudWatch({"a0_t0_c4xx": [4.0], "a0_t1_p50": [0.5]})
+    found = CloudWatchStats(cloudwatch, lambda: NOW).fetch(["gpu"], {"gpu": ALB})
+    assert found == {"gpu": ApiStats(p50_ms=500.0, count_2xx=0, count_4xx=4, count_5xx=0)}
+    assert len(cloudwatch.requests) == 1
 
 
 def test_cloudwatch_stats_batch_500_queries_per_call() -> None:

@@ -3,8 +3,8 @@
 import pytest
 
 from axon.cli.stats import ApiStats
-from axon.cli.status import api_view, derive_status, last_error, traffic_split
-from axon.platforms.base import Capacity
+from axon.cli.status import api_view, derive_status, last_error, replica_freshness, traffic_split
+from axon.platforms.base import Capacity, ReplicaSet
 from axon.registry import ApiRecord, Reason, VersionRecord, VersionStatus
 from tests.unit.cli.records import api, version
 
@@ -97,14 +97,29 @@ def test_api_view_golden() -> None:
     ]
     capacity = Capacity(variant="AllTraffic", requested=3, ready=2, can_change=False, status="Updating")
     stats = ApiStats(in_flight=2.0, p50_ms=4.5, p99_ms=30.0, count_2xx=10, count_4xx=1, count_5xx=2)
-    view = api_view(api(live_seq=1), versions, capacity, stats, url="http://x/endpoints/axon-iris/invocations", now=NOW)
+    fleets = [ReplicaSet("v3", 1, 1), ReplicaSet("v1", 3, 2)]
+    view = api_view(
+        api(live_seq=1),
+        versions,
+        capacity,
+        stats,
+        url="http://x/endpoints/axon-iris/invocations",
+        now=NOW,
+        replica_sets=fleets,
+    )
     assert view == {
         "name": "iris",
         "status": "updating",
         "live_version": "v1",
         "rolling_version": "v3",
         "traffic": {"v3": 10, "v1": 90},
-        "replicas": {"requested": 3, "ready": 2},
+        "replicas": {
+            "requested": 3,
+            "ready": 2,
+            "up_to_date": 1,  # the rolling version's
+            "stale": 2,
+            "by_version": {"v3": {"requested": 1, "ready": 1}, "v1": {"requested": 3, "ready": 2}},
+        },
         "endpoint": "axon-iris",
         "url": "http://x/endpoints/axon-iris/invocations",
         "platform": "sagemaker",
@@ -119,9 +134,22 @@ def test_api_view_golden() -> None:
 def test_api_view_without_capacity_or_stats_has_zero_replicas_and_null_stats() -> None:
     view = api_view(api(), [version(1, S.PENDING)], None, None, url="u", now=NOW)
     assert (view["replicas"], view["in_flight"], view["latency_ms"], view["requests"]) == (
-        {"requested": 0, "ready": 0},
+        {"requested": 0, "ready": 0, "up_to_date": None, "stale": None, "by_version": None},
         None,
         {"p50": None, "p99": None},
         {"2xx": None, "4xx": None, "5xx": None},
     )
     assert (view["live_version"], view["rolling_version"], view["last_error"]) == (None, None, None)
+
+
+def test_without_a_rollout_replicas_of_the_live_version_are_up_to_date() -> None:
+    versions = [version(1, S.SUPERSEDED), version(2, S.LIVE, traffic=100)]
+    fleets = [ReplicaSet("v2", 2, 2), ReplicaSet("v1", 1, 1), ReplicaSet("", 1, 1)]
+    replicas = replica_freshness(api(live_seq=2), versions, fleets)
+    assert (replicas["up_to_date"], replicas["stale"]) == (2, 2)
+    assert replicas["by_version"] == {
+        "v2": {"requested": 2, "ready": 2},
+        "v1": {"requested": 1, "ready": 1},
+        "?": {"requested": 1, "ready": 1},
+    }
+    assert replica_freshness(api(live_seq=2), versions, None)["up_to_date"] is None
