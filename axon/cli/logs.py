@@ -93,11 +93,14 @@ def log_group_of(cli: CliContext, api: str) -> str:
     seq = None if record is None else record.live_seq if record.live_seq is not None else record.rolling_seq
     if record is None or seq is None:
         return default
-    version = cli.registry.get_version(api, seq)
+    try:
+        version = cli.registry.get_version(api, seq)
+    except KeyError:
+        return default
     platform = record.platform
-    if record.live_seq is None and version is not None and version.spec is not None:
+    if record.live_seq is None and version.spec is not None:
         platform = version.spec.compute.platform
-    if platform != "ecs" or version is None:
+    if platform != "ecs":
         return default
     return _ecs_log_group(cli, api, version.version) or default
 

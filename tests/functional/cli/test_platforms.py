@@ -431,28 +431,46 @@ def test_without_watch_get_never_sleeps(cli: Cli, registry: DynamoDBRegistry) ->
 # ---- logs -----------------------------------------------------------------------------------------------------
 
 
-def test_logs_of_an_ecs_api_read_its_task_definitions_log_group(cli: Cli, gpu: Ecs) -> None:
+def _log_to(cli: Cli, family: str, group: str) -> None:
+    """A new revision of ``family`` logging to ``group``, with one event of its replica there."""
     ecs = client("ecs")
-    family = "axon-gpu-v1"
     definition = ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]
     container = definition["containerDefinitions"][0]
-    container["logConfiguration"]["options"]["awslogs-group"] = "/axon/ecs/gpu"
+    container["logConfiguration"]["options"]["awslogs-group"] = group
     ecs.register_task_definition(family=family, containerDefinitions=[container])
     now = float(int(datetime.now(UTC).timestamp()))
     cli.now = now
     logs = client("logs")
-    logs.create_log_group(logGroupName="/axon/ecs/gpu")
-    logs.create_log_stream(logGroupName="/axon/ecs/gpu", logStreamName="v1/serving/abc")
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="v1/serving/abc")
     logs.put_log_events(
-        logGroupName="/axon/ecs/gpu",
+        logGroupName=group,
         logStreamName="v1/serving/abc",
         logEvents=[{"timestamp": int((now - 5) * 1000), "message": "model loaded"}],
     )
     with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
-        logs.create_log_group(logGroupName=names.log_group("gpu"))  # the SageMaker-style group exists, empty
+        logs.create_log_group(logGroupName=names.log_group("gpu"))  # the SageMaker endpoint's group: empty
+
+
+def test_logs_of_an_ecs_api_read_its_task_definitions_log_group(cli: Cli, gpu: Ecs) -> None:
+    _log_to(cli, "axon-gpu-v1", "/axon/ecs/gpu")
     result = cli("logs", "gpu")
     assert result.exit_code == 0, result.output
     assert result.stdout.split()[-1] == "loaded" and "v1/serving/abc" in result.stdout
+
+
+def test_logs_of_a_first_ecs_rollout_follow_the_rolling_versions_spec(
+    cli: Cli, aws: None, registry: DynamoDBRegistry, alb: Alb
+) -> None:
+    ecs = _ecs(alb.url)
+    seq = upload(registry, "gpu")
+    registry.record_validation("gpu", seq, spec=SPEC, spec_digest="d", image_key="k", model_data_uri="s3://b/k")
+    assert registry.acquire_lease("gpu", "rollout-1", seq, lease_seconds=600)
+    ecs.start("gpu", f"v{seq}")
+    _log_to(cli, f"axon-gpu-v{seq}", "/axon/ecs/gpu-first")
+    result = cli("logs", "gpu")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split()[-1] == "loaded"
 
 
 def test_logs_of_an_ecs_api_whose_task_definition_is_gone_use_the_default_group(
