@@ -250,3 +250,51 @@ def test_local_stats_need_an_http_url() -> None:
         LocalStats("file:///etc")
     with pytest.raises(StatsUnavailableError, match=r"127\.0\.0\.1:9"):
         LocalStats("http://127.0.0.1:9", timeout_seconds=0.5).fetch(["iris"])
+
+
+def test_requests_to_a_local_ecs_api_are_counted_where_axon_get_reads_them() -> None:
+    """The local ALB counts in the front door's book under ``axon-<api>``, as the local SageMaker does, so
+    ``/_axon/stats/axon-<api>`` (read by :class:`LocalStats`) covers ECS APIs with no change."""
+    import asyncio
+    import dataclasses
+
+    import httpx
+
+    from axon_local.dataplane.router import Replica, Router
+    from axon_local.dataplane.stats import StatsBook
+    from axon_local.ecs.alb import LocalAlb, RouteTable
+    from axon_local.ecs.listener import path_regex
+    from axon_local.sagemaker.ports import FleetShare
+
+    class Process:
+        port = 1
+
+        @staticmethod
+        def exit_code() -> None:
+            return None
+
+    book = StatsBook()
+    router = Router(book)
+    router.add_replicas("fleet-v1", "AllTraffic", [Replica("axon-gpu", "AllTraffic", Process())])  # type: ignore[arg-type]
+    router.set_routes("axon-gpu", [FleetShare("fleet-v1", 1.0, {"AllTraffic": 1.0})])
+    table = RouteTable(router, frozenset({"gpu"}), paths={"gpu": (path_regex("/apis/gpu/invocations"),)})
+    answers = iter([200, 200, 500])
+    transport = httpx.MockTransport(lambda request: httpx.Response(next(answers), content=b"{}"))
+    alb = LocalAlb(lambda: table, lambda: table, port=80, retry_window_seconds=0, transport=transport)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    async def three_requests() -> None:
+        scope = {"type": "http", "method": "POST", "path": "/apis/gpu/invocations", "headers": [], "query_string": b""}
+        for _ in range(3):
+            await alb(scope, receive, send)
+        await alb.aclose()
+
+    asyncio.run(three_requests())
+    body = {"variants": {s.variant: dataclasses.asdict(s) for s in book.snapshot("axon-gpu")}}  # the front door's
+    stats = stats_from_variants(body)
+    assert (stats.count_2xx, stats.count_4xx, stats.count_5xx, stats.in_flight) == (2, 0, 1, 0.0)
