@@ -10,8 +10,10 @@ resolved to the same resources (``bench.faults.iam_policies``). A statement no c
 Covered by recorded calls: ``info``, ``deploy`` (``--no-wait``, and followed, as a multipart upload), ``get``
 (all, one, ``-o json``), ``history``, ``predict`` (moto's SageMaker Runtime), ``rollback``, ``delete``,
 ``delete --purge``, ``logs``, and for an ECS API (the AxonEcs resources as ``axon local up`` provisions them,
-one version deployed by the platform itself, its production rule made as a rollout's shift makes it) ``get``
-and ``delete``.
+one version deployed by the platform itself, its production rule made as a rollout's shift makes it) ``get``,
+``predict`` (HTTP to a stand-in load balancer, after reading ``/axon/ecs/config``), ``logs`` and ``delete``.
+Not reached: ``s3:AbortMultipartUpload`` (:data:`UNUSED`), and a rollback's multipart copy (``UploadPartCopy``
+above 256 MiB), which AWS authorizes as the ``CopyObject`` recorded here (the same two requests).
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from __future__ import annotations
 import copy
 import json
 import os
+import threading
 import time
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +44,7 @@ from axon.cli.context import CliContext
 from axon.cli.options import Target
 from axon.registry import DynamoDBRegistry, VersionStatus
 from bench.faults.iam import ANY, Account, Request, requests
-from bench.faults.iam_policies import applies, bucket_keys, grants, permitted, resolver
+from bench.faults.iam_policies import applies, bucket_keys, permitted, resolver
 from cdk_app.constructs.cli_policy import POLICY_FILE, Deployment, cli_policy_document, render
 from tests.cdk.conftest import Synth
 from tests.functional.cli.conftest import BUCKET, PASS_MACHINE, TABLE, Script, client
@@ -63,6 +68,8 @@ COMMANDS = (
     "delete",
     "delete --purge",
     "get (ECS API) -o json",
+    "predict (ECS API)",
+    "logs (ECS API)",
     "delete (ECS API)",
 )
 # Statements no recorded command reaches, each with why it stays: action -> reason. Keep it small.
@@ -198,7 +205,34 @@ def _record_sagemaker_commands(cli: AwsCli, registry: DynamoDBRegistry, scratch:
     assert "purged 2 object versions" in cli("delete --purge", "delete", "cat", "--purge", "--yes")
 
 
-def _record_ecs_commands(cli: AwsCli, registry: DynamoDBRegistry) -> None:
+@contextmanager
+def _load_balancer() -> Iterator[str]:
+    """A stand-in for AxonEcs's ALB on a loopback port: ``axon predict`` of an ECS API posts to it over HTTP."""
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b'{"ok": true}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _record_ecs_commands(cli: AwsCli, registry: DynamoDBRegistry, alb: str) -> None:
     """An ECS API: AxonEcs's resources as ``axon local up`` provisions them, one version started by the platform
     itself (task definition, target group, service, test rule) and its production rule as a shift leaves it."""
     from axon.platforms.base import VersionRef
@@ -207,7 +241,7 @@ def _record_ecs_commands(cli: AwsCli, registry: DynamoDBRegistry) -> None:
     from axon.spec import load_spec_text
     from axon_local.ecs import provision_ecs
 
-    config = provision_ecs(client, "http://127.0.0.1:9", "us-east-1")  # every instance type, g5.xlarge among them
+    config = provision_ecs(client, alb, "us-east-1")  # every instance type, g5.xlarge among them
     platform = EcsPlatform(client("ecs"), client("elbv2"), client("cloudwatch"), config, logs=client("logs"))
     spec = load_spec_text("compute: {platform: ecs, instance_type: g5.xlarge, gpu: 1}\n")
     image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-serving:rt-gpu"
@@ -223,6 +257,9 @@ def _record_ecs_commands(cli: AwsCli, registry: DynamoDBRegistry) -> None:
     registry.go_live("gpu", seq, owner="rollout-gpu", platform="ecs", previous_seq=None, label=f"v{seq}")
     assert registry.release_lease("gpu", "rollout-gpu")
     assert json.loads(cli("get (ECS API) -o json", "get", "gpu", "-o", "json"))["platform"] == "ecs"
+    assert json.loads(cli("predict (ECS API)", "predict", "gpu", "--data", "{}")) == {"ok": True}
+    _log_events("gpu")
+    assert "loaded" in cli("logs (ECS API)", "logs", "gpu", "--since", "1h")
     cli("delete (ECS API)", "delete", "gpu", "--yes")
     assert listener.production_rule("gpu") is None and listener.target_group("gpu", "v1") is None
 
@@ -249,7 +286,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[CliCall]
         recorder = Recorder()
         registry = DynamoDBRegistry(TABLE, client("dynamodb"))
         _record_sagemaker_commands(AwsCli(recorder), registry, tmp_path_factory.mktemp("bundles"))
-        _record_ecs_commands(AwsCli(recorder), registry)
+        with _load_balancer() as alb:
+            _record_ecs_commands(AwsCli(recorder), registry, alb)
         yield recorder.calls
 
 
@@ -293,17 +331,23 @@ def test_every_call_the_cli_makes_is_permitted(policy: CliPolicy, recorded: list
 
 
 def test_every_granted_permission_is_used_or_explained(policy: CliPolicy, recorded: list[CliCall]) -> None:
-    held = grants([policy.document])
-    used = {grant for _, request in _requests(policy, recorded) for grant, s in held if applies(s, request)}
-    unused = sorted({grant for grant, _ in held} - used)
-    unexplained = [str(grant) for grant in unused if grant.action not in UNUSED]
+    """Per action and per resource of each statement: a resource pattern no request reaches is unused too."""
+    pairs = [
+        (f"{s['Sid']}: {action} on {resource}", action, {**s, "Action": action, "Resource": resource})
+        for s in policy.document["Statement"]
+        for action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        for resource in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+    ]
+    found = [request for _, request in _requests(policy, recorded)]
+    unused = [(name, action) for name, action, single in pairs if not any(applies(single, r) for r in found)]
+    unexplained = [name for name, action in unused if action not in UNUSED]
     assert not unexplained, f"{len(unexplained)} grants no CLI command uses:\n" + "\n".join(unexplained)
-    assert UNUSED.keys() <= {grant.action for grant in unused}, "UNUSED entries now used: remove them"
+    assert UNUSED.keys() <= {action for _, action in unused}, "UNUSED entries now used: remove them"
 
 
 def test_removing_a_statement_makes_its_calls_denied(policy: CliPolicy, recorded: list[CliCall]) -> None:
     """The check can fail: without the Endpoints statement, predict's InvokeEndpoint is denied."""
-    (invoke,) = [r for call, r in _requests(policy, recorded) if call.command == "predict"]
+    (invoke,) = [r for call, r in _requests(policy, recorded) if r.action == "sagemaker:InvokeEndpoint"]
     assert permitted([policy.document], invoke)
     statements = [s for s in policy.document["Statement"] if s["Sid"] != "Endpoints"]
     assert not permitted([{**policy.document, "Statement": statements}], invoke)
