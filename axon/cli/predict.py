@@ -119,7 +119,7 @@ def _bounded_read(response: Any, cli: CliContext, deadline: float, url: str) -> 
     size = 0
     while True:
         if cli.clock() > deadline:
-            raise UnavailableError(f"{url} did not finish answering within {TIMEOUT_SECONDS:.0f} s")
+            raise UnavailableError(f"{url} did not finish answering within {TIMEOUT_SECONDS:g} s")
         chunk = response.read(_CHUNK)
         if not chunk:
             return b"".join(chunks)
@@ -179,10 +179,10 @@ def _invoke_ecs(cli: CliContext, name: str, payload: bytes, content_type: str, t
             body = b""
         raise _http_error(name, url, error, body, "Authorization" in headers) from None
     except TimeoutError as error:
-        raise UnavailableError(f"no answer from {url} within {TIMEOUT_SECONDS:.0f} s") from error
+        raise UnavailableError(f"no answer from {url} within {TIMEOUT_SECONDS:g} s") from error
     except urllib.error.URLError as error:
         if isinstance(error.reason, TimeoutError):
-            raise UnavailableError(f"no answer from {url} within {TIMEOUT_SECONDS:.0f} s") from error
+            raise UnavailableError(f"no answer from {url} within {TIMEOUT_SECONDS:g} s") from error
         inside = " (the load balancer is internal: run axon from inside its VPC)" if config.internal else ""
         raise UnavailableError(f"cannot reach {url}: {error.reason}{inside}") from error
 

@@ -8,6 +8,7 @@ the ECS platform itself; the load balancer's data plane is a small HTTP server a
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from axon import names
 from axon.cli import predict as predict_module
@@ -42,6 +44,7 @@ class Answer:
     status: int = 200
     body: bytes = b'{"label": "cat"}'
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering
 
 
 @dataclass
@@ -60,6 +63,7 @@ def alb() -> Iterator[Alb]:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             state.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             answer = state.answer
+            time.sleep(answer.delay)
             self.send_response(answer.status)  # with a Server header: version_string()
             for key, value in answer.headers.items():
                 if key != "Server":
@@ -223,6 +227,13 @@ def test_an_answer_over_the_cap_is_refused(cli: Cli, gpu: Ecs, alb: Alb, monkeyp
     assert line.startswith("error: predict.response_too_large: ") and "answered more than" in line
 
 
+def test_a_slow_answer_is_cut_at_the_timeout(cli: Cli, gpu: Ecs, alb: Alb, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(predict_module, "TIMEOUT_SECONDS", 0.2)
+    alb.answer = Answer(delay=1.0)
+    line = one_error_line(cli("predict", "gpu", "--data", "{}"))
+    assert line == f"error: predict.unavailable: no answer from {alb.url}/apis/gpu/invocations within 0.2 s"
+
+
 def test_an_unreachable_load_balancer_is_one_line(cli: Cli, gpu: Ecs) -> None:
     gpu.set_auth(None, url="http://127.0.0.1:9")  # discard port: nothing listens
     line = one_error_line(cli("predict", "gpu", "--data", "{}"))
@@ -263,7 +274,7 @@ def test_get_without_the_ecs_config_warns_and_shows_no_url(cli: Cli, registry: D
     result = cli("get", "gpu", "-o", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["url"] is None
-    assert "warning: the URL of ECS APIs is unknown: " in result.stderr
+    assert "warning: the URL of ECS APIs is unknown: " in " ".join(result.stderr.split())
 
 
 def test_get_splits_ecs_replicas_by_version_during_a_rollout(cli: Cli, gpu: Ecs, registry: DynamoDBRegistry) -> None:
@@ -390,6 +401,39 @@ def test_get_on_the_local_stack_reads_ecs_statistics_from_the_front_door(
     view = json.loads(cli("get", "gpu", "-o", "json").stdout)
     assert (view["in_flight"], view["requests"]["2xx"]) == (1.0, 3)
     assert cli.stats.asked == [["gpu"]] and cli.stats.ecs == [{}]  # no DescribeRules: the front door counts
+
+
+class DeniedListServices:
+    """moto's ECS client, but ListServices is denied (a CLI policy from before replicas by version)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(client("ecs"), name)
+
+    def get_paginator(self, name: str) -> Any:
+        if name == "list_services":
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed"}}, "ListServices")
+        return client("ecs").get_paginator(name)
+
+
+def test_replicas_by_version_that_cannot_be_read_are_a_warning(cli: Cli, gpu: Ecs) -> None:
+    cli.overrides["ecs"] = DeniedListServices()
+    result = cli("get", "gpu", "-o", "json")
+    assert result.exit_code == 0, result.output
+    replicas = json.loads(result.stdout)["replicas"]
+    assert (replicas["requested"], replicas["up_to_date"], replicas["by_version"]) == (1, None, None)
+    warning = " ".join(result.stderr.split())  # rich wraps stderr at the terminal's width
+    assert "warning: replicas of gpu by version unknown: ListServices failed: AccessDenied: not allowed" in warning
+
+
+def test_ecs_statistics_without_the_listener_are_a_warning(cli: Cli, registry: DynamoDBRegistry) -> None:
+    went_live(registry, "gpu", upload(registry, "gpu"), platform="ecs")
+    went_live(registry, "iris", upload(registry, "iris"))
+    _on_aws(cli)
+    result = cli("get", "-o", "json")
+    assert result.exit_code == 0, result.output
+    warning = " ".join(result.stderr.split())  # rich wraps stderr at the terminal's width
+    assert "warning: request statistics of ECS APIs unavailable: platform.ecs_not_configured: " in warning
+    assert cli.stats.asked == [["iris"]]  # never asked as if gpu were a SageMaker endpoint
 
 
 # ---- get --watch ----------------------------------------------------------------------------------------------
