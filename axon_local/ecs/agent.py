@@ -12,11 +12,14 @@ target. Every ``poll_seconds`` this agent reads moto's state and makes it true o
   passes ``/ping`` (moto then reports it healthy), deregistering it when it stops;
 * it replaces a replica that exited, recorded as a STOPPED task with its exit code and its output in the task's
   awslogs stream (:mod:`axon_local.ecs.tasks`), scales with ``desiredCount``, and stops a deleted service;
+* it runs no more than ``max_tasks`` tasks (no limit locally): the rest stay pending, with ECS's placement event;
 * it mirrors the listener's rules into a :class:`RouteTable` for the local ALB (:mod:`axon_local.ecs.alb`).
 
 Services, their desired counts and identities are read from moto's backend (the object is the service: a service
 deleted and re-created under the same name is a new one); task definitions, rules and targets go through boto3,
 as ECS's own agent would call the APIs. Writes that have no API (the counts ECS computes) go to the backend.
+The fleet, the clock and the executor of each service's work are injected: processes on worker threads in wall
+time under ``axon local up``; doubles, inline, on the test's clock in the functional tests.
 """
 
 from __future__ import annotations
@@ -24,10 +27,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -35,11 +38,12 @@ from moto.ecs.models import ecs_backends
 
 from axon import names
 from axon.platforms.ecs.config import EcsConfig
-from axon_local.dataplane.fleet import LocalFleet
 from axon_local.dataplane.router import Replica, ReplicaState, Router
-from axon_local.ecs.alb import RouteTable
-from axon_local.ecs.listener import ListenerView, TestKey, read_listener
+from axon_local.ecs.alb import RouteMirror, RouteTable
+from axon_local.ecs.listener import describe_listener
 from axon_local.ecs.services import (
+    UNABLE_TO_PLACE,
+    AgentFleet,
     AgentService,
     TaskSpec,
     circuit_breaker_threshold,
@@ -50,7 +54,7 @@ from axon_local.ecs.services import (
 from axon_local.ecs.tasks import StoppedTasks, update_targets
 from axon_local.ecs.world import task_addresses
 from axon_local.patches import DEFAULT_ACCOUNT
-from axon_local.sagemaker.ports import FleetError, FleetShare
+from axon_local.sagemaker.ports import FleetError
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +66,7 @@ class EcsAgent:
     def __init__(
         self,
         config: EcsConfig,
-        fleet: LocalFleet,
+        fleet: AgentFleet,
         router: Router,
         ecs: Any,
         elbv2: Any,
@@ -72,6 +76,8 @@ class EcsAgent:
         account: str = DEFAULT_ACCOUNT,
         poll_seconds: float = 0.5,
         workers: int = 16,
+        clock: Callable[[], float] = time.time,
+        executor: Executor | None = None,
     ) -> None:
         self._config = config
         self._fleet = fleet
@@ -80,16 +86,16 @@ class EcsAgent:
         self._elbv2 = elbv2
         self._region = region
         self._account = account
-        self._stopped = StoppedTasks(logs, region=region, account=account)
+        self._clock = clock
+        self._stopped = StoppedTasks(logs, region=region, account=account, clock=clock)
         self._poll = poll_seconds
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="axon-ecs")
+        self._pool = executor or ThreadPoolExecutor(workers, thread_name_prefix="axon-ecs")
+        self.max_tasks: int | None = None  # the cluster's room: at most this many tasks run at once
         self._services: dict[str, AgentService] = {}
         self._retiring: list[Future[None]] = []  # deleted services being drained and stopped
         self._task_specs: dict[str, TaskSpec] = {}  # task definition ARN -> spec (revisions are immutable)
-        self._warned: set[str] = set()  # services and rules already warned about (once each)
-        self._routes: dict[str, tuple[FleetShare, ...]] = {}  # production routes set on the router
-        self._tests: dict[TestKey, Router] = {}
-        self._table = RouteTable(router)
+        self._warned: set[str] = set()  # services already warned about (once each)
+        self._routes = RouteMirror(router, fleet)
         self._sync_lock = threading.Lock()  # one poll or refresh at a time: they share the route state
         self._lock = threading.RLock()  # target addresses and moto writes, shared by the workers
         self._addresses: Iterator[str] = task_addresses()
@@ -116,7 +122,7 @@ class EcsAgent:
 
     def table(self) -> RouteTable:
         """The routes of the last poll (replaced whole, so a reader never sees half an update)."""
-        return self._table
+        return self._routes.table
 
     def pids(self, service: str) -> list[int]:
         """Process ids of the service's running replicas (``[]`` for a service this agent does not run)."""
@@ -139,8 +145,7 @@ class EcsAgent:
         """Mirror the listener's rules now: the ALB asks before it answers a request no rule matched, so a rule
         created a moment ago (an API's first version going live) routes at once rather than after a poll."""
         with self._sync_lock:
-            self._mirror_rules(self._describe_rules())
-            return self._table
+            return self._mirror()
 
     def sync(self) -> None:
         """Reconcile every service with moto's state, retire removed ones, then mirror the listener's rules."""
@@ -178,7 +183,11 @@ class EcsAgent:
                 )
             if not service.busy():
                 service.work = self._pool.submit(self._reconcile, service)
-        self._mirror_rules(self._describe_rules())
+        self._mirror()
+
+    def _mirror(self) -> RouteTable:
+        fleets = {group: service.fleet_id for service in self._services.values() for group in service.target_groups}
+        return self._routes.mirror(describe_listener(self._elbv2, self._config.listener_arn), fleets)
 
     def _adopt(self, model: Any) -> AgentService | None:
         """A service seen for the first time: read its task definition (once per revision)."""
@@ -198,59 +207,11 @@ class EcsAgent:
                     self._event(model, f"(service {model.name}) cannot run on the local ECS agent: {found}")
                 return None
             task = self._task_specs[arn] = found
+        # moto stamped the deployment with the wall clock; ECS's clock is this agent's.
+        for deployment in model.deployments or []:
+            deployment["createdAt"] += timedelta(seconds=self._clock() - time.time())
         fleet_id = f"{model.arn}#{id(model):x}"
         return AgentService(model=model, fleet_id=fleet_id, task_definition=arn, task=task)
-
-    def _describe_rules(self) -> ListenerView:
-        rules: list[dict[str, Any]] = []
-        request: dict[str, Any] = {"ListenerArn": self._config.listener_arn}
-        while True:
-            page = self._elbv2.describe_rules(**request)
-            rules.extend(page["Rules"])
-            if not page.get("NextMarker"):
-                return read_listener(rules)
-            request["Marker"] = page["NextMarker"]
-
-    # ---- routes -----------------------------------------------------------------------------------------------
-
-    def _shares(self, weights: tuple[tuple[str, int], ...]) -> tuple[FleetShare, ...]:
-        """Target-group weights as the router's fleet shares; target groups no service runs get nothing."""
-        fleets = {group: service.fleet_id for service in self._services.values() for group in service.target_groups}
-        total = sum(weight for _, weight in weights)
-        return tuple(
-            FleetShare(fleets[group], weight / total, {names.VARIANT_NAME: 1.0})
-            for group, weight in weights
-            if weight > 0 and group in fleets
-        )
-
-    def _mirror_rules(self, view: ListenerView) -> None:
-        for rule in view.unsupported:
-            if rule not in self._warned:
-                self._warned.add(rule)
-                logger.warning("listener rule %s is not one axon creates; the local ALB does not route it", rule)
-        production = {names.endpoint_name(api): self._shares(weights) for api, weights in view.production.items()}
-        for endpoint in set(self._routes) - set(production):
-            self._fleet.route(endpoint, [])  # the API's rule is gone: stop routing, forget its statistics
-        for endpoint, shares in production.items():
-            if self._routes.get(endpoint) != shares:
-                self._router.set_routes(endpoint, shares)
-        self._routes = production
-        tests: dict[TestKey, Router] = {}
-        for key, weights in view.tests.items():
-            api = key[0]
-            router = self._tests.get(key) or Router(self._router.stats)
-            shares = self._shares(weights)
-            for share in shares:
-                # The test rule's router holds the same replicas as the fleet's (same objects: one outstanding
-                # count and state each), refreshed when the fleet changed.
-                current = self._router.replicas(share.fleet_id)
-                if {id(r) for r in router.replicas(share.fleet_id)} != {id(r) for r in current}:
-                    router.remove_fleet(share.fleet_id)
-                    router.add_replicas(share.fleet_id, names.VARIANT_NAME, current)
-            router.set_routes(names.endpoint_name(api), shares)
-            tests[key] = router
-        self._tests = tests
-        self._table = RouteTable(self._router, frozenset(view.production), tests, view.default, view.paths)
 
     # ---- per service (worker threads) -------------------------------------------------------------------------
 
@@ -279,20 +240,23 @@ class EcsAgent:
         """Start, replace or stop replicas until ``desiredCount`` run (blocks while new ones load the model)."""
         model = service.model
         desired = int(model.desired_count)
-        if primary_deployment(model).get("rolloutState") == "FAILED" or time.monotonic() < service.retry_at:
+        if primary_deployment(model).get("rolloutState") == "FAILED" or self._clock() < service.retry_at:
             return  # the circuit breaker stopped this deployment, or a failed start is backing off
         if not service.launched:
             if desired == 0:
                 return
             self._publish(service)
-            spec = replace(service.task.variant, instance_count=desired)
+            count = self._placeable(service, desired)
+            if count == 0:
+                return
+            spec = replace(service.task.variant, instance_count=count)
             try:
                 self._fleet.launch(service.endpoint, service.fleet_id, [spec])
             except BaseException:
                 self._fleet.terminate(service.fleet_id)  # forget the half-launched fleet; the next try is clean
                 raise
             service.launched = True
-            self._event(model, f"(service {service.name}) has started {desired} tasks.")
+            self._event(model, f"(service {service.name}) has started {count} tasks.")
             return
         exited = self._fleet.unhealthy(service.fleet_id)
         if exited is not None:  # ECS replaces a task whose essential container stopped
@@ -302,18 +266,28 @@ class EcsAgent:
         if exited is None and before == desired:
             return
         self._publish(service)
-        self._fleet.scale(service.fleet_id, names.VARIANT_NAME, desired)
+        self._fleet.scale(service.fleet_id, names.VARIANT_NAME, self._placeable(service, desired, before))
         after = len(self._live(service))
         if after > before:
             self._event(model, f"(service {service.name}) has started {after - before} tasks.")
         elif after < before:
             self._event(model, f"(service {service.name}) has stopped {before - after} running tasks.")
 
+    def _placeable(self, service: AgentService, desired: int, running: int = 0) -> int:
+        """How many of ``desired`` tasks can run, ``running`` of them already; the rest wait for room."""
+        if self.max_tasks is None or desired <= running:
+            return desired
+        busy = sum(len(self._live(s)) for s in list(self._services.values()))
+        placeable = running + min(desired - running, max(0, self.max_tasks - busy))
+        if placeable < desired:
+            self._event(service.model, UNABLE_TO_PLACE.format(name=service.name))
+        return placeable
+
     def _failed_start(self, service: AgentService, reason: str) -> None:
         """Count a failed start; back off before the next; trip the circuit breaker at ECS's threshold."""
         model = service.model
         service.failures += 1
-        service.retry_at = time.monotonic() + min(_BACKOFF_CAP_SECONDS, 2.0 ** (service.failures - 1))
+        service.retry_at = self._clock() + min(_BACKOFF_CAP_SECONDS, 2.0 ** (service.failures - 1))
         self._event(model, f"(service {service.name}) failed to start a task: {reason[:800]}")
         deployment = primary_deployment(model)
         deployment["failedTasks"] = int(deployment.get("failedTasks") or 0) + 1
@@ -360,7 +334,7 @@ class EcsAgent:
         if steady:
             deployment["rolloutState"] = "COMPLETED"
             deployment["rolloutStateReason"] = f"ECS deployment {deployment.get('id')} completed."
-            deployment["updatedAt"] = datetime.now(UTC)
+            deployment["updatedAt"] = datetime.fromtimestamp(self._clock(), UTC)
             self._event(model, f"(service {model.name}) has reached a steady state.")
 
     def _retire(self, service: AgentService) -> None:
@@ -389,5 +363,6 @@ class EcsAgent:
         """A service event, newest first, as DescribeServices shows them."""
         with self._lock:
             events: list[dict[str, Any]] = model.events
-            events.insert(0, {"id": f"{time.time_ns():x}", "createdAt": datetime.now(UTC), "message": message})
+            stamp = datetime.fromtimestamp(self._clock(), UTC)
+            events.insert(0, {"id": f"{time.time_ns():x}", "createdAt": stamp, "message": message})
             del events[_EVENTS_KEPT:]

@@ -1,7 +1,8 @@
 """The local ALB's data plane: ``/apis/<api>/...`` on the local port, routed as the listener's rules say.
 
 moto stores the listener, its rules and their weights but routes nothing. The agent (:mod:`axon_local.ecs.agent`)
-mirrors the rules into a :class:`RouteTable` every poll; this ASGI app answers with it as the ALB would:
+mirrors the rules into a :class:`RouteTable` every poll (:class:`RouteMirror`); this ASGI app answers with it as
+the ALB would:
 
 * a request carrying ``X-Axon-Version: <label>`` and ``X-Axon-Test-Token: <secret>`` that a test rule names goes
   to that version only (the version header alone does not: the secret is what keeps green private);
@@ -20,6 +21,7 @@ window: the local stand-in for the ALB's connection draining, so a rollout or a 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import secrets
 import time
@@ -33,8 +35,10 @@ from axon import names
 from axon.platforms.ecs import listener as ecs_listener
 from axon_local.asgi import ReplicaClient, read_body, respond
 from axon_local.dataplane.router import EndpointNotFoundError, Replica, ReplicaState, Router
-from axon_local.ecs.listener import FixedResponse, TestKey
+from axon_local.ecs.listener import FixedResponse, ListenerView, TestKey, Weights
+from axon_local.sagemaker.ports import Fleet, FleetShare
 
+logger = logging.getLogger(__name__)
 Scope = dict[str, Any]
 _PATH = re.compile(r"^/apis/([a-z0-9-]{1,40})(/.*)$")  # the production rule's /apis/<api>/* and its rewrite
 _VERSION_HEADER = ecs_listener.VERSION_HEADER.lower()
@@ -77,6 +81,59 @@ class RouteTable:
         if version is not None and token is not None and (key := (api, version.lower(), token.lower())) in self.tests:
             return self.tests[key]
         return self.router if api in self.production else None
+
+
+class RouteMirror:
+    """The listener's rules made true on the router, each poll: production routes by weight, one router per test
+    rule holding the same replicas as the fleet's, and the :class:`RouteTable` the ALB answers with."""
+
+    def __init__(self, router: Router, fleet: Fleet) -> None:
+        self._router = router
+        self._fleet = fleet
+        self._routes: dict[str, tuple[FleetShare, ...]] = {}  # production routes set on the router
+        self._tests: dict[TestKey, Router] = {}
+        self._warned: set[str] = set()  # rules already warned about (once each)
+        self.table = RouteTable(router)
+
+    def mirror(self, view: ListenerView, fleets: Mapping[str, str]) -> RouteTable:
+        """Route by ``view``; ``fleets`` maps each target group a service runs to its fleet id."""
+        for rule in view.unsupported:
+            if rule not in self._warned:
+                self._warned.add(rule)
+                logger.warning("listener rule %s is not one axon creates; the local ALB does not route it", rule)
+        production = {names.endpoint_name(api): _shares(w, fleets) for api, w in view.production.items()}
+        for endpoint in set(self._routes) - set(production):
+            self._fleet.route(endpoint, [])  # the API's rule is gone: stop routing, forget its statistics
+        for endpoint, shares in production.items():
+            if self._routes.get(endpoint) != shares:
+                self._router.set_routes(endpoint, shares)
+        self._routes = production
+        tests: dict[TestKey, Router] = {}
+        for key, weights in view.tests.items():
+            router = self._tests.get(key) or Router(self._router.stats)
+            shares = _shares(weights, fleets)
+            for share in shares:
+                # The test rule's router holds the same replicas as the fleet's (same objects: one outstanding
+                # count and state each), refreshed when the fleet changed.
+                current = self._router.replicas(share.fleet_id)
+                if {id(r) for r in router.replicas(share.fleet_id)} != {id(r) for r in current}:
+                    router.remove_fleet(share.fleet_id)
+                    router.add_replicas(share.fleet_id, names.VARIANT_NAME, current)
+            router.set_routes(names.endpoint_name(key[0]), shares)
+            tests[key] = router
+        self._tests = tests
+        self.table = RouteTable(self._router, frozenset(view.production), tests, view.default, view.paths)
+        return self.table
+
+
+def _shares(weights: Weights, fleets: Mapping[str, str]) -> tuple[FleetShare, ...]:
+    """Target-group weights as the router's fleet shares; target groups no service runs get nothing."""
+    total = sum(weight for _, weight in weights)
+    return tuple(
+        FleetShare(fleets[group], weight / total, {names.VARIANT_NAME: 1.0})
+        for group, weight in weights
+        if weight > 0 and group in fleets
+    )
 
 
 def _page(status: int, reason: str) -> bytes:

@@ -83,6 +83,18 @@ def _priority(rule: Mapping[str, Any]) -> int:
     return int(priority) if priority.isdigit() else 1_000_000  # "default" is evaluated last
 
 
+def describe_listener(elbv2: Any, listener_arn: str) -> ListenerView:
+    """``DescribeRules``, every page, read as routes."""
+    rules: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"ListenerArn": listener_arn}
+    while True:
+        page = elbv2.describe_rules(**request)
+        rules.extend(page["Rules"])
+        if not page.get("NextMarker"):
+            return read_listener(rules)
+        request["Marker"] = page["NextMarker"]
+
+
 def read_listener(rules: Sequence[Mapping[str, Any]]) -> ListenerView:
     """Classify every rule; for two rules with the same conditions the lower priority number wins, as on AWS."""
     production: dict[str, Weights] = {}

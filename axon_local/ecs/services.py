@@ -6,21 +6,32 @@ import logging
 import math
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from axon import names
 from axon.platforms.ecs import service as ecs_service
 from axon_local.dataplane.router import Replica
-from axon_local.sagemaker.ports import VariantSpec
+from axon_local.sagemaker.ports import Fleet, VariantSpec
 
 logger = logging.getLogger(__name__)
 
 BUNDLE_ENV = "AXON_BUNDLE_URI"
+UNABLE_TO_PLACE = (  # ECS's service event while its capacity provider has no instance to place a task on
+    "(service {name}) was unable to place a task because no container instance met all of its requirements. "
+    "Reason: No Container Instances were found in your capacity provider."
+)
 
 
 def circuit_breaker_threshold(desired: int) -> int:
     """Failed task starts that stop a deployment: half the desired count, at least 3, at most 200 (ECS's rule)."""
     return min(200, max(3, math.ceil(desired / 2)))
+
+
+class AgentFleet(Fleet, Protocol):
+    """The replicas the agent runs services on: ``LocalFleet``'s processes locally, doubles in the tests."""
+
+    def close(self) -> None:
+        """Make pending health waits give up at once (shutdown)."""
 
 
 @dataclass(frozen=True)

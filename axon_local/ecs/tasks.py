@@ -3,8 +3,7 @@
 On AWS, ECS keeps a stopped task (``ListTasks desiredStatus=STOPPED``, ``DescribeTasks``) with its container's exit
 code and ``stoppedReason`` "Essential container in task exited", and the awslogs driver has shipped the container's
 output to the stream ``<prefix>/<container>/<task id>``. moto runs no tasks, so the local agent records both when a
-replica exits, and the ECS platform reads a crashed replica exactly as on AWS. Test worlds on moto alone simulate a
-crash with :func:`stopped_task` and :func:`register`.
+replica exits, and the ECS platform reads a crashed replica exactly as on AWS.
 """
 
 from __future__ import annotations
@@ -12,8 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +43,8 @@ def update_targets(call: Any, group: str, addresses: Iterable[str]) -> None:
         logger.warning("could not update the targets of %s", group, exc_info=True)
 
 
-def stopped_task(backend: Any, service: Any, exit_code: int, reason: str = ESSENTIAL_CONTAINER_EXITED) -> Any:
-    """A STOPPED task of ``service`` (moto's model) whose essential container exited ``exit_code``; ListTasks
-    shows it once :func:`register` has run."""
+def _stopped_task(backend: Any, service: Any, exit_code: int) -> Any:
+    """A STOPPED task of ``service`` (moto's model) whose essential container exited ``exit_code``."""
     # A stopped task's ENI is already deleted, so the task is built without one (moto's awsvpc path would create
     # one, and fails doing it: its NetworkInterface has no private_dns_name).
     definition = copy.copy(backend.describe_task_definition(service.task_definition))
@@ -62,21 +59,18 @@ def stopped_task(backend: Any, service: Any, exit_code: int, reason: str = ESSEN
         started_by=str(primary_deployment(service).get("id") or ""),
     )
     task.last_status = task.desired_status = "STOPPED"
-    task.stopped_reason = reason
+    task.stopped_reason = ESSENTIAL_CONTAINER_EXITED
     for container in task.containers:
         container.last_status, container.exitCode = "STOPPED", exit_code
     return task
 
 
-def register(backend: Any, task: Any) -> None:
-    backend.tasks.setdefault(task.cluster_name, {})[task.task_arn] = task
-
-
 class StoppedTasks:
     """What ECS and the awslogs driver record when a local replica of a service exits."""
 
-    def __init__(self, logs: Any, *, region: str, account: str) -> None:
+    def __init__(self, logs: Any, *, region: str, account: str, clock: Callable[[], float]) -> None:
         self._logs = logs
+        self._clock = clock
         self._region = region
         self._account = account
 
@@ -95,11 +89,11 @@ class StoppedTasks:
     def record(self, service: AgentService, exit_code: int, log_path: Path) -> None:
         """The task's log stream first, so whoever sees the STOPPED task also finds its last lines."""
         backend = ecs_backends[self._account][self._region]
-        task = stopped_task(backend, service.model, exit_code)
+        task = _stopped_task(backend, service.model, exit_code)
         awslogs = service.task.awslogs
         if awslogs is not None:
             self._put(awslogs.group, awslogs.stream(task.id), _lines(log_path))
-        register(backend, task)
+        backend.tasks.setdefault(task.cluster_name, {})[task.task_arn] = task  # ListTasks shows it from now on
 
     def _put(self, group: str, stream: str, lines: Sequence[str]) -> None:
         for create, kwargs in (
@@ -109,7 +103,7 @@ class StoppedTasks:
             with contextlib.suppress(self._logs.exceptions.ResourceAlreadyExistsException):
                 create(**kwargs)
         if lines:
-            now = int(time.time() * 1000)
+            now = int(self._clock() * 1000)
             events = [{"timestamp": now, "message": line} for line in lines]
             self._logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
 

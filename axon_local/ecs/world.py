@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from axon import names
@@ -53,8 +53,16 @@ def task_addresses() -> Iterator[str]:
             yield cidr.rsplit(".", 1)[0] + f".{host}"
 
 
-def provision_ecs(client: Callable[[str], Any], url: str, region: str) -> EcsConfig:
-    """Create the AxonEcs resources in the local account and write ``/axon/ecs/config`` pointing at ``url``."""
+def provision_ecs(
+    client: Callable[[str], Any],
+    url: str,
+    region: str,
+    *,
+    instance_types: Sequence[str] = INSTANCE_TYPES,
+    placement_timeout_seconds: int = EcsConfig.model_fields["placement_timeout_seconds"].default,
+) -> EcsConfig:
+    """Create the AxonEcs resources in the local account and write ``/axon/ecs/config`` pointing at ``url``;
+    ``instance_types`` and ``placement_timeout_seconds`` are the stack's parameters of those names."""
     ec2 = client("ec2")
     vpc = ec2.create_vpc(CidrBlock=VPC_CIDR)["Vpc"]["VpcId"]
     subnets = [
@@ -99,11 +107,11 @@ def provision_ecs(client: Callable[[str], Any], url: str, region: str) -> EcsCon
     )
     ecs = client("ecs")
     ecs.create_cluster(clusterName=names.ECS_CLUSTER, settings=[{"name": "containerInsights", "value": "enabled"}])
-    providers = _capacity_providers(client, subnets)
+    providers = _capacity_providers(client, subnets, instance_types)
     ecs.put_cluster_capacity_providers(
         cluster=names.ECS_CLUSTER,
         capacityProviders=list(providers.values()),
-        defaultCapacityProviderStrategy=[{"capacityProvider": providers[INSTANCE_TYPES[0]], "weight": 1}],
+        defaultCapacityProviderStrategy=[{"capacityProvider": providers[instance_types[0]], "weight": 1}],
     )
     create_smoke_function(client, url)
     config = EcsConfig(
@@ -117,6 +125,7 @@ def provision_ecs(client: Callable[[str], Any], url: str, region: str) -> EcsCon
         capacity_providers=providers,
         url=url,
         smoke_function=names.ECS_SMOKE_FUNCTION,
+        placement_timeout_seconds=placement_timeout_seconds,
     )
     client("ssm").put_parameter(
         Name=ECS_CONFIG_PARAMETER,
@@ -148,11 +157,13 @@ def create_smoke_function(client: Callable[[str], Any], url: str) -> str:
     return str(created["FunctionArn"])
 
 
-def _capacity_providers(client: Callable[[str], Any], subnets: list[str]) -> dict[str, str]:
+def _capacity_providers(
+    client: Callable[[str], Any], subnets: list[str], instance_types: Sequence[str]
+) -> dict[str, str]:
     """One launch template, Auto Scaling group (min 0) and managed-scaling capacity provider per instance type."""
     ec2, autoscaling, ecs = client("ec2"), client("autoscaling"), client("ecs")
     providers: dict[str, str] = {}
-    for instance_type in INSTANCE_TYPES:
+    for instance_type in instance_types:
         name = names.capacity_provider_name(instance_type)
         ec2.create_launch_template(
             LaunchTemplateName=name,

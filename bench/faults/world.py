@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import pytest
 from moto import mock_aws
 
+from axon import names
 from axon.deps import default_deps
 from axon.platforms.ecs.config import EcsConfig
 from axon.registry import DynamoDBRegistry
@@ -27,10 +28,10 @@ from axon_local.provision import Provisioned, provision
 
 _rollout: Any = importlib.import_module("tests.functional.rollout.conftest")
 poll: Callable[[Callable[[], bool], float], bool] = _rollout.poll  # repeats a poll that races moto's backends
-_ecs_world: Any = importlib.import_module("tests.functional.platforms.ecs_world")
+_ecs_world: Any = importlib.import_module("tests.functional.platforms.ecs_world")  # the emulator's test wiring
 _platforms: Any = importlib.import_module("tests.functional.platforms.conftest")
 
-CLUSTER: str = _ecs_world.CLUSTER
+CLUSTER = names.ECS_CLUSTER
 PLACEMENT_TIMEOUT_SECONDS = 60  # what the ECS end-to-end tests use
 _TEST_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -87,9 +88,8 @@ class World:
         """Add ECS (and both platforms' serving images in ECR) to a provisioned stack."""
         stack.push_image()
         stack.push_image(flavour="gpu")
-        _ecs_world.FakeScheduler().install(monkeypatch)
-        with _ecs_world.FrontDoor().serve() as door:
-            yield cls(stack, _ecs_world.provision_ecs(client, door.url, PLACEMENT_TIMEOUT_SECONDS))
+        with _ecs_world.ecs_world(client, monkeypatch, placement_timeout_seconds=PLACEMENT_TIMEOUT_SECONDS) as ecs:
+            yield cls(stack, ecs.config)
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""The ECS platform against moto: the AxonEcs infrastructure provisioned, a fake scheduler, a front door, a clock."""
+"""The ECS platform against moto: the local stack's ECS emulator (``ecs_world``) and one clock for both."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from axon.platforms.ecs.config import EcsConfig
 from axon.platforms.ecs.platform import EcsPlatform
 from axon.spec import load_spec_text
 from axon_local.patches import moto_patches
-from tests.functional.platforms.ecs_world import CLUSTER, FakeScheduler, FrontDoor, provision_ecs
+from tests.functional.platforms.ecs_world import EcsWorld, ecs_world
 
 ECS_SPEC = "compute: {platform: ecs, instance_type: g5.xlarge, gpu: 1}\n"
 
@@ -31,9 +31,8 @@ def client(service: str) -> Any:
 @dataclass
 class World:
     config: EcsConfig
-    scheduler: FakeScheduler
-    door: FrontDoor
-    clock: list[float]  # the platform's "now", moved by advance()
+    ecs: EcsWorld
+    clock: list[float]  # the platform's and ECS's "now", moved by advance()
     platform: EcsPlatform
 
     def advance(self, seconds: float) -> None:
@@ -54,7 +53,9 @@ class World:
         return rule_weights(self.config, api)
 
     def service(self, api: str, label: str) -> Any:
-        found = client("ecs").describe_services(cluster=CLUSTER, services=[ecs_service.service_name(api, label)])
+        found = client("ecs").describe_services(
+            cluster=self.config.cluster, services=[ecs_service.service_name(api, label)]
+        )
         active = [s for s in found["services"] if s["status"] == "ACTIVE"]
         return active[0] if active else None
 
@@ -75,6 +76,15 @@ class World:
         self.platform.deploy(version, None)
         assert self.platform.deployment_status(version, None).phase == "succeeded"
         return version
+
+    def fail_until_the_circuit_breaker_trips(self, api: str, label: str) -> None:
+        """Green's tasks keep failing to start: ECS retries, backing off, until its circuit breaker stops them."""
+        for _ in range(60):
+            if self.service(api, label)["deployments"][0]["rolloutState"] == "FAILED":
+                return
+            self.advance(1)
+            self.ecs.agent.sync()
+        raise AssertionError("the circuit breaker never tripped")
 
 
 def rule_weights(config: EcsConfig, api: str) -> list[tuple[str, int]]:
@@ -106,18 +116,16 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def world(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    scheduler = FakeScheduler().install(monkeypatch)
+    clock = [float(int(time.time()))]
     # Lambda handlers (the ECS smoke function) run in-process.
-    with moto_patches(), FrontDoor().serve() as door:
-        config = provision_ecs(client, door.url, placement_timeout_seconds=600)
-        clock = [float(int(time.time()))]
+    with moto_patches(), ecs_world(client, monkeypatch, clock=lambda: clock[0], placement_timeout_seconds=600) as ecs:
         platform = EcsPlatform(
             client("ecs"),
             client("elbv2"),
             client("cloudwatch"),
-            config,
+            ecs.config,
             logs=client("logs"),
             clock=lambda: clock[0],
             lambda_client=client("lambda"),
         )
-        yield World(config, scheduler, door, clock, platform)
+        yield World(ecs.config, ecs, clock, platform)

@@ -1,230 +1,264 @@
-"""Test helpers for the ECS platform on moto: the infrastructure AxonEcs creates, and what moto leaves out.
+"""The functional tests' ECS: the local stack's emulator (:mod:`axon_local.ecs`) on moto, with doubles for processes.
 
-- :func:`provision_ecs` creates in moto what the ``AxonEcs`` stack creates on AWS (VPC, subnets, security group,
-  ALB and listener, cluster, task roles) and writes ``/axon/ecs/config`` as the stack does.
-- :class:`FakeScheduler` does what ECS's scheduler and agent do on AWS and moto does not: moto's CreateService
-  leaves every task pending and registers nothing with the load balancer, so a new service never becomes
-  healthy. The scheduler places tasks (``runningCount``) and registers one IP target per task in the service's
-  target groups (moto reports registered IP targets healthy). ``room = False`` simulates a cluster without free
-  GPUs: tasks stay pending and the service gets the event ECS writes. :meth:`FakeScheduler.crash` is a task whose
-  container exited (a model that cannot load): a STOPPED task with its exit code, and its output in the task's
-  awslogs stream. These manipulate moto's state only; the product code under test talks to moto through boto3
-  as it would to AWS.
-- :class:`FrontDoor` stands in for the ALB's data plane: a local HTTP server that the smoke function
-  ``axon-ecs-smoke`` (run in-process by the moto patches) reaches, recording every request (moto's ALB has no
-  data plane).
+:func:`ecs_world` provisions the AxonEcs resources as ``axon local up`` does, runs the local ECS agent inline on
+the test's clock each time moto's ECS creates, updates or deletes a service, and serves the local ALB on a
+loopback port, where the smoke function ``axon-ecs-smoke`` (run in-process by the moto patches) sends its
+requests. The agent's fleet is :class:`FleetDouble`: its replicas start no process, they all answer through one
+:class:`ModelDouble`, which records what reached them. What a test does to ECS it does through the emulator: a
+full cluster is the agent's task limit, a model that cannot load is a replica that exits with a code and output.
 """
 
 from __future__ import annotations
 
+import contextvars
 import itertools
-import json
+import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto.ecs.models import EC2ContainerServiceBackend, ecs_backends
-from moto.elbv2.models import elbv2_backends
+import uvicorn
+from moto.ecs.models import EC2ContainerServiceBackend
 
-from axon import names
-from axon.platforms.ecs.config import ECS_CONFIG_PARAMETER, EcsConfig
-from axon_local.ecs.tasks import register, stopped_task
-from axon_local.ecs.world import create_smoke_function
-from axon_local.patches import DEFAULT_ACCOUNT as DEFAULT_ACCOUNT_ID
+from axon.platforms.ecs.config import EcsConfig
+from axon_local.dataplane.process import ReplicaProcess
+from axon_local.dataplane.router import Replica, Router
+from axon_local.dataplane.stats import StatsBook
+from axon_local.ecs import EcsAgent, LocalAlb, provision_ecs
+from axon_local.sagemaker.ports import FleetShare, ReplicaExitedError, VariantSpec
 
 REGION = "us-east-1"
-CLUSTER = names.ECS_CLUSTER
-CAPACITY_PROVIDER = names.capacity_provider_name("g5.xlarge")
-_ASSUME = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
-
-
-def provision_ecs(client: Callable[[str], Any], url: str, placement_timeout_seconds: int = 1800) -> EcsConfig:
-    """The AxonEcs stack's resources in moto, and its SSM parameter; ``url`` is where the ALB answers."""
-    ec2 = client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{zone}")["Subnet"][
-            "SubnetId"
-        ]
-        for i, zone in ((1, "a"), (2, "b"))
-    ]
-    alb_group = ec2.create_security_group(GroupName=names.ECS_ALB_SECURITY_GROUP, Description="ALB", VpcId=vpc)[
-        "GroupId"
-    ]
-    task_group = ec2.create_security_group(GroupName=names.ECS_TASK_SECURITY_GROUP, Description="tasks", VpcId=vpc)[
-        "GroupId"
-    ]
-    elbv2 = client("elbv2")
-    balancer = elbv2.create_load_balancer(Name=names.ECS_LOAD_BALANCER, Subnets=subnets, SecurityGroups=[alb_group])
-    listener = elbv2.create_listener(
-        LoadBalancerArn=balancer["LoadBalancers"][0]["LoadBalancerArn"],
-        Protocol="HTTP",
-        Port=80,
-        DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
-    )
-    client("ecs").create_cluster(clusterName=CLUSTER)
-    iam = client("iam")
-    roles = [
-        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(_ASSUME))["Role"]["Arn"]
-        for name in (names.ECS_TASK_ROLE, names.ECS_EXECUTION_ROLE)
-    ]
-    create_smoke_function(client, url)  # AxonEcs's smoke function, aimed at the front door below
-    config = EcsConfig(
-        cluster=CLUSTER,
-        listener_arn=listener["Listeners"][0]["ListenerArn"],
-        vpc_id=vpc,
-        subnets=tuple(subnets),
-        security_groups=(task_group,),
-        task_role_arn=roles[0],
-        execution_role_arn=roles[1],
-        capacity_providers={"g5.xlarge": CAPACITY_PROVIDER},
-        url=url,
-        placement_timeout_seconds=placement_timeout_seconds,
-    )
-    client("ssm").put_parameter(Name=ECS_CONFIG_PARAMETER, Type="String", Value=config.model_dump_json())
-    return config
-
-
-class FakeScheduler:
-    """Places ECS tasks in moto as ECS would on AWS (see the module docstring); install with :meth:`install`."""
-
-    UNABLE_TO_PLACE = (
-        "(service {name}) was unable to place a task because no container instance met all of its requirements. "
-        "Reason: No Container Instances were found in your capacity provider."
-    )
-
-    def __init__(self) -> None:
-        self.room = True
-        # Stamp new services' deployments this much in the past: "ECS has been at it for so long" (placement timeout).
-        self.backdate = timedelta(0)
-        self._addresses = (f"10.0.{n // 250 + 1}.{n % 250 + 4}" for n in itertools.count())
-
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> FakeScheduler:
-        create, update = EC2ContainerServiceBackend.create_service, EC2ContainerServiceBackend.update_service
-
-        def create_service(backend: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Any:
-            service = create(backend, *args, **kwargs)
-            deployments: list[dict[str, Any]] = service.deployments
-            for deployment in deployments:
-                deployment["createdAt"] -= self.backdate
-            return self._place(service)
-
-        def update_service(backend: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Any:
-            return self._place(update(backend, *args, **kwargs))
-
-        monkeypatch.setattr(EC2ContainerServiceBackend, "create_service", create_service)
-        monkeypatch.setattr(EC2ContainerServiceBackend, "update_service", update_service)
-        return self
-
-    def grow(self) -> None:
-        """The capacity provider launched instances: every pending task gets placed."""
-        self.room = True
-        for service in self._services():
-            self._place(service)
-
-    def service(self, name: str) -> Any:
-        """moto's model of service ``name`` (for tests that change what ECS would report)."""
-        return next(s for s in self._services() if s.name == name)
-
-    def fail_deployment(self, name: str, reason: str) -> None:
-        """What the deployment circuit breaker does when tasks keep failing to start."""
-        deployment = self.service(name).deployments[0]
-        deployment["rolloutState"], deployment["rolloutStateReason"] = "FAILED", reason
-
-    def crash(self, name: str, exit_code: int, log_lines: Sequence[str]) -> str:
-        """A task of service ``name`` exited with ``exit_code`` before it was healthy: ECS keeps it STOPPED, the
-        awslogs driver shipped ``log_lines``, and the service has no running task. Returns the task id."""
-        backend = ecs_backends[DEFAULT_ACCOUNT_ID][REGION]
-        service = self.service(name)
-        task = stopped_task(backend, service, exit_code)
-        container: Any = backend.describe_task_definition(service.task_definition).container_definitions[0]
-        options = container["logConfiguration"]["options"]
-        group, stream = options["awslogs-group"], f"{options['awslogs-stream-prefix']}/{container['name']}/{task.id}"
-        logs = boto3.client("logs", region_name=REGION)
-        if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
-            logs.create_log_group(logGroupName=group)
-        logs.create_log_stream(logGroupName=group, logStreamName=stream)
-        events: list[Any] = [{"timestamp": int(time.time() * 1000), "message": line} for line in log_lines]
-        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
-        register(backend, task)
-        service.running_count, service.pending_count = 0, service.desired_count
-        self.lose_targets(name)
-        return str(task.id)
-
-    def lose_targets(self, name: str) -> None:
-        """Green's tasks run but fail their health checks: the ALB takes their targets out."""
-        for group in self.service(name).load_balancers:
-            target_group = _elbv2().target_groups[group["targetGroupArn"]]
-            target_group.targets.clear()
-
-    def _services(self) -> list[Any]:
-        return [s for s in ecs_backends[DEFAULT_ACCOUNT_ID][REGION].services.values() if s.status == "ACTIVE"]
-
-    def _place(self, service: Any) -> Any:
-        placed = service.desired_count if self.room else 0
-        service.running_count, service.pending_count = placed, service.desired_count - placed
-        for group in service.load_balancers:
-            target_group = _elbv2().target_groups.get(group["targetGroupArn"])
-            if target_group is None:
-                continue
-            targets = list(target_group.targets)
-            for address in targets[placed:]:
-                del target_group.targets[address]
-            missing = placed - min(len(targets), placed)
-            target_group.register(
-                [{"Id": next(self._addresses), "Port": group["containerPort"]} for _ in range(missing)]
-            )
-        if service.pending_count:
-            event = {"id": str(len(service.events)), "createdAt": datetime.now(UTC)}
-            service.events.insert(0, {**event, "message": self.UNABLE_TO_PLACE.format(name=service.name)})
-        return service
-
-
-def _elbv2() -> Any:
-    return elbv2_backends[DEFAULT_ACCOUNT_ID][REGION]
 
 
 @dataclass
-class FrontDoor:
-    """The ALB's data plane for smoke tests: answers ``status``/``body``; ``requests`` holds (path, headers, body)."""
+class ModelDouble:
+    """What every replica answers: ``status`` and ``body``; ``requests`` holds (path, headers, body) as they came."""
 
     status: int = 200
     body: bytes = b'{"ok": true}'
-    requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+    requests: list[tuple[str, Message, bytes]] = field(default_factory=list)
     url: str = ""
+    port: int = 0
 
     @contextmanager
-    def serve(self) -> Iterator[FrontDoor]:
-        door = self
+    def serve(self) -> Iterator[ModelDouble]:
+        model = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                door.requests.append((self.path, dict(self.headers.items()), self.rfile.read(length)))
-                self.send_response(door.status)
-                self.send_header("Content-Length", str(len(door.body)))
+                model.requests.append((self.path, self.headers, self.rfile.read(length)))
+                self.send_response(model.status)
+                self.send_header("Content-Length", str(len(model.body)))
                 self.end_headers()
-                self.wfile.write(door.body)
+                self.wfile.write(model.body)
 
             def log_message(self, *args: Any) -> None:
                 """Quiet: tests read ``requests`` instead."""
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.port = int(server.server_address[1])
+        self.url = f"http://127.0.0.1:{self.port}"
         try:
             yield self
         finally:
             server.shutdown()
             server.server_close()
+
+
+class ReplicaDouble(ReplicaProcess):
+    """A replica that runs no process: it answers on the model double's port until :meth:`exit`."""
+
+    def __init__(self, port: int, log_path: Path) -> None:  # nothing to start: ReplicaProcess.__init__ is skipped
+        self.port, self.log_path = port, log_path
+        self.code: int | None = None
+
+    def exit_code(self) -> int | None:
+        return self.code
+
+    def exit(self, code: int, lines: Sequence[str]) -> None:
+        self.log_path.write_text("".join(f"{line}\n" for line in lines))
+        self.code = code
+
+
+class FleetDouble:
+    """The agent's fleet without processes; what a service's replicas do is set by the service's name."""
+
+    def __init__(self, router: Router, model: ModelDouble, log_dir: Path) -> None:
+        self.router, self.model, self.log_dir = router, model, log_dir
+        self.crashes: dict[str, tuple[int, Sequence[str]]] = {}  # service -> (exit code, output) of its replicas
+        self._endpoints: dict[str, str] = {}  # fleet id -> endpoint
+        self._serial = itertools.count()
+
+    def launch(self, endpoint: str, fleet_id: str, variants: Sequence[VariantSpec]) -> None:
+        self._endpoints[fleet_id] = endpoint
+        for spec in variants:
+            self.router.add_replicas(fleet_id, spec.name, self._start(fleet_id, spec.name, spec.instance_count))
+
+    def route(self, endpoint: str, shares: Sequence[FleetShare]) -> None:
+        self.router.set_routes(endpoint, shares)
+
+    def scale(self, fleet_id: str, variant: str, count: int) -> None:
+        replicas = self.router.replicas(fleet_id, variant)
+        live = [r for r in replicas if r.process.exit_code() is None]
+        self.router.drain([r for r in replicas if r not in live[:count]], 0.0)
+        if count > len(live):
+            self.router.add_replicas(fleet_id, variant, self._start(fleet_id, variant, count - len(live)))
+
+    def unhealthy(self, fleet_id: str) -> str | None:
+        codes = [r.process.exit_code() for r in self.router.replicas(fleet_id)]
+        return next((f"a replica exited with code {code}" for code in codes if code is not None), None)
+
+    def terminate(self, fleet_id: str) -> None:
+        self.router.remove_fleet(fleet_id)
+
+    def close(self) -> None:
+        """Nothing waits for a replica to start."""
+
+    def crash(self, service: str, exit_code: int, lines: Sequence[str]) -> None:
+        """Replicas of ``service`` exit ``exit_code`` after printing ``lines``: those running and every later one."""
+        self.crashes[service] = (exit_code, lines)
+        for fleet_id in self._endpoints:
+            if _service(fleet_id) == service:
+                for replica in self.router.replicas(fleet_id):
+                    replica.process.exit(exit_code, lines)  # type: ignore[attr-defined]
+
+    def running(self) -> int:
+        return sum(r.process.exit_code() is None for f in self._endpoints for r in self.router.replicas(f))
+
+    def _start(self, fleet_id: str, variant: str, count: int) -> list[Replica]:
+        service = _service(fleet_id)
+        port = self.model.port
+        started = [ReplicaDouble(port, self.log_dir / f"{next(self._serial)}.log") for _ in range(count)]
+        if service in self.crashes and started:
+            code, lines = self.crashes[service]
+            started[0].exit(code, lines)
+            raise ReplicaExitedError(f"a replica of {service} exited with code {code}", code, started[0].log_path)
+        return [Replica(self._endpoints[fleet_id], variant, replica) for replica in started]
+
+
+def _service(fleet_id: str) -> str:
+    """The service's name in the agent's fleet id (``<service ARN>#<serial>``)."""
+    return fleet_id.split("#", 1)[0].rsplit("/", 1)[-1]
+
+
+class InlineExecutor(Executor):
+    """The agent's per-service work, run at once on the calling thread: the test sees its outcome right away."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:
+            future.set_exception(error)
+        return future
+
+
+@dataclass
+class EcsWorld:
+    config: EcsConfig
+    agent: EcsAgent
+    fleet: FleetDouble
+    model: ModelDouble
+    client: Callable[[str], Any]
+
+    def fill(self) -> None:
+        """No free GPU: the cluster places no task beyond those running now."""
+        self.agent.max_tasks = self.fleet.running()
+
+    def grow(self) -> None:
+        """The capacity provider launched instances: every pending task gets placed."""
+        self.agent.max_tasks = None
+        self.agent.sync()
+
+    def crash(self, service: str, exit_code: int, log_lines: Sequence[str]) -> str:
+        """The tasks of ``service`` exit ``exit_code`` after printing ``log_lines`` (a model that cannot load:
+        ECS's replacements fail the same way). Returns the id of the first task ECS stopped."""
+        self.fleet.crash(service, exit_code, log_lines)
+        self.agent.sync()
+        ecs = self.client("ecs")
+        (described,) = ecs.describe_services(cluster=self.config.cluster, services=[service])["services"]
+        family = described["taskDefinition"].rsplit("/", 1)[-1].split(":")[0]
+        arns = ecs.list_tasks(cluster=self.config.cluster, family=family, desiredStatus="STOPPED")["taskArns"]
+        return str(arns[0].rsplit("/", 1)[-1])
+
+    def lose_targets(self, service: str) -> None:
+        """The service's tasks run but fail their health checks: the ALB takes their targets out."""
+        elbv2 = self.client("elbv2")
+        (described,) = self.client("ecs").describe_services(cluster=self.config.cluster, services=[service])["services"]
+        for group in described["loadBalancers"]:
+            health = elbv2.describe_target_health(TargetGroupArn=group["targetGroupArn"])
+            targets = [t["Target"] for t in health["TargetHealthDescriptions"]]
+            elbv2.deregister_targets(TargetGroupArn=group["targetGroupArn"], Targets=targets)
+
+
+@contextmanager
+def ecs_world(
+    client: Callable[[str], Any],
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    clock: Callable[[], float] = time.time,
+    placement_timeout_seconds: int = 1800,
+) -> Iterator[EcsWorld]:
+    """The AxonEcs stack in moto (one instance type, g5.xlarge), its agent on ``clock`` and its ALB (module doc)."""
+    alb_socket = socket.create_server(("127.0.0.1", 0))
+    port = int(alb_socket.getsockname()[1])
+    config = provision_ecs(
+        client,
+        f"http://127.0.0.1:{port}",
+        REGION,
+        instance_types=("g5.xlarge",),
+        placement_timeout_seconds=placement_timeout_seconds,
+    )
+    router = Router(StatsBook())
+    with tempfile.TemporaryDirectory() as logs, ModelDouble().serve() as model:
+        fleet = FleetDouble(router, model, Path(logs))
+        agent = EcsAgent(
+            config,
+            fleet,
+            router,
+            client("ecs"),
+            client("elbv2"),
+            client("logs"),
+            region=REGION,
+            clock=clock,
+            executor=InlineExecutor(),
+        )
+        for name in ("create_service", "update_service", "delete_service"):
+            monkeypatch.setattr(
+                EC2ContainerServiceBackend, name, _then_sync(getattr(EC2ContainerServiceBackend, name), agent)
+            )
+        alb = LocalAlb(agent.table, agent.refresh, port=port, retry_window_seconds=0)
+        server = uvicorn.Server(uvicorn.Config(alb, lifespan="off", log_level="warning", access_log=False))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [alb_socket]}, daemon=True)
+        thread.start()
+        try:
+            yield EcsWorld(config, agent, fleet, model, client)
+        finally:
+            server.should_exit = True
+            thread.join()
+            alb_socket.close()
+            agent.close()
+
+
+def _then_sync(change: Callable[..., Any], agent: EcsAgent) -> Callable[..., Any]:
+    """A moto ECS call that changes a service, followed by one poll of the agent (as if it had just polled). The
+    poll runs in a context of its own: its calls are ECS's, not those of the Lambda whose call it follows (which a
+    harness may record, keyed on the in-process runtime's context variable)."""
+
+    def changed(backend: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Any:
+        result = change(backend, *args, **kwargs)
+        contextvars.Context().run(agent.sync)
+        return result
+
+    return changed

@@ -17,9 +17,10 @@ from axon.platforms.factory import platform_factory
 from axon.settings import Settings
 from axon.spec import load_spec_text
 from tests.functional.platforms.conftest import World, client
-from tests.functional.platforms.ecs_world import FrontDoor
+from tests.functional.platforms.ecs_world import ModelDouble
 
 CANARY = "rollout: {strategy: canary, canary_percent: 10, bake_seconds: 60}\n"
+BREAKER = "ECS deployment circuit breaker: tasks failed to start."  # the local agent's reason, as ECS's
 
 
 def _alarm(name: str, state: str) -> None:
@@ -87,8 +88,8 @@ def test_the_smoke_test_reaches_green_through_the_test_rule_before_any_traffic(w
     assert (waiting.phase, waiting.new_version_percent, waiting.reachable) == (DeploymentPhase.IN_PROGRESS, 0, True)
     assert world.weights() == []
     assert world.platform.smoke_test(version, b'{"x": 1}', "application/json") == b'{"ok": true}'
-    ((path, headers, body),) = world.door.requests
-    assert (path, headers[ecs_listener.VERSION_HEADER], body) == ("/apis/iris/invocations", "v1", b'{"x": 1}')
+    ((path, headers, body),) = world.ecs.model.requests  # what green's replica got, through the ALB's test rule
+    assert (path, headers[ecs_listener.VERSION_HEADER], body) == ("/invocations", "v1", b'{"x": 1}')
     assert world.platform.deployment_status(version, None).phase == DeploymentPhase.SUCCEEDED
 
 
@@ -96,7 +97,7 @@ def test_the_smoke_test_reaches_green_through_the_test_rule_before_any_traffic(w
 def test_a_bad_smoke_answer_fails_the_smoke_test(world: World, status: int, match: str) -> None:
     version = world.version("v1", "smoke_test: {payload: 1}")
     world.platform.deploy(version, None)
-    world.door.status = status
+    world.ecs.model.status = status
     with pytest.raises(SmokeTestFailedError, match=match):
         world.platform.smoke_test(version, b"1", "application/json")
     assert world.platform.deployment_status(version, None).new_version_percent == 0  # still waiting: no pass tag
@@ -119,8 +120,8 @@ def test_a_smoke_test_without_the_version_target_group_fails(world: World) -> No
 
 
 def test_http_post_returns_error_statuses_as_answers() -> None:
-    with FrontDoor(status=503, body=b"busy").serve() as door:
-        status, body, _ = http_post(f"{door.url}/x", b"{}", {"Content-Type": "application/json"}, 5.0)
+    with ModelDouble(status=503, body=b"busy").serve() as model:
+        status, body, _ = http_post(f"{model.url}/x", b"{}", {"Content-Type": "application/json"}, 5.0)
         assert (status, body) == (503, b"busy")
 
 
@@ -219,7 +220,7 @@ def test_green_losing_its_targets_mid_shift_rolls_back(world: World) -> None:
     v2 = world.version("v2", CANARY)
     world.platform.deploy(v2, v1)
     world.platform.deployment_status(v2, v1)
-    world.scheduler.lose_targets("axon-iris-v2")
+    world.ecs.lose_targets("axon-iris-v2")
     status = world.platform.deployment_status(v2, v1)
     assert status.phase == DeploymentPhase.ROLLED_BACK and "lost healthy targets with 10%" in status.message
     assert world.weights() == [("v1", 100)]
@@ -266,7 +267,7 @@ def test_until_the_commit_blue_can_take_the_traffic_back_after_it_rollback_refus
 
 def test_no_gpu_capacity_is_reported_then_fails_with_a_clear_reason_and_blue_untouched(world: World) -> None:
     v1 = world.live("v1")
-    world.scheduler.room = False
+    world.ecs.fill()
     v2 = world.version("v2", "autoscaling: {min_replicas: 2}")
     world.platform.deploy(v2, v1)
     waiting = world.platform.deployment_status(v2, v1)
@@ -274,7 +275,7 @@ def test_no_gpu_capacity_is_reported_then_fails_with_a_clear_reason_and_blue_unt
     assert waiting.message.startswith("2 of 2 tasks of axon-iris-v2 are waiting for g5.xlarge capacity (1 GPU each)")
     assert f"capacity provider {names.capacity_provider_name('g5.xlarge')} is adding instances" in waiting.message
     assert "unable to place a task" in waiting.message
-    world.advance(world.config.placement_timeout_seconds + 5)  # moto stamps the deployment with the real time
+    world.advance(world.config.placement_timeout_seconds + 5)  # ECS stamped the deployment with the clock
     failed = world.platform.deployment_status(v2, v1)
     assert failed.phase == DeploymentPhase.FAILED
     assert failed.message.startswith(f"{CapacityUnavailableError.code}: 2 of 2 tasks of axon-iris-v2 are waiting")
@@ -284,12 +285,12 @@ def test_no_gpu_capacity_is_reported_then_fails_with_a_clear_reason_and_blue_unt
 
 def test_capacity_arriving_before_the_timeout_lets_the_rollout_go_on(world: World) -> None:
     v1 = world.live("v1")
-    world.scheduler.room = False
+    world.ecs.fill()
     v2 = world.version("v2")
     world.platform.deploy(v2, v1)
     assert world.platform.deployment_status(v2, v1).new_version_percent == 0
     world.advance(300)
-    world.scheduler.grow()
+    world.ecs.grow()
     assert world.platform.deployment_status(v2, v1).new_version_percent == 100
 
 
@@ -297,10 +298,10 @@ def test_targets_failing_health_checks_wait_then_fail(world: World) -> None:
     v1 = world.live("v1")
     v2 = world.version("v2")
     world.platform.deploy(v2, v1)
-    world.scheduler.lose_targets("axon-iris-v2")
+    world.ecs.lose_targets("axon-iris-v2")
     waiting = world.platform.deployment_status(v2, v1)
     assert waiting.message == "waiting for health checks: 0 of 1 targets of axon-iris-v2 pass /ping"
-    world.advance(world.config.placement_timeout_seconds + 5)  # moto stamps the deployment with the real time
+    world.advance(world.config.placement_timeout_seconds + 5)  # ECS stamped the deployment with the clock
     failed = world.platform.deployment_status(v2, v1)
     assert failed.phase == DeploymentPhase.FAILED and failed.message.startswith("0 of 1 targets")
     assert world.weights() == [("v1", 100)]
@@ -309,10 +310,11 @@ def test_targets_failing_health_checks_wait_then_fail(world: World) -> None:
 def test_the_circuit_breaker_failing_green_fails_the_rollout(world: World) -> None:
     v1 = world.live("v1")
     v2 = world.version("v2")
+    world.ecs.fleet.crash("axon-iris-v2", 0, [])  # green's tasks stop before they pass their health check
     world.platform.deploy(v2, v1)
-    world.scheduler.fail_deployment("axon-iris-v2", "tasks failed to start")
+    world.fail_until_the_circuit_breaker_trips("iris", "v2")
     status = world.platform.deployment_status(v2, v1)
-    assert (status.phase, status.message) == (DeploymentPhase.FAILED, "v2 could not start: tasks failed to start")
+    assert (status.phase, status.message) == (DeploymentPhase.FAILED, f"v2 could not start: {BREAKER}")
 
 
 def test_the_circuit_breaker_after_traffic_moved_rolls_back(world: World) -> None:
@@ -320,9 +322,10 @@ def test_the_circuit_breaker_after_traffic_moved_rolls_back(world: World) -> Non
     v2 = world.version("v2", CANARY)
     world.platform.deploy(v2, v1)
     world.platform.deployment_status(v2, v1)
-    world.scheduler.fail_deployment("axon-iris-v2", "tasks keep stopping")
+    world.ecs.crash("axon-iris-v2", 137, ["Killed"])  # green's tasks keep stopping
+    world.fail_until_the_circuit_breaker_trips("iris", "v2")
     status = world.platform.deployment_status(v2, v1)
-    assert (status.phase, status.message) == (DeploymentPhase.ROLLED_BACK, "v2 failed: tasks keep stopping")
+    assert (status.phase, status.message) == (DeploymentPhase.ROLLED_BACK, f"v2 failed: {BREAKER}")
     assert world.weights() == [("v1", 100)]
 
 

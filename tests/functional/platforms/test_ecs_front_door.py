@@ -36,9 +36,10 @@ def test_the_smoke_test_sends_the_secret_of_the_test_rule_and_keeps_it_across_ca
     world.platform.smoke_test(version, b'{"x": 1}', "application/json")
     world.platform.smoke_test(version, b'{"x": 1}', "application/json")  # a retried VerifyVersion
     assert [
-        (path, h[ecs_listener.VERSION_HEADER], h[ecs_listener.TEST_TOKEN_HEADER]) for path, h, _ in world.door.requests
+        (path, h[ecs_listener.VERSION_HEADER], h[ecs_listener.TEST_TOKEN_HEADER])
+        for path, h, _ in world.ecs.model.requests
     ] == [
-        ("/apis/iris/invocations", "v1", token),
+        ("/invocations", "v1", token),
     ] * 2
     assert ecs_listener.header_condition(_test_rule(world)["Conditions"], ecs_listener.TEST_TOKEN_HEADER) == token
 
@@ -60,8 +61,8 @@ def test_the_smoke_test_goes_through_the_smoke_function_whatever_the_scheme(worl
     world.platform.deploy(version, None)
     world.platform.config = world.config.model_copy(update={"internal": internal, "url": "https://unused.example"})
     assert world.platform.smoke_test(version, b'{"x": 1}', "application/json") == b'{"ok": true}'
-    ((path, headers, body),) = world.door.requests  # sent by axon-ecs-smoke to its configured target
-    assert (path, headers[ecs_listener.VERSION_HEADER], body) == ("/apis/iris/invocations", "v1", b'{"x": 1}')
+    ((path, headers, body),) = world.ecs.model.requests  # sent by axon-ecs-smoke to its configured target
+    assert (path, headers[ecs_listener.VERSION_HEADER], body) == ("/invocations", "v1", b'{"x": 1}')
 
 
 def test_a_missing_smoke_function_is_a_coded_error(world: World) -> None:
@@ -71,7 +72,7 @@ def test_a_missing_smoke_function_is_a_coded_error(world: World) -> None:
     with pytest.raises(SmokeFunctionMissingError, match="deploy the current AxonEcs") as raised:
         world.platform.smoke_test(version, b"1", "application/json")
     assert raised.value.code == "platform.ecs_smoke_missing"
-    assert world.door.requests == []
+    assert world.ecs.model.requests == []
 
 
 def test_a_throttled_or_failing_smoke_function_is_transient(world: World) -> None:
@@ -94,7 +95,7 @@ def test_a_throttled_or_failing_smoke_function_is_transient(world: World) -> Non
 def test_an_oversized_answer_is_cut_at_the_bound(world: World) -> None:
     version = world.version("v1", SMOKE)
     world.platform.deploy(version, None)
-    world.door.body = b"x" * (MAX_BODY_BYTES + 10)
+    world.ecs.model.body = b"x" * (MAX_BODY_BYTES + 10)
     assert world.platform.smoke_test(version, b"1", "application/json") == b"x" * MAX_BODY_BYTES
 
 

@@ -16,7 +16,7 @@ def test_a_task_exiting_while_loading_fails_the_version_at_once_and_v1_keeps_ser
     v1 = world.live("v1")
     v2 = world.version("v2")
     world.platform.deploy(v2, v1)
-    task_id = world.scheduler.crash("axon-iris-v2", 3, TRACEBACK)
+    task_id = world.ecs.crash("axon-iris-v2", 3, TRACEBACK)
     status = world.platform.deployment_status(v2, v1)  # long before the placement timeout
     assert (status.phase, status.new_version_percent) == (DeploymentPhase.FAILED, 0)
     assert status.reason_code == ModelLoadFailedError.code == "platform.model_load_failed"
@@ -34,7 +34,7 @@ def test_an_exit_without_the_marker_still_fails_with_the_log_it_left(world: Worl
     v1 = world.live("v1")
     v2 = world.version("v2")
     world.platform.deploy(v2, v1)
-    world.scheduler.crash("axon-iris-v2", 137, ["Killed"])
+    world.ecs.crash("axon-iris-v2", 137, ["Killed"])
     status = world.platform.deployment_status(v2, v1)
     assert status.reason_code == ModelLoadFailedError.code
     assert status.message.endswith("with exit code 137. Last 1 lines of log " + status.message.split("log ", 1)[1])
@@ -46,7 +46,7 @@ def test_a_task_that_stopped_cleanly_is_no_failure(world: World) -> None:
     v1 = world.live("v1")
     v2 = world.version("v2")
     world.platform.deploy(v2, v1)
-    world.scheduler.crash("axon-iris-v2", 0, ["drained"])
+    world.ecs.crash("axon-iris-v2", 0, ["drained"])
     status = world.platform.deployment_status(v2, v1)
     assert (status.phase, status.reason_code) == (DeploymentPhase.IN_PROGRESS, "")
     assert status.message.startswith("1 of 1 tasks of axon-iris-v2 are waiting")
@@ -56,7 +56,7 @@ def test_a_crash_before_the_first_version_fails_it_and_names_the_task_without_a_
     platform = EcsPlatform(client("ecs"), client("elbv2"), client("cloudwatch"), world.config)
     v1 = world.version("v1")
     platform.deploy(v1, None)
-    task_id = world.scheduler.crash("axon-iris-v1", 3, [MARKER_LINE])
+    task_id = world.ecs.crash("axon-iris-v1", 3, [MARKER_LINE])
     status = platform.deployment_status(v1, None)
     assert (status.phase, status.reason_code) == (DeploymentPhase.FAILED, ModelLoadFailedError.code)
     assert status.message == (

@@ -1,26 +1,25 @@
 """ECS rollouts end to end through the real ASL: S3 put -> EventBridge -> Step Functions -> Lambdas -> ECS and ALB.
 
-moto holds ECS, ELBv2 and CloudWatch state; ``tests/functional/platforms/ecs_world.py`` supplies what moto lacks
-(task placement and target registration, an HTTP front door for smoke tests). Waits are instant, so every
-CheckDeployment poll is one reconciliation step of the ECS platform.
+moto holds ECS, ELBv2 and CloudWatch state; the local stack's ECS emulator (``tests/functional/platforms/ecs_world.py``
+wires it) places tasks, registers their targets and serves the ALB that smoke tests reach. Waits are instant, so
+every CheckDeployment poll is one reconciliation step of the ECS platform.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 
 from axon import names
 from axon.platforms.ecs import listener as ecs_listener
 from axon.platforms.ecs import service as ecs_service
-from axon.platforms.ecs.config import EcsConfig
 from axon.registry import VersionStatus
 from tests.functional.platforms.conftest import rule_weights
-from tests.functional.platforms.ecs_world import CLUSTER, FakeScheduler, FrontDoor, provision_ecs
+from tests.functional.platforms.ecs_world import EcsWorld, ecs_world
 from tests.functional.rollout.conftest import Stack, bundle, client, put_in_flight
 
 ECS = "compute: {platform: ecs, instance_type: g5.xlarge, gpu: 1}\n"
@@ -30,9 +29,8 @@ PLACEMENT_TIMEOUT = 60
 @dataclass
 class Ecs:
     stack: Stack
-    config: EcsConfig
-    scheduler: FakeScheduler
-    door: FrontDoor
+    world: EcsWorld
+    lag: list[float]  # how far ECS's clock runs behind: how long it has been at a deployment it takes up
 
     def live_v1(self, spec: str = "") -> str:
         self.stack.push_image(flavour="gpu")
@@ -42,10 +40,12 @@ class Ecs:
         return version_id
 
     def weights(self) -> list[tuple[str, int]]:
-        return rule_weights(self.config, "iris")
+        return rule_weights(self.world.config, "iris")
 
     def service(self, label: str) -> dict[str, object] | None:
-        found = client("ecs").describe_services(cluster=CLUSTER, services=[ecs_service.service_name("iris", label)])
+        found = client("ecs").describe_services(
+            cluster=names.ECS_CLUSTER, services=[ecs_service.service_name("iris", label)]
+        )
         active = [s for s in found["services"] if s["status"] == "ACTIVE"]
         return dict(active[0]) if active else None
 
@@ -57,9 +57,13 @@ class Ecs:
 
 @pytest.fixture
 def ecs(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ecs]:
-    scheduler = FakeScheduler().install(monkeypatch)
-    with FrontDoor().serve() as door:
-        yield Ecs(stack, provision_ecs(client, door.url, PLACEMENT_TIMEOUT), scheduler, door)
+    lag = [0.0]
+
+    def clock() -> float:
+        return time.time() - lag[0]
+
+    with ecs_world(client, monkeypatch, clock=clock, placement_timeout_seconds=PLACEMENT_TIMEOUT) as world:
+        yield Ecs(stack, world, lag)
 
 
 def test_a_first_ecs_upload_goes_live_behind_the_apis_listener_rule(ecs: Ecs) -> None:
@@ -105,15 +109,15 @@ def test_the_smoke_test_reaches_green_before_any_traffic_moves(ecs: Ecs) -> None
     second = ecs.stack.upload("iris", bundle(ECS + "smoke_test: {payload: {x: 1}}\nrollout: {strategy: canary}"))
     record = ecs.stack.wait_final("iris", second)
     assert record.status == VersionStatus.LIVE, record.reason
-    ((path, headers, body),) = ecs.door.requests
-    assert (path, headers[ecs_listener.VERSION_HEADER], body) == ("/apis/iris/invocations", "v2", b'{"x": 1}')
+    ((path, headers, body),) = ecs.world.model.requests  # what green's replica got, through the ALB's test rule
+    assert (path, headers[ecs_listener.VERSION_HEADER], body) == ("/invocations", "v2", b'{"x": 1}')
     kinds = [e.kind if e.kind == "smoke_test" else e.data.get("status") for e in ecs.stack.registry.timeline("iris", 2)]
     assert kinds.index("smoke_test") < kinds.index("shifting")
 
 
 def test_a_failed_smoke_test_rolls_back_with_blue_never_touched(ecs: Ecs) -> None:
     ecs.live_v1()
-    ecs.door.status = 500
+    ecs.world.model.status = 500
     second = ecs.stack.upload("iris", bundle(ECS + "smoke_test: {payload: 1}"))
     record = ecs.stack.wait_final("iris", second)
     assert record.status == VersionStatus.ROLLED_BACK
@@ -141,10 +145,10 @@ def test_an_alarm_during_the_bake_rolls_traffic_back_to_blue(ecs: Ecs) -> None:
 
 def test_no_gpu_capacity_fails_the_rollout_clearly_and_leaves_blue_serving(ecs: Ecs) -> None:
     ecs.live_v1("autoscaling: {min_replicas: 2}")
-    ecs.scheduler.room = False
+    ecs.world.fill()
     # ECS has been trying to place green's tasks for all but the last seconds of the placement timeout: the
     # workflow polls (instant waits) a few seconds before it gives up.
-    ecs.scheduler.backdate = timedelta(seconds=PLACEMENT_TIMEOUT - 3)
+    ecs.lag[0] = PLACEMENT_TIMEOUT - 3
     second = ecs.stack.upload("iris", bundle(ECS + "autoscaling: {min_replicas: 2}"))
     record = ecs.stack.wait_final("iris", second)
     assert record.status == VersionStatus.FAILED
