@@ -207,8 +207,8 @@ def ecs_world(
     client: Callable[[str], Any],
     monkeypatch: pytest.MonkeyPatch,
     *,
+    placement_timeout_seconds: int,
     clock: Callable[[], float] = time.time,
-    placement_timeout_seconds: int = 1800,
 ) -> Iterator[EcsWorld]:
     """The AxonEcs stack in moto (one instance type, g5.xlarge), its agent on ``clock`` and its ALB (module doc)."""
     alb_socket = socket.create_server(("127.0.0.1", 0))
