@@ -2,7 +2,8 @@
 
 Clean scenarios of ``bench.faults.scenario`` make the rollout's calls and, in their reconcile period, the
 autoscaler's and the reconciler's. The paths below reach what a clean rollout never does:
-a rollback on each platform, an aborted execution on each platform (``on_execution_end``, and the reconciler
+a rollback on each platform (SageMaker's both ways: axon's after a failed smoke test, SageMaker's own on an
+alarm), an aborted execution on each platform (``on_execution_end``, and the reconciler
 asking about a running execution), an image build, the autoscaler changing capacity on each platform, and the
 reconciler registering an upload whose event was missed.
 """
@@ -29,7 +30,7 @@ from axon.platforms.base import DeploymentPhase, DeploymentStatus
 from axon.platforms.sagemaker.platform import SageMakerPlatform
 from axon.registry import VersionStatus
 from axon.rollout import recovery
-from axon_local.patches import fire_schedules, invocation_outcomes
+from axon_local.patches import fire_schedules, invocation_outcomes, sagemaker_fleet
 from bench.faults.iam import Role
 from bench.faults.matrix import Runner
 from bench.faults.recorder import SETTLE, Call, Recorder
@@ -206,6 +207,25 @@ def sagemaker_smoke_failure(paths: Paths, api: str, recorder: Recorder) -> None:
         invocation_outcomes.clear()
 
 
+def sagemaker_alarm_rollback(paths: Paths, api: str, recorder: Recorder) -> None:
+    """SageMaker rolls an update back itself (an alarm during the update): CheckDeployment reads the endpoint's logs
+    for a model-load failure before taking SageMaker's verdict (DescribeEndpointConfig, FilterLogEvents)."""
+    paths.live(api)
+    sagemaker_fleet().hold_launches()
+    try:
+        with recorder.active():
+            version_id = paths.stack.upload(api, bundle("rollout: {strategy: canary}\n"))
+            paths.stack.wait_until(lambda: paths.stack.endpoint_status(api) == "Updating", "the update to start")
+            alarm = names.alarm_name(api, "5xx")
+            client("cloudwatch").set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="iam check")
+            sagemaker_fleet().release()
+            assert paths.stack.wait_final(api, version_id).status == VersionStatus.ROLLED_BACK
+            client("cloudwatch").set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="iam check")
+            paths.settle(recorder)
+    finally:
+        sagemaker_fleet().release()
+
+
 def ecs_alarm_during_bake(paths: Paths, api: str, recorder: Recorder) -> None:
     paths.live(api, ECS)
     with recorder.active():
@@ -271,6 +291,7 @@ def missed_upload(paths: Paths, api: str, recorder: Recorder) -> None:
 
 PATHS: tuple[Callable[[Paths, str, Recorder], None], ...] = (
     sagemaker_smoke_failure,
+    sagemaker_alarm_rollback,
     ecs_alarm_during_bake,
     sagemaker_aborted,
     ecs_aborted_then_scaled,
