@@ -215,7 +215,7 @@ def _invoke_lambda_in_process(self: Any, event: Any = None) -> tuple[str, bool, 
     """Replaces ``LambdaFunction._invoke_lambda`` (moto runs handlers in Docker; there is none here).
 
     Gap: without Docker every invoke answers "error running docker"; ``use_docker=False`` echoes the payload.
-    Fix: import the module named by the function's ``Handler`` (``lambdas.validate_bundle.handler``), call the
+    Fix: import the module named by the function's ``Handler`` (``lambdas.workflow.validate_bundle``), call the
     handler with the decoded payload and a :class:`LambdaContext`, the function's environment applied for the call.
     Faithful: moto's ``invoke`` turns the returned ``(payload, errored, logs)`` into the Invoke API response
     (``FunctionError`` header when errored), which is also what the Step Functions interpreter, S3 notifications
