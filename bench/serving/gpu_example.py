@@ -15,19 +15,15 @@ import json
 import os
 import platform
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
-from bench.serving.targets import free_port
+from bench.serving.targets import free_port, server_process
 from bench.serving.wrk import Load, run_wrk
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,31 +34,13 @@ BODY = json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]]})
 
 @contextlib.contextmanager
 def _axon_serve(model_dir: Path) -> Iterator[str]:
-    """axon-serve in its own session; ready when ``/ping`` answers 200 (the model is on the GPU)."""
+    """axon-serve in its own session; ready when a real invocation answers (the model is on the GPU)."""
     port = free_port()
     command = [sys.executable, "-m", "axon_serving", "--model-dir", str(model_dir), "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", "1", "--log-level", "warning"]
-    process = subprocess.Popen(command, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"axon-serve exited with {process.returncode} (its log is above)")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=5).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise SystemExit("axon-serve did not become ready within 300 s")
-            time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}/invocations"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    url = f"http://127.0.0.1:{port}/invocations"
+    with server_process(command, url, body=BODY, ready_within=300, quiet=False) as ready:
+        yield ready
 
 
 @contextlib.contextmanager

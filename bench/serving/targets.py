@@ -28,25 +28,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
+def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float, body: str) -> None:
     """Ready means a real invocation answers 200 (LitServe's workers and axon's model load both count)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}: {url}")
         with contextlib.suppress(httpx.TransportError):
-            if httpx.post(url, content=BODY, headers={"content-type": "application/json"}, timeout=5).is_success:
+            if httpx.post(url, content=body, headers={"content-type": "application/json"}, timeout=5).is_success:
                 return
         time.sleep(0.2)
     raise RuntimeError(f"server never became ready: {url}")
 
 
 @contextlib.contextmanager
-def _process(command: list[str], url: str) -> Iterator[str]:
-    """Run a server in its own session, so LitServe's forked workers go down with it."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+def server_process(
+    command: list[str], url: str, *, body: str = BODY, ready_within: float = 120, quiet: bool = True
+) -> Iterator[str]:
+    """Run a server in its own session, so LitServe's forked workers go down with it; ready when ``body`` posted
+    to ``url`` answers 2xx; ``quiet`` drops its output."""
+    output = subprocess.DEVNULL if quiet else None
+    process = subprocess.Popen(command, stdout=output, stderr=output, start_new_session=True)
     try:
-        _wait_ready(url, process)
+        _wait_ready(url, process, ready_within, body)
         yield url
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -68,7 +72,7 @@ def axon(predictor: str, spec: dict[str, Any] | None = None, workers: int = 1) -
         port = free_port()
         command = [sys.executable, "-m", "axon_serving", "--model-dir", str(model_dir), "--host", "127.0.0.1"]
         command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
-        with _process(command, f"http://127.0.0.1:{port}/invocations") as url:
+        with server_process(command, f"http://127.0.0.1:{port}/invocations") as url:
             yield url
 
 
@@ -76,5 +80,7 @@ def axon(predictor: str, spec: dict[str, Any] | None = None, workers: int = 1) -
 def script(name: str) -> Iterator[str]:
     """One of the peer servers in this folder (``baseline_raw``, ``baseline_starlette``, ``litserve_app``)."""
     port = free_port()
-    with _process([sys.executable, str(HERE / f"{name}.py"), str(port)], f"http://127.0.0.1:{port}/invocations") as url:
+    with server_process(
+        [sys.executable, str(HERE / f"{name}.py"), str(port)], f"http://127.0.0.1:{port}/invocations"
+    ) as url:
         yield url

@@ -5,6 +5,7 @@
 - Node.js: the `cdk` extra brings Node 24 LTS (jsii and the CDK CLI run on it, never on the machine's own Node,
   which may be end of life); `make` puts it first on PATH.
 - The CDK CLI: one exact version in package.json and its lockfile (`npm ci`, then `npx cdk`).
+- The `sdk` extra is the SageMaker Python SDK v3 (docs/sdk.md); `dev` installs only the part the tests use.
 """
 
 import json
@@ -55,3 +56,20 @@ def test_the_cdk_cli_is_pinned_to_one_version_in_the_lockfile() -> None:
     lock = json.loads((ROOT / "package-lock.json").read_text())
     assert lock["packages"]["node_modules/aws-cdk"]["version"] == pinned
     assert package["engines"]["node"] == ">=22"
+
+
+def test_the_sdk_extra_is_sagemaker_v3() -> None:
+    [sdk] = [r for r in _extras()["sdk"] if r.name == "sagemaker"]
+    bounds = {(spec.operator, Version(spec.version)) for spec in sdk.specifier}
+    assert ("<", Version("4")) in bounds
+    assert any(op == ">=" and Version("3") <= version < Version("4") for op, version in bounds)
+    assert not sdk.specifier.contains("2.250.0")
+    assert not sdk.specifier.contains("4.0.0")
+
+
+def test_dev_uses_sagemaker_core_not_the_whole_sdk() -> None:
+    dev = _extras()["dev"]
+    assert not any(r.name == "axon" and "sdk" in r.extras for r in dev)
+    [core] = [r for r in dev if r.name == "sagemaker-core"]
+    assert core.specifier.contains("2.27.0")
+    assert not core.specifier.contains("3.0.0")
