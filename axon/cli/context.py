@@ -189,10 +189,24 @@ class CliContext:
 
     @cached_property
     def deps(self) -> Deps:
-        """The same wiring the Lambdas get, for the domain operations a command runs (``axon.admin``)."""
-        from axon.deps import Deps
+        """The same wiring the Lambdas get, for the domain operations a command runs (``axon.admin``).
 
-        return Deps(self._settings, self.registry, self.platform_for, self.client, clock=self.now)
+        Unlike reads, these touch each API's own IAM role (``axon delete`` removes it), so the platforms get the
+        deployment's role boundary: its ARN is fixed by axon's names and the caller's account (STS).
+        """
+        from dataclasses import replace
+
+        from axon.deps import Deps
+        from axon.platforms.api_roles import boundary_arn
+
+        if self._platform_override is not None:
+            return Deps(self._settings, self.registry, self.platform_for, self.client, clock=self.now)
+        identity = self.client("sts").get_caller_identity()
+        partition = str(identity["Arn"]).split(":")[1]
+        settings = replace(self._settings, api_role_boundary_arn=boundary_arn(partition, str(identity["Account"])))
+        from axon.platforms.factory import platform_factory
+
+        return Deps(settings, self.registry, platform_factory(settings, self.client), self.client, clock=self.now)
 
     def platform_for(self, name: str) -> Platform:
         return self._platforms(name)

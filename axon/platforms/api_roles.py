@@ -36,6 +36,11 @@ class ApiRoleError(PlatformError):
     code = "platform.api_role"
 
 
+def boundary_arn(partition: str, account: str) -> str:
+    """The permissions boundary every per-API role carries: one fixed name per account (AxonCore and local mode)."""
+    return f"arn:{partition}:iam::{account}:policy{names.API_ROLE_BOUNDARY_PATH}{names.API_ROLE_BOUNDARY}"
+
+
 @dataclass(frozen=True)
 class Account:
     """Where the roles live and what they may reach: all names the policies need, known to the control plane."""
@@ -58,7 +63,7 @@ class Account:
         return f"arn:{self.partition}:iam::{self.account}:role{names.API_ROLE_PATH}{names.api_role_name(api)}"
 
     def boundary_arn(self) -> str:
-        return f"arn:{self.partition}:iam::{self.account}:policy{names.API_ROLE_BOUNDARY_PATH}{names.API_ROLE_BOUNDARY}"
+        return boundary_arn(self.partition, self.account)
 
     def log_group_arn(self, api: str) -> str:
         return f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:{names.log_group(api)}"

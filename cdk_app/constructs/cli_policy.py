@@ -36,6 +36,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from axon.names import (
+    API_ROLE_PATH,
     BUNDLE_PREFIX,
     CLI_POLICY,
     CORE_STACK,
@@ -45,6 +46,7 @@ from axon.names import (
     TARGET_GROUP_PREFIX,
     VERSIONS_PREFIX,
     alarm_name,
+    api_role_name,
     bundle_key,
     endpoint_name,
     log_group,
@@ -82,6 +84,10 @@ PLACEHOLDERS = Deployment("${Partition}", "${Account}", "${Region}", "${ModelsBu
 WILDCARD_REASONS = {
     "FindTheDeployment": f"The ARN of the {CORE_STACK} stack ends in the id CloudFormation generated; the CLI reads "
     "only that stack's outputs.",
+    "ApiRoles": "Each API runs as its own role /axon/api/axon-api-<api>, created at its first rollout; axon delete "
+    "removes it (and only a role under that path).",
+    "ReadApiRoles": "axon delete reads the API's role axon-api-<api> before removing it; IAM names a role that is "
+    "already gone without its path, so both forms are readable (read only).",
     "UploadBundles": "axon deploy uploads apis/<api>/bundle.tar.gz for any API the user names; nothing else in "
     "the models bucket. AbortMultipartUpload cleans up a failed multipart upload of that key.",
     "ReadUploads": "axon rollback copies the kept upload of an earlier version, under apis/<api>/ with whichever "
@@ -126,6 +132,8 @@ def cli_statements(at: Deployment) -> list[dict[str, Any]]:
     table = at.arn("dynamodb", f"table/{REGISTRY_TABLE}")
     endpoints = at.arn("sagemaker", f"endpoint/{AXON}")
     via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{at.region}.amazonaws.com"}}
+    roles = f"arn:{at.partition}:iam::{at.account}:role"
+    api_roles = f"{roles}{API_ROLE_PATH}{api_role_name('*')}"
     bundles, versions = f"{BUNDLE_PREFIX}*", f"{VERSIONS_PREFIX}*"
     return [
         # Discovery: the stack's outputs name the bucket, the table and the state machine (axon.cli.context).
@@ -139,6 +147,10 @@ def cli_statements(at: Deployment) -> list[dict[str, Any]]:
         _statement(
             "DeleteFromRegistry", ["dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"], [table]
         ),
+        # delete: the API's own role and its inline policy (axon.platforms.api_roles), only under axon's role path.
+        # GetRole comes first; for a role that is already gone IAM names it without a path, hence both resources.
+        _statement("ApiRoles", ["iam:DeleteRolePolicy", "iam:DeleteRole"], [api_roles]),
+        _statement("ReadApiRoles", ["iam:GetRole"], [api_roles, f"{roles}/{api_role_name('*')}"]),
         # deploy uploads, rollback copies onto, the one bundle key of each API.
         _statement("UploadBundles", ["s3:PutObject", "s3:AbortMultipartUpload"], [at.objects(bundle_key("*"))]),
         _statement("ReadUploads", ["s3:GetObjectVersion"], [at.objects(bundles)]),

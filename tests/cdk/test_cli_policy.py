@@ -42,8 +42,9 @@ from axon.cli import transfer
 from axon.cli.app import app
 from axon.cli.context import CliContext
 from axon.cli.options import Target
+from axon.platforms.api_roles import POLICY_NAME
 from axon.registry import DynamoDBRegistry, VersionStatus
-from bench.faults.iam import ANY, Account, Request, requests
+from bench.faults.iam import ANY, Account, Request, Role, requests
 from bench.faults.iam_policies import applies, bucket_keys, permitted, resolver
 from cdk_app.constructs.cli_policy import POLICY_FILE, Deployment, cli_policy_document, render
 from tests.cdk.conftest import Synth
@@ -175,6 +176,26 @@ def _log_events(api: str) -> None:
     logs.put_log_events(logGroupName=group, logStreamName="AllTraffic/i-1", logEvents=events)
 
 
+def api_role(api: str) -> None:
+    """The API's own role as its first rollout leaves it (axon.platforms.api_roles): what axon delete removes."""
+    iam = client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "sagemaker.amazonaws.com"}}
+        ],
+    }
+    name = names.api_role_name(api)
+    iam.create_role(RoleName=name, Path=names.API_ROLE_PATH, AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName=POLICY_NAME,
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+        ),
+    )
+
+
 def _record_sagemaker_commands(cli: AwsCli, registry: DynamoDBRegistry, scratch: Path) -> None:
     cli("info", "info", "-o", "json")
     iris = _bundle(scratch / "iris")
@@ -198,7 +219,9 @@ def _record_sagemaker_commands(cli: AwsCli, registry: DynamoDBRegistry, scratch:
     assert "rolling iris back to v1" in cli("rollback", "rollback", "iris")
     _log_events("iris")
     assert "loaded" in cli("logs", "logs", "iris", "--since", "1h")
+    api_role("iris")
     cli("delete", "delete", "iris", "--yes")
+    assert not client("iam").list_roles(PathPrefix=names.API_ROLE_PATH)["Roles"]
     # A second API, purged: its uploads and its workflow copies.
     went_live(registry, "cat", upload(registry, "cat", b"cat model"))
     client("s3").put_object(Bucket=BUCKET, Key=names.immutable_bundle_key("cat", "v1"), Body=b"copy")
@@ -300,7 +323,9 @@ class CliPolicy:
 @pytest.fixture(scope="module")
 def policy(synth: Synth) -> CliPolicy:
     found = resolver(synth.template.to_json(), WORLD, Account())
-    found.account = Account(bucket_keys=bucket_keys(found))
+    # The one API role the commands meet (the one axon delete removes), at axon's path, as IAM names it.
+    roles = {names.api_role_name("iris"): Role(path=names.API_ROLE_PATH)}
+    found.account = Account(bucket_keys=bucket_keys(found), roles=roles)
     (resource,) = [
         r
         for r in synth.of_type("AWS::IAM::ManagedPolicy").values()
@@ -389,6 +414,9 @@ def _outside(account: Account) -> list[Request]:
         Request("elasticloadbalancing:DeleteTargetGroup", account.arn("elasticloadbalancing", "targetgroup/web/1")),
         Request("iam:PassRole", f"arn:aws:iam::{account.account_id}:role/axon-sagemaker-execution"),
         Request("iam:CreateRole", f"arn:aws:iam::{account.account_id}:role/axon/api/axon-api-iris"),
+        Request("iam:DeleteRole", f"arn:aws:iam::{account.account_id}:role/axon-api-iris"),  # not at axon's path
+        Request("iam:DeleteRole", f"arn:aws:iam::{account.account_id}:role/axon/api/admin"),
+        Request("iam:GetRole", f"arn:aws:iam::{account.account_id}:role/admin"),
     ]
 
 

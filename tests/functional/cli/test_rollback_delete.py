@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from axon import names
+from axon.platforms.api_roles import POLICY_NAME
 from axon.registry import DynamoDBRegistry, VersionStatus, keys
 from tests.functional.cli.conftest import BUCKET, Cli, client, one_error_line
 from tests.functional.cli.rollouts import failed, intake_of, move, upload, went_live
@@ -140,6 +142,23 @@ def test_delete_purge_removes_every_bundle_version_of_that_api_only(cli: Cli, re
     left = s3.list_object_versions(Bucket=BUCKET)
     assert [v["Key"] for v in left["Versions"]] == ["apis/iris-two/bundle.tar.gz"]
     assert "DeleteMarkers" not in left
+
+
+def test_delete_removes_the_apis_own_role_and_no_other(cli: Cli, registry: DynamoDBRegistry) -> None:
+    _two_live_versions(registry)
+    iam = client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}
+    for name, path in ((names.api_role_name("iris"), names.API_ROLE_PATH), ("axon-api-iris-not-ours", "/")):
+        iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(
+        RoleName=names.api_role_name("iris"),
+        PolicyName=POLICY_NAME,
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+        ),
+    )
+    assert cli("delete", "iris", "--yes").exit_code == 0
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == ["axon-api-iris-not-ours"]
 
 
 def test_delete_json_output(cli: Cli, registry: DynamoDBRegistry) -> None:
