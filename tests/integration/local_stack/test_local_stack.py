@@ -81,7 +81,9 @@ def test_the_cli_deploys_v1_and_it_answers_correctly(local: Local) -> None:
     assert json.loads(axon(local, "predict", "iris", "--data", json.dumps(SAMPLE))) == EXPECTED
     got = json.loads(axon(local, "get", "iris", "-o", "json"))
     assert (got["name"], got["status"], got["live_version"], got["traffic"]) == ("iris", "live", "v1", {"v1": 100})
-    assert got["replicas"] == {"requested": 1, "ready": 1} and got["endpoint"] == "axon-iris"
+    replicas = got["replicas"]
+    assert (replicas["requested"], replicas["ready"], replicas["up_to_date"], replicas["stale"]) == (1, 1, 1, 0)
+    assert replicas["by_version"] == {"v1": {"requested": 1, "ready": 1}} and got["endpoint"] == "axon-iris"
     assert got["last_error"] is None and got["requests"]["2xx"] >= 1
     history = json.loads(axon(local, "history", "iris", "-o", "json"))
     assert [(h["version"], h["status"], h["traffic_percent"]) for h in history] == [("v1", "live", 100)]
