@@ -91,7 +91,9 @@ def session_clients(target: Target) -> tuple[Callable[[str], Any], str]:
     The local stack answers in any region, so it gets axon's default when none is configured; AWS gets none: a
     missing region is an error that says how to set one, never a silent us-east-1.
     """
-    session = boto3.session.Session(profile_name=target.profile, region_name=target.region)
+    # AWS_REGION as the AWS CLI v2 reads it (before AWS_DEFAULT_REGION and the profile), which botocore does not.
+    region_name = target.region or os.environ.get("AWS_REGION") or None
+    session = boto3.session.Session(profile_name=target.profile, region_name=region_name)
     region = session.region_name or (names.DEFAULT_REGION if target.endpoint_url else None)
     if region is None:
         raise DiscoveryError(

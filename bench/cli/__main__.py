@@ -63,13 +63,20 @@ def _axon() -> str:
 
 
 class _Denied(BaseHTTPRequestHandler):
-    """Every AWS JSON-protocol call answered at once: HTTP 400 AccessDeniedException (not retried by botocore)."""
+    """Every AWS call answered at once with AccessDenied (not retried by botocore): JSON for JSON-protocol services
+    (Step Functions: local discovery), XML for query-protocol ones (CloudFormation: discovery on AWS)."""
 
     def do_POST(self) -> None:
+        query = "x-www-form-urlencoded" in self.headers.get("Content-Type", "")
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = b'{"__type": "AccessDeniedException", "message": "bench stub"}'
-        self.send_response(400)
-        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        if query:
+            body = (
+                b"<ErrorResponse><Error><Code>AccessDenied</Code><Message>bench stub</Message></Error></ErrorResponse>"
+            )
+        else:
+            body = b'{"__type": "AccessDeniedException", "message": "bench stub"}'
+        self.send_response(403 if query else 400)
+        self.send_header("Content-Type", "text/xml" if query else "application/x-amz-json-1.0")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -92,6 +99,10 @@ def commands(endpoint: str) -> dict[str, list[str]]:
     axon = _axon()
     sfn = f"boto3.client('stepfunctions', endpoint_url={endpoint!r}, region_name='us-east-1')"
     one_call = f"import boto3\ntry:\n    {sfn}.list_state_machines()\nexcept Exception:\n    pass"
+    cfn = f"boto3.client('cloudformation', endpoint_url={endpoint!r}, region_name='us-east-1')"
+    one_aws_call = f"import boto3\ntry:\n    {cfn}.describe_stacks(StackName='AxonCore')\nexcept Exception:\n    pass"
+    # On AWS (the stub as the endpoint every client uses, as botocore's AWS_ENDPOINT_URL does): no --endpoint-url.
+    on_aws = ["env", f"AWS_ENDPOINT_URL={endpoint}", "AWS_REGION=us-east-1"]
     found: dict[str, list[str]] = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "python -c 'import typer'": [sys.executable, "-c", "import typer"],
@@ -100,9 +111,12 @@ def commands(endpoint: str) -> dict[str, list[str]]:
         "axon get --help": [axon, "get", "--help"],
         "axon history --help": [axon, "history", "--help"],
         "axon --region us-east-1 get --help (typer renders)": [axon, "--region", "us-east-1", "get", "--help"],
-        "python: import boto3 + one call": [sys.executable, "-c", one_call],
-        "axon get (one call answered)": [axon, "--endpoint-url", endpoint, "get"],
-        "axon history iris (one call answered)": [axon, "--endpoint-url", endpoint, "history", "iris"],
+        "python: import boto3 + one call (DescribeStacks)": [sys.executable, "-c", one_aws_call],
+        "axon get, AWS discovery (one call answered)": [*on_aws, axon, "get"],
+        "axon history iris, AWS discovery (one call answered)": [*on_aws, axon, "history", "iris"],
+        "python: import boto3 + one call (ListStateMachines)": [sys.executable, "-c", one_call],
+        "axon get, local discovery (one call answered)": [axon, "--endpoint-url", endpoint, "get"],
+        "axon history iris, local discovery (one call answered)": [axon, "--endpoint-url", endpoint, "history", "iris"],
     }
     aws = shutil.which("aws")
     if aws is not None:

@@ -70,6 +70,13 @@ def test_the_profiles_region_is_used_and_region_overrides_it(tmp_path: Path, mon
     assert session_clients(Target(profile="prod", region="ap-south-1"))[1] == "ap-south-1"
 
 
+def test_aws_region_is_honoured_before_the_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _config(tmp_path, monkeypatch, "[profile prod]\nregion = eu-west-2\n")
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    assert session_clients(Target(profile="prod"))[1] == "eu-central-1"
+    assert session_clients(Target(profile="prod", region="ap-south-1"))[1] == "ap-south-1"
+
+
 def test_no_region_on_aws_is_an_error_that_says_how_to_set_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _config(tmp_path, monkeypatch, "[default]\n")
     with pytest.raises(DiscoveryError, match="no AWS region: pass --region"):
@@ -121,3 +128,23 @@ def test_info_names_the_target_account_region_and_resources(aws: None) -> None:
         "axon-registry",
     )
     assert view["state_machine_arn"].endswith(":stateMachine:axon-rollout")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["get", "-o", "xml"], "'xml' is not one of"),
+        (["get", "--watch", "--interval", "0.1"], "greater than or equal to 0.5"),
+        (["get", "--interval", "soon"], "Input should be a valid number"),
+    ],
+)
+def test_invalid_option_values_are_usage_errors(aws: None, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(app, args, obj=_context())
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_valid_option_values_reach_the_command(aws: None) -> None:
+    result = CliRunner().invoke(
+        app, ["--endpoint-url", LOCAL_URL, "get", "-o", "json", "--interval", "3"], obj=_context()
+    )
+    assert result.exit_code == 0 and result.stdout.strip() == "[]"

@@ -87,3 +87,25 @@ def test_a_subcommands_help_does_not_build_typers_pydantic_adapters() -> None:
     done = _run(["-X", "importtime", "-c", _TYPER_MAIN, "get", "--help"])
     assert done.returncode == 0, done.stderr
     assert not {m for m in _imported(done.stderr) if m.split(".")[0] in ("pydantic", "pydantic_core")}
+
+
+def test_a_verbs_own_options_are_coerced_without_pydantic() -> None:
+    """Up to discovery on AWS, `axon get -o json --watch --interval 3` loads neither pydantic nor typer's adapters."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", _TYPER_MAIN, "--region", "us-east-1", "get", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+            "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "AWS_MAX_ATTEMPTS": "1",
+        },
+    )
+    assert done.returncode == 1 and "error: " in done.stderr  # the stub-less endpoint: one error line
+    modules = _imported(done.stderr)
+    assert "axon.cli.get" in modules
+    assert not {m for m in modules if m.split(".")[0] in ("pydantic", "pydantic_core") or m == "typer._adapters"}
