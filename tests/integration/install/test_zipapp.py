@@ -4,6 +4,7 @@ site-packages, no AWS settings, only a Python interpreter and ``dist/axon.pyz``.
 import subprocess
 import sys
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -52,16 +53,22 @@ def test_the_zipapp_holds_the_cli_not_the_local_stack_or_serving_dependencies(zi
     )
 
 
-@pytest.mark.parametrize(
-    "platform", ["manylinux2014_x86_64", "manylinux2014_aarch64", "macosx_11_0_x86_64", "macosx_11_0_arm64"]
-)
-def test_the_cli_installs_from_wheels_only_on_linux_and_macos_x86_64_and_arm64(
-    zipapp: Path, tmp_path: Path, platform: str
-) -> None:
-    """What `pipx install axon` resolves on each platform, at the oldest Python axon supports: no sdist, no compiler."""
+PLATFORMS = ("manylinux2014_x86_64", "manylinux2014_aarch64", "macosx_11_0_x86_64", "macosx_11_0_arm64")
+
+
+def test_the_cli_installs_from_wheels_only_on_linux_and_macos_x86_64_and_arm64(zipapp: Path, tmp_path: Path) -> None:
+    """What `pipx install axon` resolves on each platform, at the oldest Python axon supports: no sdist, no compiler.
+    The four resolutions run side by side (each mostly waits on the package index)."""
     [wheel] = (ROOT / "build" / "zipapp").glob("axon-*.whl")
-    command = [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--platform", platform]
-    command += ["--python-version", "3.11.4", "--implementation", "cp", "-d", str(tmp_path), str(wheel)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr
-    assert {p.name.split("-")[0].lower() for p in tmp_path.glob("*.whl")} >= {"pydantic_core", "pyyaml", "boto3"}
+
+    def resolve(platform: str) -> tuple[str, subprocess.CompletedProcess[str], set[str]]:
+        target = tmp_path / platform
+        command = [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--platform", platform]
+        command += ["--python-version", "3.11.4", "--implementation", "cp", "-d", str(target), str(wheel)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+        return platform, done, {p.name.split("-")[0].lower() for p in target.glob("*.whl")}
+
+    with ThreadPoolExecutor(max_workers=len(PLATFORMS)) as pool:
+        for platform, done, wheels in pool.map(resolve, PLATFORMS):
+            assert done.returncode == 0, (platform, done.stderr)
+            assert wheels >= {"pydantic_core", "pyyaml", "boto3"}, platform
