@@ -58,7 +58,8 @@ def pack_bundle(directory: Path, output_file: Path | None, api: str | None, outp
         valid_api(api)
     if not directory.is_dir():
         raise InvalidInputError(f"{directory} is not a directory")
-    target = output_file or directory.resolve().with_suffix(".tar.gz")
+    root = directory.resolve()
+    target = output_file or root.parent / f"{root.name}.tar.gz"  # with_suffix would eat a dotted name's tail
     with target.open("wb") as out:
         pack(directory, out)
     report = _inspect(target, api)

@@ -43,6 +43,12 @@ def test_pack_writes_the_archive_deploy_uploads_and_checks_it(bundle: Path, tmp_
     assert again.read_bytes() == archive.read_bytes()  # reproducible: same directory, same bytes
 
 
+def test_pack_keeps_a_dotted_directory_name_whole(bundle: Path, tmp_path: Path) -> None:
+    dotted = bundle.rename(tmp_path / "iris.v2")
+    assert axon("pack", str(dotted)).exit_code == 0
+    assert (tmp_path / "iris.v2.tar.gz").is_file() and not (tmp_path / "iris.tar.gz").exists()
+
+
 def test_validate_reads_an_archive_made_by_any_tool(bundle: Path, tmp_path: Path) -> None:
     import tarfile
 
