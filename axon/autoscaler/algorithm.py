@@ -72,6 +72,8 @@ class Observation:
     can_change: bool = True  # False while the platform refuses capacity changes
     rollout_in_progress: bool = False
     limit: int | None = None  # most replicas the platform-wide cap leaves this API now (tick.py); None: no cap
+    request_points: tuple[tuple[float, float, float], ...] = ()  # (10-s period start; requests that arrived in it,
+    # rejected ones included; mean service seconds of the requests started in it, queueing excluded; 0 with none)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,9 @@ Model (the same for every policy):
   max_concurrency)`` drained replicas are billed each second (at the second's start), never more than were drained.
 - In-flight (running + queued) is sampled every second; each 10-second period's mean is a datapoint,
   visible to policies ``metric_lag_seconds`` after the period ends (CloudWatch-like publication lag).
+- Each 10-s period also yields what the serving runtime publishes beside in-flight: the requests that arrived
+  (rejected ones included) and the mean service time of the requests that started in it (time in the predictor,
+  queueing excluded), visible with the same lag.
 - A request meets the SLO when its queueing delay is at most ``slo_seconds`` (a rejection never does).
 """
 
@@ -51,10 +54,18 @@ class SimConfig:
 class View:
     """What a policy may see at ``now``: counts, published datapoints and (for native baselines) raw samples."""
 
-    def __init__(self, cfg: SimConfig, samples: list[int], datapoints: list[float], arrivals_per_minute: np.ndarray):
+    def __init__(
+        self,
+        cfg: SimConfig,
+        samples: list[int],
+        datapoints: list[float],
+        arrivals_per_minute: np.ndarray,
+        requests: list[tuple[int, float]] | None = None,
+    ):
         self.cfg = cfg
         self.samples = samples
         self._datapoints = datapoints
+        self._requests = requests if requests is not None else []
         self.arrivals_per_minute = arrivals_per_minute
         self.now = 0
         self.ready = 0
@@ -71,6 +82,13 @@ class View:
         count = self.published()
         first = max(0, math.floor(since / PERIOD) + 1)
         return [(float(j * PERIOD), self._datapoints[j]) for j in range(first, count)]
+
+    def request_points(self, since: float) -> list[tuple[float, float, float]]:
+        """Visible periods after ``since`` as (period start, requests arrived, mean service seconds; 0 with none
+        started): the runtime's ``Requests`` and ``ServiceTime`` datapoints, published with in-flight."""
+        count = min(self.published(), len(self._requests))
+        first = max(0, math.floor(since / PERIOD) + 1)
+        return [(float(j * PERIOD), float(self._requests[j][0]), self._requests[j][1]) for j in range(first, count)]
 
 
 class Controller(Protocol):
@@ -112,13 +130,15 @@ def simulate(workload: Workload, controller: Controller, cfg: SimConfig, init_re
     minutes = np.bincount((workload.arrival // 60).astype(np.int64), minlength=horizon // 60 + 1)
     samples: list[int] = []
     datapoints: list[float] = []
-    view = View(cfg, samples, datapoints, minutes)
+    requests: list[tuple[int, float]] = []  # per period: (arrivals, mean service of the requests started)
+    view = View(cfg, samples, datapoints, minutes, requests)
     slots, slo, qlen_per = cfg.max_concurrency, cfg.slo_seconds, cfg.max_queue_length
     ready, pending = init_replicas, deque[int]()
     draining = 0  # drained replicas still finishing their requests (billed)
     running: list[float] = []  # completion times (heap)
     queue = deque[int]()
     i = ok = rejected = replica_seconds = actions = 0
+    period_arrivals, period_started, period_service = 0, 0, 0.0
     next_tick = controller.tick_seconds
     result = RunResult(controller.name, n, 0, 0, 0, 0)
     for t in range(horizon):
@@ -130,6 +150,7 @@ def simulate(workload: Workload, controller: Controller, cfg: SimConfig, init_re
             j = queue.popleft()
             ok += t - arrival[j] <= slo
             heapq.heappush(running, t + service[j])
+            period_started, period_service = period_started + 1, period_service + service[j]
         if t >= next_tick:
             next_tick += controller.tick_seconds
             view.now, view.ready, view.requested = t, ready, ready + len(pending)
@@ -161,11 +182,14 @@ def simulate(workload: Workload, controller: Controller, cfg: SimConfig, init_re
                     j = queue.popleft()
                     ok += next_done - arrival[j] <= slo
                     heapq.heappush(running, next_done + service[j])
+                    period_started, period_service = period_started + 1, period_service + service[j]
             else:
                 i += 1
+                period_arrivals += 1
                 if len(running) < capacity:
                     ok += 1
                     heapq.heappush(running, next_arrival + service[i - 1])
+                    period_started, period_service = period_started + 1, period_service + service[i - 1]
                 elif len(queue) < qlen_per * max(ready, 1):
                     queue.append(i - 1)
                 else:
@@ -175,6 +199,8 @@ def simulate(workload: Workload, controller: Controller, cfg: SimConfig, init_re
         if end % PERIOD == 0:
             mean = sum(samples[-PERIOD:]) / PERIOD
             datapoints.append(mean)
+            requests.append((period_arrivals, period_service / period_started if period_started else 0.0))
+            period_arrivals, period_started, period_service = 0, 0, 0.0
             result.requested_series.append(ready + len(pending))
             result.ready_series.append(ready)
             result.in_flight_series.append(mean)
