@@ -39,7 +39,8 @@ def content_type(header: str | None) -> str:
     return media
 
 
-def _accept_entries(header: str) -> list[tuple[float, str]]:
+def accept_entries(header: str) -> list[tuple[float, str]]:
+    """``Accept``'s media ranges with a non-zero ``q``, best first (equal ``q``: the client's order)."""
     entries: list[tuple[float, str]] = []
     for part in header.split(","):
         media, *params = (piece.strip() for piece in part.split(";"))
@@ -65,7 +66,7 @@ def negotiate(accept: str | None) -> str | None:
     """
     if not accept:
         return None
-    for _, media in _accept_entries(accept):
+    for _, media in accept_entries(accept):
         if media == "*/*":
             return None
         if media.endswith("/*"):

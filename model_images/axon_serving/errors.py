@@ -110,6 +110,13 @@ class PredictorLoadError(ServingError):
     status = 503
 
 
+class StreamNotBatchableError(PredictorLoadError):
+    """``predict`` yields (it streams) and ``serving.max_batch_size`` > 1: a stream is one request's answer, so
+    batching it has no meaning; refused at load rather than silently served unbatched."""
+
+    code = "serving.stream_not_batchable"
+
+
 class BundleSourceError(ServingError):
     """The bundle URI is malformed or the bundle could not be fetched."""
 

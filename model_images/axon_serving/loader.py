@@ -13,7 +13,7 @@ from typing import TypeVar
 from axon.spec import ApiSpec
 from axon.spec.bundle_files import spec_of_bundle
 from axon.spec.errors import SpecError
-from axon_serving.errors import PredictorLoadError
+from axon_serving.errors import PredictorLoadError, StreamNotBatchableError
 from axon_serving.predictor import CortexHandler, Handler, SageMakerHandler
 
 _SAGEMAKER_FUNCTIONS = ("input_fn", "predict_fn", "output_fn")
@@ -39,7 +39,22 @@ def load_handler(model_dir: Path, spec: ApiSpec) -> Handler:
             sys.path.insert(0, folder)
     module = _call(lambda: _import(source), f"importing {spec.predictor.path}")
     if spec.predictor.type == "sagemaker":
-        return _sagemaker_handler(module, model_dir, spec)
+        return _checked(_sagemaker_handler(module, model_dir, spec), spec)
+    return _checked(_cortex_handler(module, model_dir, spec), spec)
+
+
+def _checked(handler: Handler, spec: ApiSpec) -> Handler:
+    """A predictor that yields is never batched: refused when the spec asks for batches (streaming.py)."""
+    batch_size = spec.serving.max_batch_size
+    if handler.stream is not None and batch_size > 1:
+        raise StreamNotBatchableError(
+            f"{StreamNotBatchableError.code}: the predictor yields (its answers are streamed) and streams are not "
+            f"batched; set serving.max_batch_size to 1 (it is {batch_size})"
+        )
+    return handler
+
+
+def _cortex_handler(module: ModuleType, model_dir: Path, spec: ApiSpec) -> Handler:
     cls = getattr(module, "Predictor", None)
     if not isinstance(cls, type):
         raise PredictorLoadError(f"{spec.predictor.path} defines no class Predictor")

@@ -20,7 +20,8 @@ from axon_serving.protocol import Invocation
 class Predictor(Protocol):
     """What a bundle's ``predictor.py`` defines as ``class Predictor``.
 
-    ``__init__(self, config: dict, model_dir: str)`` loads the model once; ``predict`` may be ``async``.
+    ``__init__(self, config: dict, model_dir: str)`` loads the model once; ``predict`` may be ``async``, and
+    may ``yield`` (a generator or an async generator: the answer is streamed, see ``streaming.py``).
     An optional ``predict_batch(self, payloads: list) -> list`` enables server-side batching; an item
     of the returned list that is an ``Exception`` instance fails only that item's request.
 
@@ -41,6 +42,9 @@ class Handler(ABC):
 
     predict: Callable[[Any], Any]
     predict_batch: Callable[[list[Any]], Any] | None = None
+    # Set when the predictor yields: payload -> generator (async when ``stream_is_async``); see streaming.py.
+    stream: Callable[[Any], Any] | None = None
+    stream_is_async: bool = False
 
     @abstractmethod
     def media_in(self, content_type: str | None) -> str | None:
@@ -65,6 +69,8 @@ class CortexHandler(Handler):
     def __init__(self, predictor: Any) -> None:
         self.predict = predictor.predict
         self.predict_batch = getattr(predictor, "predict_batch", None)
+        if inspect.isgeneratorfunction(self.predict) or inspect.isasyncgenfunction(self.predict):
+            self.stream, self.stream_is_async = self.predict, inspect.isasyncgenfunction(self.predict)
 
     def media_in(self, content_type: str | None) -> str | None:
         return codecs.content_type(content_type)
@@ -114,6 +120,8 @@ class SageMakerHandler(Handler):
         self.predict_fn: Callable[..., Any] = functions.get("predict_fn", default_predict_fn)
         self.output_fn: Callable[..., Any] = functions.get("output_fn", default_output_fn)
         self.predict = self._transform
+        if inspect.isgeneratorfunction(self.predict_fn):
+            self.stream = self._stream  # each item is encoded as it comes: output_fn takes a whole prediction
 
     def media_in(self, content_type: str | None) -> str | None:
         if self.input_fn is default_input_fn:
@@ -132,6 +140,10 @@ class SageMakerHandler(Handler):
         body, media_in, media_out = raw
         data = self.input_fn(body, media_in)
         return self.output_fn(self.predict_fn(data, self.model), media_out)
+
+    def _stream(self, raw: tuple[bytes, str, str | None]) -> Any:
+        body, media_in, _ = raw
+        return self.predict_fn(self.input_fn(body, media_in), self.model)
 
     def encode(self, result: Any, media_out: str | None) -> tuple[bytes, str]:
         """``output_fn`` returns a body or ``(body, content_type)``, as SageMaker's transformer accepts."""

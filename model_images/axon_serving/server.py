@@ -21,6 +21,7 @@ from axon_serving.lifecycle import Lifecycle
 from axon_serving.metrics import Stats, render_prometheus
 from axon_serving.protocol import Invocation, Reply, error_reply
 from axon_serving.runtime import Runtime, State
+from axon_serving.streaming import StreamReply, send_stream
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -44,13 +45,18 @@ class App:
         kind = scope["type"]
         if kind == "http":
             route = ROUTES.get(scope["path"])
+            reply: Reply | StreamReply
             if route is None:
                 reply = error_reply(NotFoundError(f"no route {scope['path']}; use /ping, /invocations, /metrics"))
             elif scope["method"] != route[0]:
                 reply = error_reply(MethodNotAllowedError(f"{scope['path']} takes {route[0]}"))
             else:
                 reply = await route[1](self, scope, receive)
-            await _send(send, reply)
+            if type(reply) is Reply:
+                await _send(send, reply)
+            elif isinstance(reply, StreamReply):
+                status = await send_stream(reply, send, receive)
+                self.stats.observe(status, time.perf_counter() - reply.started)
         elif kind == "lifespan":
             await self.lifecycle.lifespan(receive, send)
 
@@ -59,24 +65,29 @@ class App:
             return _READY
         return Reply(503, b'{"status":"%s"}' % self.runtime.state.value.encode(), "application/json", 1)
 
-    async def invocations(self, scope: Scope, receive: Receive) -> Reply:
+    async def invocations(self, scope: Scope, receive: Receive) -> Reply | StreamReply:
         started = time.perf_counter()
-        content_type = accept = None
+        content_type = accept = sagemaker_accept = None
         declared = -1
         for name, value in scope["headers"]:
             if name == b"content-type":
                 content_type = value.decode("latin-1")
             elif name == b"accept":
                 accept = value.decode("latin-1")
+            elif name == b"x-amzn-sagemaker-accept":  # InvokeEndpointWithResponseStream's name for Accept
+                sagemaker_accept = value.decode("latin-1")
             elif name == b"content-length" and value.isdigit():
                 declared = int(value)
         try:
             body = await _read_body(receive, declared, self.runtime.serving.max_request_bytes)
         except ServingError as error:
-            reply = error_reply(error)
+            reply: Reply | StreamReply = error_reply(error)
         else:
-            reply = await self.runtime.invoke(Invocation(body, content_type, accept))
-        self.stats.observe(reply.status, time.perf_counter() - started)
+            reply = await self.runtime.invoke(Invocation(body, content_type, sagemaker_accept or accept))
+        if isinstance(reply, StreamReply):
+            reply.started = started  # counted once the stream ends (App.__call__)
+        else:
+            self.stats.observe(reply.status, time.perf_counter() - started)
         return reply
 
     async def metrics(self, scope: Scope, receive: Receive) -> Reply:
@@ -84,7 +95,7 @@ class App:
         return Reply(200, body, PROMETHEUS)
 
 
-ROUTES: dict[str, tuple[str, Callable[[App, Scope, Receive], Awaitable[Reply]]]] = {
+ROUTES: dict[str, tuple[str, Callable[[App, Scope, Receive], Awaitable[Reply | StreamReply]]]] = {
     "/ping": ("GET", App.ping),
     "/invocations": ("POST", App.invocations),
     "/metrics": ("GET", App.metrics),
