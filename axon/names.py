@@ -64,6 +64,13 @@ PLATFORM_ALARM_PREFIX = "AxonPlatform-"
 # Rollout notifications (axon.rollout.events.notify) go to the account's default EventBridge bus.
 EVENT_BUS = "default"
 IN_FLIGHT_METRIC = "InFlight"
+# Published with InFlight, same dimensions (the demand signal, Little's law: arrival rate x service time).
+# ARRIVALS_METRIC: requests that asked a serving process for the predictor in a 10-s period, the ones refused with
+# 503 because its queue was full included (Sum over processes = the variant's arrivals). Not the EMF "Requests",
+# which counts responses. SERVICE_TIME_METRIC: seconds each request spent in the predictor, queueing excluded, as a
+# statistic set per process and period (Average over processes = the variant-wide mean per request).
+ARRIVALS_METRIC = "Arrivals"
+SERVICE_TIME_METRIC = "ServiceTime"
 METRIC_DIMENSIONS = ("Api", "Variant")
 IN_FLIGHT_PERIOD_SECONDS = 10
 # Per-API isolation of user code: every API's replicas run as their own IAM role, created by the control plane

@@ -1,16 +1,25 @@
 """Closed in-flight windows, published twice: EMF lines on stdout (dashboards) and PutMetricData (autoscaler).
 
 EMF can name any namespace from any log group, so it cannot carry a signal another API must not forge; the
-autoscaler reads ``InFlight`` from the API's own namespace ``Axon/Api/<api>``, which only that API's IAM role
-may write with ``PutMetricData``, and only datapoints carrying the API's secret signal key as a dimension, which
-an EMF line printed by another API's code cannot carry (``in_flight_request``, ``MetricPublisher``). The EMF line
-never carries the key: log readers must not learn it.
+autoscaler reads ``InFlight``, ``Arrivals`` and ``ServiceTime`` from the API's own namespace ``Axon/Api/<api>``,
+which only that API's IAM role may write with ``PutMetricData``, and only datapoints carrying the API's secret
+signal key as a dimension, which an EMF line printed by another API's code cannot carry (``signal_request``,
+``MetricPublisher``). The EMF line never carries the key: log readers must not learn it.
 
 Multi-worker and multi-replica soundness: every process publishes exactly one ``InFlight`` datapoint per
 aligned 10-second window, timestamped at the window's start, with the same dimensions (``Api``,
 ``Variant``). So for one 10-second period CloudWatch's ``Sum`` is the variant's total mean in-flight
 (all replicas, all workers), ``SampleCount`` the number of live serving processes and ``Average`` the mean
 per process. The autoscaler reads ``Sum``: Cortex's signal is the total in flight divided by the target.
+
+The demand signal (Little's law: demand = arrival rate x service time) rides in the same call, so it is as
+unforgeable and arrives with the in-flight datapoint or not at all. ``Arrivals`` is one datapoint per process
+and window, so its ``Sum`` is the variant's arrivals. ``ServiceTime`` is a statistic set per process and window
+(``SampleCount`` requests served, ``Sum`` their service seconds, ``Minimum``/``Maximum`` one call's), sent only
+when the process served something: CloudWatch's ``Average`` over the period is then the total service seconds over
+the total requests served by all processes, the variant-wide mean per request, weighted as Little's law needs
+(a mean of per-process means would let an idle replica's one slow request count as much as a busy one's
+thousand). A period with arrivals but no ``ServiceTime`` means nothing finished in it.
 """
 
 from __future__ import annotations
@@ -28,9 +37,11 @@ from typing import Any
 import orjson
 
 from axon.names import (
+    ARRIVALS_METRIC,
     IN_FLIGHT_METRIC,
     METRIC_DIMENSIONS,
     METRIC_NAMESPACE,
+    SERVICE_TIME_METRIC,
     SIGNAL_KEY_ENV,
     api_metric_namespace,
     in_flight_dimensions,
@@ -74,29 +85,36 @@ def emf_record(window: Window, api: str, variant: str) -> bytes:
     return orjson.dumps(record) + b"\n"
 
 
-def in_flight_request(window: Window, api: str, variant: str, signal_key: str) -> dict[str, Any]:
-    """``PutMetricData`` of the window's ``InFlight`` in the API's own namespace: the autoscaler's input.
+def signal_request(window: Window, api: str, variant: str, signal_key: str) -> dict[str, Any]:
+    """``PutMetricData`` of the window's ``InFlight``, ``Arrivals`` and ``ServiceTime`` in the API's own
+    namespace: the autoscaler's input.
 
     Only this API's role may write ``Axon/Api/<api>`` (IAM condition ``cloudwatch:namespace``), and only this
     API's replicas know ``signal_key``, so another API's code cannot steer this API's replica count; the EMF line
     above stays for dashboards only.
     """
-    return {
-        "Namespace": api_metric_namespace(api),
-        "MetricData": [
-            {
-                "MetricName": IN_FLIGHT_METRIC,
-                "Dimensions": in_flight_dimensions(api, variant, signal_key),
-                "Timestamp": datetime.fromtimestamp(window.start, UTC),
-                "Value": window.in_flight,
-                "Unit": "Count",
-                "StorageResolution": 1,
-            }
-        ],
+    common = {
+        "Dimensions": in_flight_dimensions(api, variant, signal_key),
+        "Timestamp": datetime.fromtimestamp(window.start, UTC),
+        "StorageResolution": 1,
     }
+    service = window.service
+    data: list[dict[str, Any]] = [
+        {"MetricName": IN_FLIGHT_METRIC, "Value": window.in_flight, "Unit": "Count", **common},
+        {"MetricName": ARRIVALS_METRIC, "Value": float(service.arrivals), "Unit": "Count", **common},
+    ]
+    if service.served:  # a statistic set needs samples; "nothing served" is the datum's absence
+        statistics = {
+            "SampleCount": float(service.served),
+            "Sum": service.total,
+            "Minimum": service.minimum,
+            "Maximum": service.maximum,
+        }
+        data.append({"MetricName": SERVICE_TIME_METRIC, "StatisticValues": statistics, "Unit": "Seconds", **common})
+    return {"Namespace": api_metric_namespace(api), "MetricData": data}
 
 
-PUT_METRICS_ENV = "AXON_PUT_METRICS"  # "0": EMF only (local mode, whose router publishes the in-flight signal)
+PUT_METRICS_ENV = "AXON_PUT_METRICS"  # "0": EMF only (local mode, whose router publishes the signal)
 
 
 def publisher_for(env: Mapping[str, str]) -> MetricPublisher | None:
@@ -113,7 +131,7 @@ def publisher_for(env: Mapping[str, str]) -> MetricPublisher | None:
 
 
 class MetricPublisher:
-    """Publishes each closed window: the EMF line on stdout, and ``InFlight`` by ``PutMetricData`` from a thread.
+    """Publishes each closed window: the EMF line on stdout, and the signal by ``PutMetricData`` from a thread.
 
     The call never blocks the event loop nor raises: a full queue (CloudWatch slow or down) drops the oldest
     window's send, and a failed send is logged; the autoscaler reads a gap as "hold", never as zero load.
@@ -143,7 +161,7 @@ class MetricPublisher:
         sys.stdout.flush()
         if not self.put:
             return
-        request = in_flight_request(window, self.api, self.variant, self.signal_key)
+        request = signal_request(window, self.api, self.variant, self.signal_key)
         while True:
             try:
                 self._queue.put_nowait(request)

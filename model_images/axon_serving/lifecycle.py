@@ -99,7 +99,7 @@ class Lifecycle:
             self.sample(time.time())
 
     def sample(self, now: float) -> None:
-        window = self.window.sample(now, self.runtime.in_flight, self.stats)
+        window = self.window.sample(now, self.runtime.in_flight, self.stats, self.runtime.meter)
         if window is not None and self.publish is not None:
             self.publish(window)
 
@@ -108,7 +108,7 @@ class Lifecycle:
             self._sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sampler
-        window = self.window.close(self.stats)
+        window = self.window.close(self.stats, self.runtime.meter)
         if window is not None and self.publish is not None:
             self.publish(window)
         self.runtime.close()

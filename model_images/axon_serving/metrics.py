@@ -1,12 +1,15 @@
-"""Per-process serving figures: status counters, a latency histogram, and the in-flight window.
+"""Per-process serving figures: status counters, a latency histogram, the demand meter and the in-flight window.
 
 The in-flight signal is sampled once a second and averaged over aligned 10-second windows
-(``axon.names.IN_FLIGHT_PERIOD_SECONDS``); see ``emf.py`` for how windows are published.
+(``axon.names.IN_FLIGHT_PERIOD_SECONDS``); arrivals and service time (``ServiceMeter``) are counted per window
+too. See ``emf.py`` for how windows are published.
 """
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from axon.names import IN_FLIGHT_PERIOD_SECONDS
@@ -36,16 +39,69 @@ class Stats:
 
 
 @dataclass(frozen=True, slots=True)
+class Service:
+    """Arrivals and predictor time of one process over one window (``ServiceMeter.take``).
+
+    ``served`` requests left the predictor in the window; each spent its call's run time there (a batch's run
+    time for every request of the batch), so ``total`` is the sum over requests and ``total / served`` the mean
+    service time, queueing excluded. ``arrivals`` counts requests that asked for the predictor, the ones refused
+    because the queue was full included: under overload they are the demand that in-flight cannot show.
+    """
+
+    arrivals: int = 0
+    served: int = 0
+    total: float = 0.0  # seconds
+    minimum: float = 0.0  # seconds; 0.0 when nothing was served
+    maximum: float = 0.0
+
+
+class ServiceMeter:
+    """Counts arrivals and times predictor calls for the scheduler; read and reset once per window.
+
+    Event-loop only (the scheduler and the sampler both run there), so it needs no lock. ``clock`` is
+    injectable so tests drive time by hand.
+    """
+
+    __slots__ = ("_arrivals", "_max", "_min", "_served", "_total", "clock")
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.clock = clock
+        self._arrivals = self._served = 0
+        self._total = self._max = 0.0
+        self._min = float("inf")
+
+    def arrived(self) -> None:
+        self._arrivals += 1
+
+    def served(self, requests: int, seconds: float) -> None:
+        """One predictor call of ``requests`` requests (a batch) ran ``seconds``: each request's service time."""
+        self._served += requests
+        self._total += requests * seconds
+        self._min = min(self._min, seconds)
+        self._max = max(self._max, seconds)
+
+    def take(self) -> Service:
+        """What was counted since the last ``take``, then start over."""
+        served = self._served
+        service = Service(self._arrivals, served, self._total, self._min if served else 0.0, self._max)
+        self._arrivals = self._served = 0
+        self._total = self._max = 0.0
+        self._min = float("inf")
+        return service
+
+
+@dataclass(frozen=True, slots=True)
 class Window:
     """One closed window: ``start`` is aligned to the period, so every process reports the same instant."""
 
     start: float
     in_flight: float  # mean of the per-second samples
     samples: int
-    requests: int
+    requests: int  # responses (every status), for the EMF dashboards
     errors_4xx: int
     errors_5xx: int
     latency_ms: float | None  # mean over the window's requests; None when there were none
+    service: Service = Service()  # arrivals and predictor time: the autoscaler's demand signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,16 +132,16 @@ class InFlightWindow:
     def _align(self, now: float) -> float:
         return now - now % self.period
 
-    def sample(self, now: float, in_flight: float, stats: Stats) -> Window | None:
+    def sample(self, now: float, in_flight: float, stats: Stats, meter: ServiceMeter | None = None) -> Window | None:
         """Add a sample; returns the previous window when ``now`` has moved into a new one."""
         start = self._align(now)
-        closed = self.close(stats) if self._start is not None and start != self._start else None
+        closed = self.close(stats, meter) if self._start is not None and start != self._start else None
         if self._start is None:
             self._start = start
         self._samples.append(in_flight)
         return closed
 
-    def close(self, stats: Stats) -> Window | None:
+    def close(self, stats: Stats, meter: ServiceMeter | None = None) -> Window | None:
         """Close the current window (also at shutdown, so the last partial window is not lost)."""
         if self._start is None or not self._samples:
             return None
@@ -100,6 +156,7 @@ class InFlightWindow:
             errors_4xx=totals.errors_4xx - self._base.errors_4xx,
             errors_5xx=totals.errors_5xx - self._base.errors_5xx,
             latency_ms=latency / requests * 1000 if requests else None,
+            service=meter.take() if meter is not None else Service(),
         )
         self._start, self._samples, self._base, self.last = None, [], totals, window
         return window

@@ -16,6 +16,7 @@ from typing import Any
 
 from axon_serving.errors import PredictorOutputError, QueueFullError, RequestTimeoutError
 from axon_serving.lanes import Lanes
+from axon_serving.metrics import ServiceMeter
 from axon_serving.predictor import Handler, is_async
 from axon_serving.protocol import ScheduledResult
 
@@ -81,8 +82,10 @@ class Scheduler:
         batch_timeout: float,
         queue_length: int,
         timeout: float,
+        meter: ServiceMeter | None = None,
     ) -> None:
         self._call = plan.call
+        self.meter = meter if meter is not None else ServiceMeter()
         self._single = plan.single
         batch_size = plan.batch_size
         self._lanes = lanes
@@ -109,15 +112,23 @@ class Scheduler:
         single = self._single
         if single is None or not (self._lanes.inline and self._idle and not self._queued):
             return None
+        meter = self.meter
+        meter.arrived()
         self._running += 1
+        started = meter.clock()
         try:
             value, error = self._lanes.call_now(single, payload)
         finally:
             self._running -= 1
+            meter.served(1, meter.clock() - started)
         return ScheduledResult(value) if error is None else ScheduledResult(error=error)
 
     def submit(self, payload: Any) -> Item:
-        """Admit a request or refuse it with ``QueueFullError`` (503) when ``capacity`` is reached."""
+        """Admit a request or refuse it with ``QueueFullError`` (503) when ``capacity`` is reached.
+
+        Refused requests count as arrivals too: under overload they are the demand that in-flight cannot show.
+        """
+        self.meter.arrived()
         if self._queued + self._running >= self.capacity:
             raise QueueFullError(f"{self.in_flight} requests in flight, the most this replica takes")
         now = self._loop.time()
@@ -165,13 +176,15 @@ class Scheduler:
             self._queued -= len(batch)
             self._running += len(batch)
             self._idle -= 1
-            self._lanes.run(self._call, [item.payload for item in batch], _Completion(self, batch))
+            completion = _Completion(self, batch, self.meter.clock())  # service time starts here: dequeued
+            self._lanes.run(self._call, [item.payload for item in batch], completion)
 
     def _on_timer(self) -> None:
         self._timer = None
         self._dispatch()
 
-    def _finish(self, batch: list[Item], value: Any, error: BaseException | None) -> None:
+    def _finish(self, batch: list[Item], started: float, value: Any, error: BaseException | None) -> None:
+        self.meter.served(len(batch), self.meter.clock() - started)  # every request of a batch waited for all of it
         self._running -= len(batch)
         self._idle += 1
         for item, outcome in zip(batch, self._outcomes(len(batch), value, error), strict=True):
@@ -198,11 +211,12 @@ class Scheduler:
 class _Completion:
     """The ``done`` callback of one batch (a class, not a closure, so the hot path allocates one object)."""
 
-    __slots__ = ("batch", "scheduler")
+    __slots__ = ("batch", "scheduler", "started")
 
-    def __init__(self, scheduler: Scheduler, batch: list[Item]) -> None:
+    def __init__(self, scheduler: Scheduler, batch: list[Item], started: float) -> None:
         self.scheduler = scheduler
         self.batch = batch
+        self.started = started
 
     def __call__(self, value: Any, error: BaseException | None) -> None:
-        self.scheduler._finish(self.batch, value, error)
+        self.scheduler._finish(self.batch, self.started, value, error)

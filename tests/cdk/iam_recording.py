@@ -21,8 +21,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from axon_serving.emf import in_flight_request
-from axon_serving.metrics import Window
+from axon_serving.emf import signal_request
+from axon_serving.metrics import Service, Window
 from s3transfer.futures import BoundedExecutor
 
 from axon import names
@@ -124,10 +124,13 @@ def _s3_object(uri: str) -> dict[str, str]:
 
 
 def _metric(role: str, environment: dict[str, str]) -> ReplicaCall:
-    """The serving runtime's PutMetricData (``axon_serving.emf.in_flight_request``) for this environment."""
-    window = Window(start=0.0, in_flight=1.0, samples=1, requests=1, errors_4xx=0, errors_5xx=0, latency_ms=1.0)
+    """The serving runtime's PutMetricData (``axon_serving.emf.signal_request``) for this environment."""
+    service = Service(arrivals=2, served=1, total=0.5, minimum=0.5, maximum=0.5)  # every datum the call can hold
+    window = Window(
+        0.0, in_flight=1.0, samples=1, requests=1, errors_4xx=0, errors_5xx=0, latency_ms=1.0, service=service
+    )
     api, variant, key = environment["AXON_API"], environment["AXON_VARIANT"], environment.get(names.SIGNAL_KEY_ENV, "")
-    return ReplicaCall(role, "cloudwatch", "PutMetricData", in_flight_request(window, api, variant, key))
+    return ReplicaCall(role, "cloudwatch", "PutMetricData", signal_request(window, api, variant, key))
 
 
 def replica_calls(calls: list[Call]) -> Iterator[ReplicaCall]:
