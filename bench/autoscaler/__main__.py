@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bench.autoscaler.engine import SimConfig
 from bench.autoscaler.policies import POLICIES
-from bench.autoscaler.run import run, run_seeds, summarize
+from bench.autoscaler.run import CHOICES, run, run_seeds, summarize
 from bench.autoscaler.workload import SYNTHETIC, load_trace, synthetic
 
 
@@ -21,7 +21,12 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--trace", type=Path, help="CSV with a TIMESTAMP column, one row per request")
     source.add_argument("--shape", choices=sorted(SYNTHETIC), help="a synthetic load shape instead of a trace")
     source.add_argument("--results", "--all", action="store_true", help="regenerate RESULTS.md and its plots")
-    p.add_argument("--policy", action="append", choices=POLICIES, help="repeatable; default: all")
+    p.add_argument(
+        "--policy",
+        action="append",
+        choices=CHOICES,
+        help=f"repeatable; default: {', '.join(POLICIES)} (also: {', '.join(c for c in CHOICES if c not in POLICIES)})",
+    )
     p.add_argument("--stretch", type=float, default=1.0, help="replay at 1/K speed (timestamps x K)")
     p.add_argument("--slo", type=float, default=1.0, help="queueing delay allowed, seconds")
     p.add_argument("--provisioning", type=int, default=240, help="seconds from request to serving")

@@ -61,9 +61,12 @@ class View:
         datapoints: list[float],
         arrivals_per_minute: np.ndarray,
         requests: list[tuple[int, float]] | None = None,
+        queued: list[int] | None = None,
     ):
         self.cfg = cfg
         self.samples = samples
+        # The queue's length at the end of each second, no lag: the simulator's truth, for bounds, not for policies.
+        self.queued = queued if queued is not None else []
         self._datapoints = datapoints
         self._requests = requests if requests is not None else []
         self.arrivals_per_minute = arrivals_per_minute
@@ -131,7 +134,8 @@ def simulate(workload: Workload, controller: Controller, cfg: SimConfig, init_re
     samples: list[int] = []
     datapoints: list[float] = []
     requests: list[tuple[int, float]] = []  # per period: (arrivals, mean service of the requests started)
-    view = View(cfg, samples, datapoints, minutes, requests)
+    queued: list[int] = []
+    view = View(cfg, samples, datapoints, minutes, requests, queued)
     slots, slo, qlen_per = cfg.max_concurrency, cfg.slo_seconds, cfg.max_queue_length
     ready, pending = init_replicas, deque[int]()
     draining = 0  # drained replicas still finishing their requests (billed)
@@ -167,7 +171,15 @@ def simulate(workload: Workload, controller: Controller, cfg: SimConfig, init_re
                         drop -= 1
                     ready -= drop
                     draining += drop
+                while pending and pending[0] <= t:  # provisioning 0: serves in the second it is requested
+                    pending.popleft()
+                    ready += 1
                 capacity = ready * slots
+                while queue and len(running) < capacity:
+                    j = queue.popleft()
+                    ok += t - arrival[j] <= slo
+                    heapq.heappush(running, t + service[j])
+                    period_started, period_service = period_started + 1, period_service + service[j]
         # A drained replica stops (and stops billing) once the requests beyond the ready slots have finished.
         draining = min(draining, -(-max(0, len(running) - capacity) // slots))
         end = t + 1
@@ -195,6 +207,7 @@ def simulate(workload: Workload, controller: Controller, cfg: SimConfig, init_re
                 else:
                     rejected += 1
         samples.append(len(running) + len(queue))
+        queued.append(len(queue))
         replica_seconds += ready + len(pending) + draining
         if end % PERIOD == 0:
             mean = sum(samples[-PERIOD:]) / PERIOD

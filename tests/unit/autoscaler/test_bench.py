@@ -10,6 +10,7 @@ import pytest
 
 from bench.autoscaler import workload as workload_module
 from bench.autoscaler.__main__ import main
+from bench.autoscaler.bound import DelayedOracle, delayed_schedule, detection_delay
 from bench.autoscaler.engine import SimConfig, View, simulate
 from bench.autoscaler.policies import POLICIES, build, calibration_service_time
 from bench.autoscaler.policies.aws import AwsTargetTracking, AwsTargetTrackingHighRes
@@ -345,3 +346,68 @@ def test_at_a_positive_slo_the_oracle_is_not_a_bound_the_floor_is() -> None:
     assert by_one.slo_met == by_oracle.slo_met == 2
     assert by_one.replica_seconds == horizon < by_oracle.replica_seconds == horizon + 1
     assert cost_floor(pair, cfg) * 60 == horizon
+
+
+def _step_x6(t: np.ndarray) -> np.ndarray:
+    return np.where((t >= 600) & (t < 1500), 12.0, 2.0)
+
+
+def test_the_delayed_oracle_lies_between_the_reactive_baselines_and_the_oracle_on_a_step() -> None:
+    """x6 step: the oracle meets the SLO everywhere; the delayed oracle loses what arrives before its replicas can
+    serve (detection + provisioning), and no datapoint-reading baseline (cortex, both AWS) does better."""
+    step = from_rate("step-x6", _step_x6, 2100, seed=1)
+    names = ["oracle", "delayed-oracle", "cortex", "aws-target-tracking", "aws-target-tracking-hr"]
+    slo = {s.result.policy: s.result.slo_met_fraction for s in run(step, names, SimConfig(tail_seconds=300))}
+    reactive = max(slo[n] for n in names[2:])
+    assert slo["oracle"] == 1.0 > slo["delayed-oracle"] > reactive
+
+
+def test_the_delayed_oracle_acts_one_detection_delay_after_the_load_and_serves_after_provisioning() -> None:
+    need = np.array([2] * 10 + [5] * 40 + [2] * 100)
+    schedule = delayed_schedule(need, provisioning=20, delay=7, initial=2)
+    assert schedule[16] == 2 and schedule[17] == 5  # the rise at 10 is requested at 17
+    assert schedule[56] == 5 and schedule[57] == 2  # released when the fall at 50 is seen
+    assert detection_delay(SimConfig(metric_lag_seconds=20)) == 20 + 10 + 10
+    # A dip shorter than the provisioning delay is held; a longer one is released.
+    dips = np.array([1] * 5 + [3] * 10 + [1] * 15 + [3] * 10 + [1] * 40 + [3] * 10 + [1] * 10)
+    held = delayed_schedule(dips, provisioning=20, delay=0, initial=1)
+    assert held[15:40].min() == 3 and held[50:80].max() == 1
+
+
+def test_with_zero_delays_the_delayed_oracle_is_the_oracle(small: Workload) -> None:
+    cfg = SimConfig(tail_seconds=300, provisioning_seconds=0)
+    horizon = horizon_of(small, cfg)
+    oracle, bound = Oracle(small, cfg, horizon), DelayedOracle(small, cfg, horizon, detection_seconds=0)
+    assert bound.initial == oracle.initial and (bound.schedule == oracle.schedule).all()
+    by_oracle, by_bound = simulate(small, oracle, cfg, oracle.initial), simulate(small, bound, cfg, bound.initial)
+    assert by_oracle.slo_met == by_bound.slo_met == len(small.arrival)
+    assert by_oracle.replica_seconds == by_bound.replica_seconds
+
+
+def test_the_delayed_oracle_sizes_for_the_backlog_it_has_seen() -> None:
+    """A queue of 30 seen (steady) asks for 30 more replicas on top of the schedule; a growing one for what it will
+    be when they serve; none without a queue."""
+    cfg = SimConfig(metric_lag_seconds=0, provisioning_seconds=5)
+    idle = Workload("idle", np.array([0.0]), np.array([0.5]))
+    bound = DelayedOracle(idle, cfg, 200, detection_seconds=10)
+    view = View(cfg, [], [], np.zeros(4), queued=[0] * 60 + [30] * 40)
+    view.now = 100  # sees the end of second 89
+    assert bound.step(view) == 30 + int(bound.schedule[100])
+    # Growing by 2 a second over the last 10 s seen: 30 + 2 x (100 + 5 - 89) queued when the replicas serve.
+    view.queued[:] = [0] * 60 + [2 * i for i in range(40)]
+    assert view.queued[89] == 58 and bound.step(view) == 58 + 2 * 16 + int(bound.schedule[100])
+    view.queued[:] = [0] * 100
+    assert bound.step(view) == int(bound.schedule[100])
+
+
+def test_cli_adds_the_delayed_oracle_only_when_asked(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    trace = tmp_path / "t.csv"
+    rows = ["TIMESTAMP"] + [
+        f"2023-11-16 18:{17 + i // 600:02d}:{(i // 10) % 60:02d}.{i % 10}000000" for i in range(600)
+    ]
+    trace.write_text("\n".join(rows) + "\n")
+    assert main(["--trace", str(trace), "--json"]) == 0
+    assert [row["policy"] for row in json.loads(capsys.readouterr().out)] == list(POLICIES)
+    assert main(["--trace", str(trace), "--policy", "delayed-oracle", "--policy", "oracle", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [row["policy"] for row in out] == ["delayed-oracle", "oracle"] and out[0]["cost_ratio_to_oracle"] > 0
