@@ -282,7 +282,7 @@ async def send_stream(reply: StreamReply, send: Callable[[dict[str, Any]], Any],
     if stream.status != ClientDisconnectedError.status:
         reason = _reason(stream.error)
         logger.error("stream cut after it started: %s", reason["message"], exc_info=stream.error)
-        if stream.media == JSON_LINES:
+        if reply.content_type == JSON_LINES:
             await send(
                 {"type": "http.response.body", "body": orjson.dumps({"error": reason}) + b"\n", "more_body": True}
             )
