@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench.autoscaler.engine import SimConfig
+from bench.autoscaler.engine import WARM_COST_RATIO, SimConfig
 from bench.autoscaler.policies import POLICIES
 from bench.autoscaler.run import CHOICES, run, run_seeds, summarize
 from bench.autoscaler.workload import SYNTHETIC, load_trace, synthetic
@@ -33,6 +33,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lag", type=int, default=20, help="metric publication lag, seconds")
     p.add_argument("--max-concurrency", type=int, default=1, help="slots per replica")
     p.add_argument("--target-utilization", type=float, default=0.7, help="target in-flight per slot")
+    p.add_argument(
+        "--warm-pool",
+        type=int,
+        default=0,
+        help="instances kept warm (stopped, image pulled; an ASG warm pool) for every policy (default 0); "
+        "axon+warm gets the peak need when this is 0",
+    )
+    p.add_argument(
+        "--warm-provisioning", type=int, default=60, help="seconds from request to serving for a warm instance"
+    )
+    p.add_argument(
+        "--warm-cost-ratio",
+        type=float,
+        default=WARM_COST_RATIO,
+        help=f"a warm instance's cost per second relative to a running one (default {WARM_COST_RATIO:g})",
+    )
     p.add_argument("--busy-while-provisioning", action="store_true", help="SageMaker-like: no change while starting")
     p.add_argument(
         "--seeds",
@@ -49,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
+    if args.warm_pool < 0 or args.warm_provisioning < 0 or args.warm_cost_ratio < 0:
+        parser.error("--warm-pool, --warm-provisioning and --warm-cost-ratio must not be negative")
     cfg = SimConfig(
         max_concurrency=args.max_concurrency,
         target_utilization=args.target_utilization,
@@ -56,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         metric_lag_seconds=args.lag,
         slo_seconds=args.slo,
         busy_while_provisioning=args.busy_while_provisioning,
+        warm_pool=args.warm_pool,
+        warm_provisioning_seconds=args.warm_provisioning,
+        warm_cost_ratio=args.warm_cost_ratio,
     )
     if args.results:
         from bench.autoscaler.report import write_results

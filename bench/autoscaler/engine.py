@@ -10,6 +10,14 @@ Model (the same for every policy):
   finished (every second it is up, started or not, is billed). The pool is one FIFO over all slots, so the
   requests still running beyond the remaining ready slots are the drained replicas' ones: ``ceil(overflow /
   max_concurrency)`` drained replicas are billed each second (at the second's start), never more than were drained.
+- Warm capacity (``warm_pool`` > 0; an ECS Auto Scaling group warm pool: stopped instances, image pre-pulled). A
+  scale-out takes warm instances first, which serve ``warm_provisioning_seconds`` after the request (a start and a
+  task placement, not a boot and an image pull), the rest cold. A used warm slot is refilled in the background: a new
+  instance is launched, pulls the image and is stopped, warm again ``provisioning_seconds`` later, billed in full
+  meanwhile (it runs). Scale-in returns instances to the pool while it is below its size (``ReuseOnScaleIn``): a
+  replica started from the pool and cancelled, or a drained one (counted warm from the scale-in, its drain billed as
+  well), takes the place of the refill that would finish last, which is cancelled. Warm instances bill
+  ``warm_cost_ratio`` of a running one per second (:data:`WARM_COST_RATIO`), counted in ``replica_seconds``.
 - In-flight (running + queued) is sampled every second; each 10-second period's mean is a datapoint,
   visible to policies ``metric_lag_seconds`` after the period ends (CloudWatch-like publication lag).
 - Each 10-s period also yields what the serving runtime publishes beside in-flight: the requests that arrived
@@ -32,6 +40,12 @@ from bench.autoscaler.workload import Workload
 
 PERIOD = 10  # seconds per datapoint
 
+# What a stopped warm-pool instance costs per second relative to a running one. A stopped EC2 instance bills only its
+# EBS volumes: a g5.xlarge (1 A10G) at $1.006/h on demand (us-east-1) with 200 GB of gp3 (the ECS GPU AMI's root plus
+# room for the serving image and the model) at $0.08/GB-month pays 200 x 0.08 / 730 = $0.0219/h stopped: 2.2 % of
+# running (1.1 % with 100 GB; less on larger GPU instances). Rounded to 2 %.
+WARM_COST_RATIO = 0.02
+
 
 @dataclass(frozen=True)
 class SimConfig:
@@ -45,6 +59,9 @@ class SimConfig:
     max_replicas: int = 100
     busy_while_provisioning: bool = False  # SageMaker-like: no capacity change while instances start
     tail_seconds: int = 600  # simulated after the last arrival
+    warm_pool: int = 0  # instances kept warm (stopped, image pre-pulled); 0: every scale-out is cold
+    warm_provisioning_seconds: int = 60  # request -> serving when a warm instance is used
+    warm_cost_ratio: float = WARM_COST_RATIO  # a warm instance's cost per second relative to a running one
 
     @property
     def target_in_flight(self) -> float:
@@ -73,6 +90,7 @@ class View:
         self.now = 0
         self.ready = 0
         self.requested = 0
+        self.warm = 0  # warm-pool instances available now
         self.can_change = True
 
     def published(self) -> int:
@@ -109,8 +127,9 @@ class RunResult:
     requests: int
     slo_met: int
     rejected: int
-    replica_seconds: int
+    replica_seconds: float  # billed, in running-replica seconds (warm instances at warm_cost_ratio)
     scale_actions: int
+    warm_seconds: int = 0  # instance-seconds spent warm in the pool (billed at warm_cost_ratio, in replica_seconds)
     requested_series: list[int] = field(default_factory=list)  # per 10 s, for plots
     ready_series: list[int] = field(default_factory=list)
     in_flight_series: list[float] = field(default_factory=list)
@@ -122,6 +141,72 @@ class RunResult:
     @property
     def cost_replica_minutes(self) -> float:
         return self.replica_seconds / 60.0
+
+
+class Fleet:
+    """The replicas and their billing: ready, starting (from the warm pool or cold), draining, and the warm pool."""
+
+    def __init__(self, cfg: SimConfig, ready: int):
+        self.cfg = cfg
+        self.ready = ready
+        self.cold = deque[int]()  # when each cold start serves (nondecreasing)
+        self.from_pool = deque[int]()  # when each warm start serves (nondecreasing)
+        self.draining = 0  # drained replicas still finishing their requests (billed)
+        self.warm = cfg.warm_pool  # stopped, image pulled
+        self.refills = deque[int]()  # when each used warm slot is warm again (nondecreasing)
+
+    @property
+    def starting(self) -> int:
+        return len(self.cold) + len(self.from_pool)
+
+    @property
+    def requested(self) -> int:
+        return self.ready + self.starting
+
+    def advance(self, t: int) -> bool:
+        """Starts due by ``t`` serve, refills due by ``t`` are warm; whether any replica became ready."""
+        before = self.ready
+        for starts in (self.cold, self.from_pool):
+            while starts and starts[0] <= t:
+                starts.popleft()
+                self.ready += 1
+        while self.refills and self.refills[0] <= t:
+            self.refills.popleft()
+            self.warm += 1
+        return self.ready > before
+
+    def scale_out(self, t: int, count: int) -> None:
+        """Warm instances first, the rest cold; each warm one used is refilled one cold provisioning later."""
+        warm = min(count, self.warm)
+        self.warm -= warm
+        self.from_pool.extend([t + self.cfg.warm_provisioning_seconds] * warm)
+        self.refills.extend([t + self.cfg.provisioning_seconds] * warm)
+        self.cold.extend([t + self.cfg.provisioning_seconds] * (count - warm))
+
+    def scale_in(self, count: int) -> None:
+        """Cancel starting replicas first (the one that would serve last first), then drain ready ones."""
+        while count and (self.cold or self.from_pool):
+            if self.from_pool and (not self.cold or self.from_pool[-1] > self.cold[-1]):
+                self.from_pool.pop()
+                self._reuse()
+            else:
+                self.cold.pop()  # a cold launch is terminated
+            count -= 1
+        self.ready -= count
+        self.draining += count
+        for _ in range(count):
+            self._reuse()
+
+    def _reuse(self) -> None:
+        """ReuseOnScaleIn: with the pool below its size (a refill under way), the instance goes back to it."""
+        if self.refills:
+            self.refills.pop()
+            self.warm += 1
+
+    def billed(self) -> float:
+        """This second's bill in running-replica seconds: starting, ready, draining and refilling instances run."""
+        running = self.ready + self.starting + self.draining + len(self.refills)
+        return running + self.cfg.warm_cost_ratio * self.warm if self.warm else float(running)
 
 
 def simulate(workload: Workload, controller: Controller, cfg: SimConfig, init_replicas: int) -> RunResult:
@@ -137,19 +222,17 @@ def simulate(workload: Workload, controller: Controller, cfg: SimConfig, init_re
     queued: list[int] = []
     view = View(cfg, samples, datapoints, minutes, requests, queued)
     slots, slo, qlen_per = cfg.max_concurrency, cfg.slo_seconds, cfg.max_queue_length
-    ready, pending = init_replicas, deque[int]()
-    draining = 0  # drained replicas still finishing their requests (billed)
+    fleet = Fleet(cfg, init_replicas)
     running: list[float] = []  # completion times (heap)
     queue = deque[int]()
-    i = ok = rejected = replica_seconds = actions = 0
+    i = ok = rejected = actions = warm_seconds = 0
+    replica_seconds = 0.0
     period_arrivals, period_started, period_service = 0, 0, 0.0
     next_tick = controller.tick_seconds
     result = RunResult(controller.name, n, 0, 0, 0, 0)
     for t in range(horizon):
-        while pending and pending[0] <= t:
-            pending.popleft()
-            ready += 1
-        capacity = ready * slots
+        fleet.advance(t)
+        capacity = fleet.ready * slots
         while queue and len(running) < capacity:
             j = queue.popleft()
             ok += t - arrival[j] <= slo
@@ -157,31 +240,24 @@ def simulate(workload: Workload, controller: Controller, cfg: SimConfig, init_re
             period_started, period_service = period_started + 1, period_service + service[j]
         if t >= next_tick:
             next_tick += controller.tick_seconds
-            view.now, view.ready, view.requested = t, ready, ready + len(pending)
-            view.can_change = not (cfg.busy_while_provisioning and pending)
+            view.now, view.ready, view.requested, view.warm = t, fleet.ready, fleet.requested, fleet.warm
+            view.can_change = not (cfg.busy_while_provisioning and fleet.starting)
             desired = max(cfg.min_replicas, min(cfg.max_replicas, controller.step(view)))
             if view.can_change and desired != view.requested:
                 actions += 1
                 if desired > view.requested:
-                    pending.extend([t + cfg.provisioning_seconds] * (desired - view.requested))
+                    fleet.scale_out(t, desired - view.requested)
                 else:
-                    drop = view.requested - desired
-                    while drop and pending:
-                        pending.pop()
-                        drop -= 1
-                    ready -= drop
-                    draining += drop
-                while pending and pending[0] <= t:  # provisioning 0: serves in the second it is requested
-                    pending.popleft()
-                    ready += 1
-                capacity = ready * slots
+                    fleet.scale_in(view.requested - desired)
+                fleet.advance(t)  # a 0-s provisioning serves in the second it is requested
+                capacity = fleet.ready * slots
                 while queue and len(running) < capacity:
                     j = queue.popleft()
                     ok += t - arrival[j] <= slo
                     heapq.heappush(running, t + service[j])
                     period_started, period_service = period_started + 1, period_service + service[j]
         # A drained replica stops (and stops billing) once the requests beyond the ready slots have finished.
-        draining = min(draining, -(-max(0, len(running) - capacity) // slots))
+        fleet.draining = min(fleet.draining, -(-max(0, len(running) - capacity) // slots))
         end = t + 1
         while True:
             next_arrival = arrival[i] if i < n else math.inf
@@ -202,21 +278,22 @@ def simulate(workload: Workload, controller: Controller, cfg: SimConfig, init_re
                     ok += 1
                     heapq.heappush(running, next_arrival + service[i - 1])
                     period_started, period_service = period_started + 1, period_service + service[i - 1]
-                elif len(queue) < qlen_per * max(ready, 1):
+                elif len(queue) < qlen_per * max(fleet.ready, 1):
                     queue.append(i - 1)
                 else:
                     rejected += 1
         samples.append(len(running) + len(queue))
         queued.append(len(queue))
-        replica_seconds += ready + len(pending) + draining
+        replica_seconds += fleet.billed()
+        warm_seconds += fleet.warm
         if end % PERIOD == 0:
             mean = sum(samples[-PERIOD:]) / PERIOD
             datapoints.append(mean)
             requests.append((period_arrivals, period_service / period_started if period_started else 0.0))
             period_arrivals, period_started, period_service = 0, 0, 0.0
-            result.requested_series.append(ready + len(pending))
-            result.ready_series.append(ready)
+            result.requested_series.append(fleet.requested)
+            result.ready_series.append(fleet.ready)
             result.in_flight_series.append(mean)
     result.slo_met, result.rejected = int(ok), rejected
-    result.replica_seconds, result.scale_actions = replica_seconds, actions
+    result.replica_seconds, result.scale_actions, result.warm_seconds = replica_seconds, actions, warm_seconds
     return result

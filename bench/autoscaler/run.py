@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bench.autoscaler.bound import DelayedOracle
 from bench.autoscaler.engine import Controller, RunResult, SimConfig, simulate
 from bench.autoscaler.policies import POLICIES, build
-from bench.autoscaler.policies.oracle import Oracle, StaticPeak, cost_floor, horizon_of
+from bench.autoscaler.policies.oracle import Oracle, StaticPeak, cost_floor, horizon_of, needed_replicas
 from bench.autoscaler.workload import Workload
 
 
@@ -34,20 +34,34 @@ class Scored:
         }
 
 
-# Rows beyond the issue's fixed list, run only when asked (``--policy NAME``) or by ``--results``.
-EXTRA = ("delayed-oracle",)
+# Rows beyond the issue's fixed list, run only when asked (``--policy NAME``) or by ``--results``: the reactive bound,
+# and axon on a platform with a warm pool (``--warm-pool N``, else :func:`warm_pool_for`).
+WARM = "axon+warm"
+EXTRA = ("delayed-oracle", WARM)
 CHOICES = (*POLICIES, *EXTRA)
+
+
+def warm_pool_for(workload: Workload, cfg: SimConfig) -> int:
+    """The warm pool ``axon+warm`` gets unless one is configured: the peak need (the most replicas the zero-wait
+    oracle ever needs), what an operator sizes a pool to from the expected peak. At 2 % of a running instance a
+    second, a pool of N costs 0.02 N running replicas all the time."""
+    return int(needed_replicas(workload, cfg, horizon_of(workload, cfg)).max())
 
 
 def controller_for(name: str, workload: Workload, cfg: SimConfig) -> Controller:
     """:func:`bench.autoscaler.policies.build`, plus the bench's own extra rows (:data:`EXTRA`)."""
     if name == "delayed-oracle":
         return DelayedOracle(workload, cfg, horizon_of(workload, cfg))
+    if name == WARM:
+        return build("axon", workload, cfg)
     return build(name, workload, cfg)
 
 
 def run(workload: Workload, names: list[str], cfg: SimConfig) -> list[Scored]:
-    """Every named policy on ``workload``; all start from the oracle's initial fleet, the oracle always runs."""
+    """Every named policy on ``workload``; all start from the oracle's initial fleet, the oracle always runs.
+
+    ``axon+warm`` runs on ``cfg`` with a warm pool (``cfg``'s if it has one, else :func:`warm_pool_for`); its cost,
+    pool included, is compared with the oracle's on ``cfg``."""
     oracle = Oracle(workload, cfg, horizon_of(workload, cfg))
     oracle_result = simulate(workload, oracle, cfg, oracle.initial)
     floor = cost_floor(workload, cfg)
@@ -56,10 +70,14 @@ def run(workload: Workload, names: list[str], cfg: SimConfig) -> list[Scored]:
         if name == "oracle":
             result = oracle_result
         else:
-            controller = controller_for(name, workload, cfg)
+            on = cfg
+            if name == WARM and not cfg.warm_pool:
+                on = replace(cfg, warm_pool=warm_pool_for(workload, cfg))
+            controller = controller_for(name, workload, on)
             # A fixed fleet is sized before the first request; every scaler starts where the oracle does.
             initial = controller.replicas if isinstance(controller, StaticPeak) else oracle.initial
-            result = simulate(workload, controller, cfg, initial)
+            result = simulate(workload, controller, on, initial)
+            result.policy = name
         results.append(Scored(result, oracle_result.cost_replica_minutes, floor))
     return results
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from bench.autoscaler import workload as workload_module
 from bench.autoscaler.__main__ import main
 from bench.autoscaler.bound import DelayedOracle, delayed_schedule, detection_delay
-from bench.autoscaler.engine import SimConfig, View, simulate
+from bench.autoscaler.engine import Fleet, SimConfig, View, simulate
 from bench.autoscaler.policies import POLICIES, build, calibration_service_time
 from bench.autoscaler.policies.aws import AwsTargetTracking, AwsTargetTrackingHighRes
 from bench.autoscaler.policies.cortex import Cortex
@@ -26,7 +27,7 @@ from bench.autoscaler.policies.oracle import (
     oracle_schedule,
 )
 from bench.autoscaler.report import verdict, workload_section
-from bench.autoscaler.run import Summary, run, run_seeds, summarize
+from bench.autoscaler.run import Summary, run, run_seeds, summarize, warm_pool_for
 from bench.autoscaler.verdict import COST_TOLERANCE, SLO_TOLERANCE, compare
 from bench.autoscaler.workload import Workload, from_rate, synthetic
 
@@ -411,3 +412,71 @@ def test_cli_adds_the_delayed_oracle_only_when_asked(tmp_path, capsys) -> None: 
     assert main(["--trace", str(trace), "--policy", "delayed-oracle", "--policy", "oracle", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [row["policy"] for row in out] == ["delayed-oracle", "oracle"] and out[0]["cost_ratio_to_oracle"] > 0
+
+
+class _Schedule:
+    """Requests ``counts[t]`` (the last one given at or before ``t``) every second."""
+
+    name = "schedule"
+    tick_seconds = 1
+
+    def __init__(self, counts: dict[int, int]):
+        self.counts = sorted(counts.items())
+
+    def step(self, view: View) -> int:
+        return [n for at, n in self.counts if at <= view.now][-1]
+
+
+def test_a_scale_out_takes_warm_instances_first_and_refills_them_in_the_background() -> None:
+    fleet = Fleet(SimConfig(warm_pool=2, warm_provisioning_seconds=5, provisioning_seconds=20), ready=1)
+    fleet.scale_out(10, 3)
+    assert (fleet.warm, fleet.starting, list(fleet.from_pool), list(fleet.cold)) == (0, 3, [15, 15], [30])
+    fleet.advance(14)
+    assert fleet.ready == 1
+    fleet.advance(15)
+    assert fleet.ready == 3 and list(fleet.refills) == [30, 30]
+    fleet.advance(30)
+    assert (fleet.ready, fleet.warm, fleet.starting) == (4, 2, 0)
+
+
+_POOL = SimConfig(
+    warm_pool=2, warm_provisioning_seconds=5, provisioning_seconds=20, warm_cost_ratio=0.5, tail_seconds=200
+)
+_ONE = Workload("one", np.array([0.0]), np.array([0.1]))
+
+
+@pytest.mark.parametrize(
+    ("back_at", "billed", "warm"),
+    [
+        # 0-9: 1 ready + 2 warm x 0.5; 10-14: + 1 starting + 1 refilling, 1 warm; 15-29: the same with the start
+        # ready; 30-99: 2 ready + 2 warm (refilled); 100-199: 1 ready + 2 warm (the pool is full: the drained one
+        # is terminated).
+        (100, 10 * 2 + 5 * 3.5 + 15 * 3.5 + 70 * 3 + 100 * 2, 10 * 2 + 20 * 1 + 170 * 2),
+        # Drained at 20, while its slot refills: it goes back to the pool and the refill is cancelled.
+        (20, 10 * 2 + 5 * 3.5 + 5 * 3.5 + 180 * 2, 10 * 2 + 10 * 1 + 180 * 2),
+        # Cancelled at 12 while it starts from the pool: back to the pool, refill cancelled.
+        (12, 10 * 2 + 2 * 3.5 + 188 * 2, 10 * 2 + 2 * 1 + 188 * 2),
+    ],
+)
+def test_warm_instances_bill_at_their_ratio_and_scale_in_returns_them_to_the_pool(
+    back_at: int, billed: float, warm: int
+) -> None:
+    result = simulate(_ONE, _Schedule({0: 1, 10: 2, back_at: 1}), _POOL, init_replicas=1)
+    assert result.scale_actions == 2
+    assert result.replica_seconds == pytest.approx(billed) and result.warm_seconds == warm
+
+
+def test_a_warm_instance_serves_after_the_warm_provisioning_time() -> None:
+    cold = simulate(_ONE, _Schedule({0: 1, 10: 2}), replace(_POOL, warm_pool=0), init_replicas=1)
+    warm = simulate(_ONE, _Schedule({0: 1, 10: 2}), _POOL, init_replicas=1)
+    assert warm.ready_series[:4] == [1, 2, 2, 2]  # requested at 10, serving at 15 (end of second 19: 2)
+    assert cold.ready_series[:4] == [1, 1, 1, 2]  # serving at 30
+    assert cold.warm_seconds == 0 and cold.replica_seconds == 10 + 2 * 190
+
+
+def test_axon_warm_runs_axon_on_a_warm_pool_sized_to_the_peak_need(small: Workload) -> None:
+    cfg = SimConfig(tail_seconds=300)
+    rows = {s.result.policy: s.result for s in run(small, ["axon", "axon+warm"], cfg)}
+    assert warm_pool_for(small, cfg) == needed_replicas(small, cfg, horizon_of(small, cfg)).max()
+    assert rows["axon+warm"].warm_seconds > 0 and rows["axon"].warm_seconds == 0
+    assert rows["axon+warm"].slo_met >= rows["axon"].slo_met
