@@ -1,15 +1,22 @@
 """``MetricSource`` over CloudWatch ``GetMetricData``: 500 queries per call, paginated, with a SageMaker fallback.
 
-Where: ``InFlight`` in the API's own namespace ``Axon/Api/<api>``, which only that API's role can write with
-``PutMetricData``, under the API's secret signal key (``names.in_flight_dimensions``), which EMF lines that
-another API's code prints into its own log group cannot carry.
-Why ``Sum``: every serving process publishes exactly one ``InFlight`` datapoint (running + queued, the mean
-of its 1-s samples) per aligned 10-second window under the API's ``Api``/``Variant`` dimensions (the serving
-runtime's contract, ``model_images/axon_serving/emf.py``), so a 10-s period's ``Sum`` is the variant's total
-in flight over all replicas and workers, the signal Cortex divides by the target. ``Average`` would be per
+Where: ``InFlight``, ``Arrivals`` and ``ServiceTime`` in the API's own namespace ``Axon/Api/<api>``, which only
+that API's role can write with ``PutMetricData``, under the API's secret signal key
+(``names.in_flight_dimensions``), which EMF lines that another API's code prints into its own log group cannot
+carry. Three queries per key, so one call covers ``500 // 3`` keys.
+Why ``Sum`` for in-flight: every serving process publishes exactly one ``InFlight`` datapoint (running + queued,
+the mean of its 1-s samples) per aligned 10-second window under the API's ``Api``/``Variant`` dimensions (the
+serving runtime's contract, ``model_images/axon_serving/emf.py``), so a 10-s period's ``Sum`` is the variant's
+total in flight over all replicas and workers, the signal Cortex divides by the target. ``Average`` would be per
 process (a replica may run several) and ``Maximum`` one process's worst window. SageMaker's high-resolution
 ``ConcurrentRequestsPerModel`` (queued requests included) is emitted by each instance every 10 s, so its
-``Sum`` is the same total; it stands in where ``Axon/InFlight`` has no data.
+``Sum`` is the same total; it stands in where ``InFlight`` has no data.
+Why ``Sum`` for arrivals and ``Average`` for service time: ``Arrivals`` is one count per process and window, so
+``Sum`` is the variant's; ``ServiceTime`` is a statistic set per process (requests served, their service
+seconds), so ``Average`` is all processes' service seconds over all their requests, the per-request mean that
+Little's law multiplies by the arrival rate. SageMaker has no stand-in: its ``Invocations`` is per minute only
+and ``ModelLatency`` includes the container's queueing, so a variant without ``Arrivals`` has no demand points
+and the decision uses in-flight alone.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from axon import aws, names
-from axon.autoscaler.metrics import Series, SeriesKey
+from axon.autoscaler.metrics import RequestSeries, Series, SeriesKey, Signals
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch.client import CloudWatchClient
@@ -37,12 +44,22 @@ def axon_query(query_id: str, key: SeriesKey) -> MetricDataQueryTypeDef:
     the API's signal key match, so no other API's code can steer this API's replica count, through
     ``PutMetricData`` or through EMF; the shared ``Axon`` namespace (EMF, writable from any log group) is not read.
     """
-    return _query(
-        query_id,
-        names.api_metric_namespace(key.api),
-        names.IN_FLIGHT_METRIC,
-        names.in_flight_dimensions(key.api, key.variant, key.signal_key),
-    )
+    return _signal_query(query_id, key, names.IN_FLIGHT_METRIC, "Sum")
+
+
+def arrivals_query(query_id: str, key: SeriesKey) -> MetricDataQueryTypeDef:
+    """``Arrivals`` of one API variant, 10-s Sum: requests that reached its processes, refused ones included."""
+    return _signal_query(query_id, key, names.ARRIVALS_METRIC, "Sum")
+
+
+def service_time_query(query_id: str, key: SeriesKey) -> MetricDataQueryTypeDef:
+    """``ServiceTime`` of one API variant, 10-s Average over every process's statistic set: seconds per request."""
+    return _signal_query(query_id, key, names.SERVICE_TIME_METRIC, "Average")
+
+
+def _signal_query(query_id: str, key: SeriesKey, metric: str, stat: str) -> MetricDataQueryTypeDef:
+    dimensions = names.in_flight_dimensions(key.api, key.variant, key.signal_key)
+    return _query(query_id, names.api_metric_namespace(key.api), metric, dimensions, stat)
 
 
 def sagemaker_query(query_id: str, key: SeriesKey) -> MetricDataQueryTypeDef:
@@ -58,26 +75,40 @@ def sagemaker_query(query_id: str, key: SeriesKey) -> MetricDataQueryTypeDef:
     )
 
 
-def _query(query_id: str, namespace: str, metric: str, dimensions: list[Any]) -> MetricDataQueryTypeDef:
+def _query(
+    query_id: str, namespace: str, metric: str, dimensions: list[Any], stat: str = "Sum"
+) -> MetricDataQueryTypeDef:
     return {
         "Id": query_id,
         "MetricStat": {
             "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dimensions},
             "Period": names.IN_FLIGHT_PERIOD_SECONDS,
-            "Stat": "Sum",
+            "Stat": stat,
         },
         "ReturnData": True,
     }
 
 
+# What a query reads for its key; a key's queries share its index, so ids stay unique within a call.
+_AXON_QUERIES: tuple[tuple[str, Callable[[str, SeriesKey], MetricDataQueryTypeDef]], ...] = (
+    ("i", axon_query),
+    ("a", arrivals_query),
+    ("s", service_time_query),
+)
+_FALLBACK_QUERIES = (("i", sagemaker_query),)
+_Points = dict[str, dict[SeriesKey, Series]]  # query kind ("i", "a", "s") -> key -> points
+
+
 class CloudWatchMetricSource:
-    """Fetches every key's series in ``ceil(keys / 500)`` calls (plus pages), then the fallback for the gaps.
+    """Fetches every key's three series in ``ceil(3 x keys / 500)`` calls (plus pages), then the in-flight
+    fallback for the keys without ``InFlight``.
 
     Examples
     --------
     >>> source = CloudWatchMetricSource(client=cloudwatch_client)  # doctest: +SKIP
-    >>> source.in_flight([SeriesKey("iris", "v-1")], start, end)  # doctest: +SKIP
-    {SeriesKey(api='iris', variant='v-1'): [(1700000000.0, 0.8), ...]}
+    >>> source.signals([SeriesKey("iris", "v-1")], start, end)  # doctest: +SKIP
+    {SeriesKey(api='iris', variant='v-1'): Signals(in_flight=[(1700000000.0, 0.8), ...],
+                                                    requests=[(1700000000.0, 12.0, 0.05), ...])}
     """
 
     def __init__(self, client: CloudWatchClient | None = None, *, sagemaker_fallback: bool = True):
@@ -85,33 +116,42 @@ class CloudWatchMetricSource:
         self._fallback = sagemaker_fallback
         self.calls = 0  # GetMetricData calls made (pages included), for the tick's summary
 
-    def in_flight(self, keys: Sequence[SeriesKey], start: datetime, end: datetime) -> dict[SeriesKey, Series]:
+    def signals(self, keys: Sequence[SeriesKey], start: datetime, end: datetime) -> dict[SeriesKey, Signals]:
         unique = sorted(set(keys))
-        found = self._fetch(unique, axon_query, start, end)
-        missing = [key for key in unique if not found.get(key)]
+        found = self._fetch(unique, _AXON_QUERIES, start, end)
+        in_flight = found.get("i", {})
+        missing = [key for key in unique if not in_flight.get(key)]
         if self._fallback and missing:
-            found.update({k: v for k, v in self._fetch(missing, sagemaker_query, start, end).items() if v})
-        return {key: series for key, series in found.items() if series}
+            in_flight.update(self._fetch(missing, _FALLBACK_QUERIES, start, end).get("i", {}))
+        result: dict[SeriesKey, Signals] = {}
+        for key in unique:
+            requests = _request_points(found.get("a", {}).get(key, []), found.get("s", {}).get(key, []))
+            if in_flight.get(key) or requests:
+                result[key] = Signals(in_flight.get(key, []), requests)
+        return result
 
     def _fetch(
         self,
         keys: list[SeriesKey],
-        build: Callable[[str, SeriesKey], MetricDataQueryTypeDef],
+        kinds: Sequence[tuple[str, Callable[[str, SeriesKey], MetricDataQueryTypeDef]]],
         start: datetime,
         end: datetime,
-    ) -> dict[SeriesKey, Series]:
-        result: dict[SeriesKey, Series] = {}
-        for chunk_start in range(0, len(keys), MAX_QUERIES_PER_CALL):
-            chunk = keys[chunk_start : chunk_start + MAX_QUERIES_PER_CALL]
-            by_id = {f"q{i}": key for i, key in enumerate(chunk)}  # ids must start with a lowercase letter
-            queries = [build(query_id, key) for query_id, key in by_id.items()]
+    ) -> _Points:
+        result: _Points = {}
+        per_call = MAX_QUERIES_PER_CALL // len(kinds)  # every key's queries in the same call
+        for chunk_start in range(0, len(keys), per_call):
+            chunk = keys[chunk_start : chunk_start + per_call]
+            # ids must start with a lowercase letter and be unique within the call
+            by_id = {f"{kind}{i}": (kind, key, build) for i, key in enumerate(chunk) for kind, build in kinds}
+            queries = [build(query_id, key) for query_id, (_, key, build) in by_id.items()]
             for page in self._pages(queries, start, end):
                 for item in page:
-                    series = result.setdefault(by_id[item["Id"]], [])
+                    kind, key, _ = by_id[item["Id"]]
+                    series = result.setdefault(kind, {}).setdefault(key, [])
                     series.extend(
                         (ts.timestamp(), float(v)) for ts, v in zip(item["Timestamps"], item["Values"], strict=True)
                     )
-        return {key: sorted(series) for key, series in result.items()}
+        return {kind: {key: sorted(s) for key, s in series.items() if s} for kind, series in result.items()}
 
     def _pages(self, queries: list[MetricDataQueryTypeDef], start: datetime, end: datetime) -> Iterator[list[Any]]:
         token: str | None = None
@@ -130,3 +170,10 @@ class CloudWatchMetricSource:
             token = response.get("NextToken")
             if not token:
                 return
+
+
+def _request_points(arrivals: Series, service: Series) -> RequestSeries:
+    """One point per period with an ``Arrivals`` datapoint; its service time is 0.0 when nothing finished in it
+    (the runtime sends no ``ServiceTime`` then). A ``ServiceTime`` without arrivals is not a demand point."""
+    mean = dict(service)
+    return [(start, count, mean.get(start, 0.0)) for start, count in arrivals]

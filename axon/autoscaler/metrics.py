@@ -1,16 +1,16 @@
-"""The metric port: where a tick reads every API's in-flight series from (CloudWatch in AWS, a fake in tests)."""
+"""The metric port: where a tick reads every API's signals from (CloudWatch in AWS, a fake in tests)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 
 @dataclass(frozen=True, order=True)
 class SeriesKey:
-    """One API's live variant: the dimensions of its ``InFlight`` (``names.in_flight_dimensions``)."""
+    """One API's live variant: the dimensions of its signal (``names.in_flight_dimensions``)."""
 
     api: str
     variant: str
@@ -19,13 +19,29 @@ class SeriesKey:
 
 # (epoch seconds of the 10-s period start, total mean in-flight of the variant in that period)
 Series = list[tuple[float, float]]
+# (epoch seconds of the 10-s period start, requests that arrived at the variant in it, refused ones included,
+#  mean service seconds per request served in it, queueing excluded; 0.0 when none finished): Observation's
+#  request_points
+RequestSeries = list[tuple[float, float, float]]
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What one variant's replicas reported: in-flight, and the demand signal (arrivals and service time).
+
+    Either list may be empty (the SageMaker fallback has in-flight only; a runtime from before the demand signal
+    publishes no arrivals); a period without data is absent, never a zero.
+    """
+
+    in_flight: Series = field(default_factory=list)
+    requests: RequestSeries = field(default_factory=list)
 
 
 class MetricSource(Protocol):
-    """Reads in-flight datapoints for many series at once (one batched fetch per tick).
+    """Reads the signals of many series at once (one batched fetch per tick).
 
     Values are totals over the variant's replicas (what the algorithm divides by the target). A series with no
     data is absent: never zeros, so silence is never mistaken for an idle API.
     """
 
-    def in_flight(self, keys: Sequence[SeriesKey], start: datetime, end: datetime) -> dict[SeriesKey, Series]: ...
+    def signals(self, keys: Sequence[SeriesKey], start: datetime, end: datetime) -> dict[SeriesKey, Signals]: ...

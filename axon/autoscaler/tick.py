@@ -1,5 +1,8 @@
 """One autoscaler run over every live API: load states, one batched metric fetch, decide, apply, persist.
 
+The fetch brings each API's in-flight points and its demand points (arrivals and service time per 10-s period,
+``Observation.request_points``) from the same calls; either may be missing, and the decision copes.
+
 Per-API isolation: whatever one API raises (its platform, its state write, its decision record) is caught,
 reported in the summary and the others go on. Only a failure that concerns every API (listing them, loading
 states) ends the run, and the next minute's run starts over.
@@ -13,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from axon.autoscaler.algorithm import Action, Decision, Observation, decide
-from axon.autoscaler.metrics import MetricSource, SeriesKey
+from axon.autoscaler.metrics import MetricSource, SeriesKey, Signals
 from axon.autoscaler.policy import Policy
 from axon.autoscaler.state import ScalerState
 from axon.autoscaler.store import DecisionRecord, ScalerStateStore, StoredState
@@ -29,7 +32,7 @@ class LiveApi:
     spec: ApiSpec
     platform: str  # compute.platform: "sagemaker" | "ecs"
     lease_expires_at: float | None = None  # epoch seconds; None: no rollout holds the API's lease
-    signal_key: str = ""  # the live version's signal key: the dimension its replicas' InFlight carries
+    signal_key: str = ""  # the live version's signal key: the dimension its replicas' signal carries
 
     def rollout_in_progress(self, now: float) -> bool:
         """A rollout holds scale-in only while its lease runs: a crashed rollout's lease expires, and with it
@@ -91,14 +94,16 @@ def tick(
     keys = {a.live.api: SeriesKey(a.live.api, a.capacity.variant, a.live.signal_key) for a in apis}
     lookback = max((a.policy.lookback_seconds for a in apis), default=0)
     try:
-        series = metrics.in_flight(list(keys.values()), now - timedelta(seconds=lookback), now) if apis else {}
+        signals = metrics.signals(list(keys.values()), now - timedelta(seconds=lookback), now) if apis else {}
     except Exception as error:
-        summary.metrics_error, series = repr(error), {}
+        summary.metrics_error, signals = repr(error), {}
     epoch = now.timestamp()
     for a in apis:
         a.stored = stored.get(a.live.api)
+        signal = signals.get(keys[a.live.api], Signals())
         a.obs = Observation(
-            points=tuple(series.get(keys[a.live.api], [])),
+            points=tuple(signal.in_flight),
+            request_points=tuple(signal.requests),
             ready=a.capacity.ready,
             requested=a.capacity.requested,
             can_change=a.capacity.can_change,

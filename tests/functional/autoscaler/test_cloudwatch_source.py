@@ -1,13 +1,17 @@
-"""CloudWatchMetricSource against moto: PutMetricData in, GetMetricData out, in a bounded number of calls."""
+"""CloudWatchMetricSource against moto: PutMetricData in (the serving runtime's own call for the demand signal),
+GetMetricData out, in a bounded number of calls."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
+from axon_serving.emf import signal_request
+from axon_serving.metrics import Service, Window
 from moto import mock_aws
 
 from axon import names
@@ -16,7 +20,9 @@ from axon.autoscaler.cloudwatch import (
     SAGEMAKER_IN_FLIGHT,
     SAGEMAKER_NAMESPACE,
     CloudWatchMetricSource,
+    arrivals_query,
     axon_query,
+    service_time_query,
 )
 from axon.autoscaler.metrics import SeriesKey
 
@@ -43,7 +49,7 @@ def put(cloudwatch: Any, namespace: str, metric: str, dims: list[dict[str, str]]
     ]
 
 
-def test_a_thousand_apis_in_two_calls(cloudwatch: Any) -> None:
+def test_a_thousand_apis_in_seven_calls(cloudwatch: Any) -> None:
     for n in range(APIS):
         dims = [{"Name": "Api", "Value": f"api-{n}"}, {"Name": "Variant", "Value": "v-1"}]
         cloudwatch.put_metric_data(
@@ -53,10 +59,11 @@ def test_a_thousand_apis_in_two_calls(cloudwatch: Any) -> None:
     source = CloudWatchMetricSource(client=cloudwatch)
     keys = [SeriesKey(f"api-{n}", "v-1") for n in range(APIS)]
     # A short range keeps moto's per-period scan fast; the call count does not depend on it.
-    series = source.in_flight(keys, NOW - timedelta(seconds=40), NOW - timedelta(seconds=20))
-    assert source.calls == APIS // MAX_QUERIES_PER_CALL == 2
-    assert len(series) == APIS
-    assert [v for _, v in series[SeriesKey("api-3", "v-1")]] == [3.0]
+    signals = source.signals(keys, NOW - timedelta(seconds=40), NOW - timedelta(seconds=20))
+    # Three queries per key (in-flight, arrivals, service time), every key's three in the same call.
+    assert source.calls == math.ceil(APIS / (MAX_QUERIES_PER_CALL // 3)) == 7
+    assert len(signals) == APIS
+    assert [v for _, v in signals[SeriesKey("api-3", "v-1")].in_flight] == [3.0]
 
 
 def test_falls_back_to_sagemaker_concurrent_requests_only_where_axon_has_no_data(cloudwatch: Any) -> None:
@@ -71,8 +78,9 @@ def test_falls_back_to_sagemaker_concurrent_requests_only_where_axon_has_no_data
     )
     source = CloudWatchMetricSource(client=cloudwatch)
     keys = [SeriesKey("a", "v-1"), SeriesKey("b", "v-1"), SeriesKey("silent", "v-1")]
-    series = source.in_flight(keys, NOW - timedelta(minutes=5), NOW)
-    assert {k.api: [v for _, v in s] for k, s in series.items()} == {"a": [2.0], "b": [4.0]}
+    signals = source.signals(keys, NOW - timedelta(minutes=5), NOW)
+    assert {k.api: [v for _, v in s.in_flight] for k, s in signals.items()} == {"a": [2.0], "b": [4.0]}
+    assert all(s.requests == [] for s in signals.values())  # SageMaker has no per-10-s arrivals
     assert source.calls == 2  # one for Axon/InFlight, one fallback for the two without it
 
 
@@ -85,13 +93,13 @@ def test_follows_next_token_pages() -> None:
             self.calls.append(kwargs)
             page = len(self.calls)
             ts = NOW - timedelta(seconds=10 * page)
-            result = {"MetricDataResults": [{"Id": "q0", "Timestamps": [ts], "Values": [float(page)]}]}
+            result = {"MetricDataResults": [{"Id": "i0", "Timestamps": [ts], "Values": [float(page)]}]}
             return {**result, "NextToken": "more"} if page == 1 else result
 
     client = Paged()
     source = CloudWatchMetricSource(client=client, sagemaker_fallback=False)  # type: ignore[arg-type]
-    series = source.in_flight([SeriesKey("a", "v-1")], NOW - timedelta(minutes=5), NOW)
-    assert [v for _, v in series[SeriesKey("a", "v-1")]] == [2.0, 1.0]  # merged across pages, oldest first
+    signals = source.signals([SeriesKey("a", "v-1")], NOW - timedelta(minutes=5), NOW)
+    assert [v for _, v in signals[SeriesKey("a", "v-1")].in_flight] == [2.0, 1.0]  # merged across pages, oldest first
     assert client.calls[1]["NextToken"] == "more" and "NextToken" not in client.calls[0]
 
 
@@ -102,10 +110,10 @@ def test_the_sum_over_serving_processes_is_the_total_in_flight(cloudwatch: Any) 
             Namespace=names.api_metric_namespace("a"),
             MetricData=put(cloudwatch, "", names.IN_FLIGHT_METRIC, dims, [process_value]),
         )
-    series = CloudWatchMetricSource(client=cloudwatch).in_flight(
+    signals = CloudWatchMetricSource(client=cloudwatch).signals(
         [SeriesKey("a", "v-1")], NOW - timedelta(minutes=1), NOW
     )
-    assert [v for _, v in series[SeriesKey("a", "v-1")]] == [4.0]
+    assert [v for _, v in signals[SeriesKey("a", "v-1")].in_flight] == [4.0]
 
 
 def test_in_flight_is_read_only_from_the_apis_own_namespace() -> None:
@@ -120,3 +128,61 @@ def test_in_flight_is_read_only_from_the_apis_own_namespace() -> None:
         {"Name": "Api", "Value": "a"},
         {"Name": "Variant", "Value": "v-1"},
     ]
+
+
+def _replica(cloudwatch: Any, start: float, arrivals: int, service_seconds: list[float], key: str = "k" * 32) -> None:
+    """One serving process's window, sent as the runtime sends it (``signal_request``)."""
+    service = Service(
+        arrivals,
+        len(service_seconds),
+        sum(service_seconds),
+        min(service_seconds, default=0.0),
+        max(service_seconds, default=0.0),
+    )
+    window = Window(
+        start, in_flight=1.0, samples=10, requests=0, errors_4xx=0, errors_5xx=0, latency_ms=None, service=service
+    )
+    cloudwatch.put_metric_data(**signal_request(window, "a", "v-1", key))
+
+
+def test_arrivals_sum_and_service_time_is_the_mean_per_request_over_every_replica(cloudwatch: Any) -> None:
+    """Two replicas in one period: 30 + 10 arrivals; 9 requests at 0.1 s and 1 at 2.0 s. The variant's mean
+    is 2.9 / 10 = 0.29 s per request (a mean of the replicas' means, (0.1 + 2.0) / 2, would be 1.05)."""
+    start = (NOW - timedelta(seconds=40)).timestamp()
+    start -= start % 10
+    _replica(cloudwatch, start, 30, [0.1] * 9)
+    _replica(cloudwatch, start, 10, [2.0])
+    _replica(cloudwatch, start + 10, 5, [])  # arrived, nothing finished: 0.0 s, not a missing point
+    _replica(cloudwatch, start, 1000, [9.0], key="forged")  # without the API's signal key: not read
+    source = CloudWatchMetricSource(client=cloudwatch, sagemaker_fallback=False)
+    query_start = datetime.fromtimestamp(start - 20, UTC)  # on a period boundary, as CloudWatch aligns periods
+    signals = source.signals([SeriesKey("a", "v-1", "k" * 32)], query_start, NOW)
+    [(t0, arrivals0, mean0), (t1, arrivals1, mean1)] = signals[SeriesKey("a", "v-1", "k" * 32)].requests
+    assert (t0, arrivals0, t1, arrivals1, mean1) == (start, 40.0, start + 10, 5.0, 0.0)
+    assert mean0 == pytest.approx(0.29)
+    assert [v for _, v in signals[SeriesKey("a", "v-1", "k" * 32)].in_flight] == [2.0, 1.0]
+    assert source.calls == 1  # the three series of a key come in one call
+
+
+def test_a_runtime_without_the_demand_signal_yields_in_flight_only(cloudwatch: Any) -> None:
+    dims = [{"Name": "Api", "Value": "a"}, {"Name": "Variant", "Value": "v-1"}]
+    cloudwatch.put_metric_data(
+        Namespace=names.api_metric_namespace("a"),
+        MetricData=put(cloudwatch, "", names.IN_FLIGHT_METRIC, dims, [2.0]),
+    )
+    signals = CloudWatchMetricSource(client=cloudwatch).signals(
+        [SeriesKey("a", "v-1")], NOW - timedelta(minutes=1), NOW
+    )
+    assert signals[SeriesKey("a", "v-1")].requests == []  # absent, never zeros
+
+
+def test_demand_queries_read_the_apis_own_namespace_with_the_signal_key() -> None:
+    key = SeriesKey("a", "v-1", "k" * 32)
+    for build, metric, stat in (
+        (arrivals_query, names.ARRIVALS_METRIC, "Sum"),
+        (service_time_query, names.SERVICE_TIME_METRIC, "Average"),
+    ):
+        stat_query = build("x0", key)["MetricStat"]
+        assert stat_query["Metric"]["Namespace"] == "Axon/Api/a" and stat_query["Metric"]["MetricName"] == metric
+        assert stat_query["Stat"] == stat and stat_query["Period"] == 10
+        assert stat_query["Metric"]["Dimensions"][-1] == {"Name": "Key", "Value": "k" * 32}

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from axon.autoscaler.metrics import Series, SeriesKey
+from axon.autoscaler.metrics import RequestSeries, Series, SeriesKey, Signals
 from axon.platforms.base import Capacity, DeploymentStatus, Platform, VersionRef
 
 
@@ -53,12 +53,20 @@ class FakePlatform(Platform):
 
 @dataclass
 class FakeMetrics:
-    """Total in-flight series per key; counts calls."""
+    """Total in-flight series and request series per key, filtered to the asked range as CloudWatch does;
+    counts calls."""
 
     series: dict[SeriesKey, Series] = field(default_factory=dict)
+    requests: dict[SeriesKey, RequestSeries] = field(default_factory=dict)
     calls: int = 0
 
-    def in_flight(self, keys: Sequence[SeriesKey], start: datetime, end: datetime) -> dict[SeriesKey, Series]:
+    def signals(self, keys: Sequence[SeriesKey], start: datetime, end: datetime) -> dict[SeriesKey, Signals]:
         self.calls += 1
         lo, hi = start.timestamp(), end.timestamp()
-        return {k: [p for p in self.series.get(k, []) if lo <= p[0] <= hi] for k in keys if k in self.series}
+        found = {}
+        for key in keys:
+            in_flight = [p for p in self.series.get(key, []) if lo <= p[0] <= hi]
+            requests = [p for p in self.requests.get(key, []) if lo <= p[0] <= hi]
+            if key in self.series or key in self.requests:
+                found[key] = Signals(in_flight, requests)
+        return found

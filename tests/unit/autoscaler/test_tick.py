@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import math
+import sys
 from datetime import UTC, datetime
 
+import pytest
+
+from axon.autoscaler.algorithm import Decision, Observation, decide
 from axon.autoscaler.emf import emf_document
 from axon.autoscaler.live import lease_expiry
 from axon.autoscaler.metrics import SeriesKey
+from axon.autoscaler.policy import Policy
+from axon.autoscaler.state import ScalerState
 from axon.autoscaler.store import InMemoryScalerStateStore
 from axon.autoscaler.tick import LiveApi, TickSettings, TickSummary, tick
 from axon.platforms.base import Capacity
@@ -162,3 +168,21 @@ def test_lease_expiry_as_the_registry_reads_it() -> None:
     assert lease_expiry(ApiRecord(api="a")) is None
     assert lease_expiry(ApiRecord(api="a", lease_owner="exec-1", lease_expires_at=100)) == 100.0
     assert lease_expiry(ApiRecord(api="a", lease_owner="exec-1")) == math.inf
+
+
+def test_the_observation_carries_each_apis_request_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Arrivals and service time reach the decision alongside in-flight, per API, within the lookback; an API
+    whose replicas publish no arrivals (or only the SageMaker fallback) gets none, never zeros."""
+    seen: dict[int, Observation] = {}  # by ready replicas: a has 2, b has 3
+
+    def spy(policy: Policy, state: ScalerState, obs: Observation, now: float) -> tuple[Decision, ScalerState]:
+        seen[obs.ready] = obs
+        return decide(policy, state, obs, now)
+
+    monkeypatch.setattr(sys.modules["axon.autoscaler.tick"], "decide", spy)  # the package re-exports tick()
+    platform, metrics = setup({"a": (2, 1.0), "b": (3, 1.0)})
+    points = [(t, 30.0, 0.05) for t, _ in minute(0)]
+    metrics.requests[SeriesKey("a", "v-1")] = [*points, (NOW.timestamp() + 10, 99.0, 1.0)]  # after now: not read
+    run(platform, metrics, InMemoryScalerStateStore())
+    assert seen[2].request_points == tuple(points)
+    assert seen[3].request_points == () and len(seen[3].points) == 6
