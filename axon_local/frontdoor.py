@@ -2,7 +2,8 @@
 
 One ASGI app on uvicorn dispatches each request:
 
-* ``POST /endpoints/<name>/invocations`` -> the router (async: the fast path never touches a thread pool);
+* ``POST /endpoints/<name>/invocations`` -> the router (async: the fast path never touches a thread pool), and
+  ``.../invocations-response-stream`` the same, answered as an event stream as the replica's body arrives;
 * ``X-Amz-Target: SageMaker.<Op>`` for an emulated operation -> the local SageMaker (on a worker thread);
 * ``GET /_axon/stats[?endpoint=<name>]`` -> per-variant request statistics for ``axon get``;
 * ``/apis/<api>/...`` without a SigV4 signature -> the local ALB of ECS APIs, once one is attached
@@ -25,6 +26,7 @@ to this port so executions reach this door (and so the local SageMaker) rather t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -32,6 +34,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -48,11 +51,11 @@ from axon_local.dataplane.bundles import BundleCache
 from axon_local.dataplane.fleet import FleetTimeouts, LocalFleet, ServeCommand, axon_serve_command
 from axon_local.dataplane.publisher import InFlightPublisher
 from axon_local.dataplane.router import Router
-from axon_local.dataplane.runtime import InvokeRequest, RuntimeService
+from axon_local.dataplane.runtime import InvokeRequest, InvokeResponse, RuntimeService
 from axon_local.dataplane.stats import StatsBook, VariantStats
 from axon_local.sagemaker import CloudWatchAlarms, SageMakerEmulator, SageMakerProtocol, SystemClock
 
-_INVOKE_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
+_INVOKE_PATH = re.compile(r"^/endpoints/([^/]+)/invocations(-response-stream)?$")
 _READY_POLL_SECONDS = 0.02
 _MAX_HELD_REQUESTS = 256  # more wait for no one: they are answered 503 at once
 STATS_PATH = names.LOCAL_STATS_PATH
@@ -160,6 +163,8 @@ class FrontDoorApp:
             return await respond(send, 503, [(b"content-type", b"application/json"), (b"retry-after", b"1")], body)
         match = _INVOKE_PATH.match(scope["path"])
         if match and scope["method"] == "POST" and "/sagemaker/" in headers.get("authorization", "/sagemaker/"):
+            if match.group(2):
+                return await self._invoke_stream(unquote(match.group(1)), headers, receive, send)
             return await self._invoke(unquote(match.group(1)), headers, receive, send)
         if self.alb is not None and self.alb.handles(scope["path"], headers):
             return await self.alb(scope, receive, send)
@@ -221,6 +226,45 @@ class FrontDoorApp:
         )
         answer = await self._runtime.invoke(request)
         await respond(send, answer.status, header_pairs(answer.headers), answer.body)
+
+    async def _invoke_stream(self, endpoint: str, headers: dict[str, str], receive: Any, send: Any) -> None:
+        """InvokeEndpointWithResponseStream: ``Accept`` arrives as ``X-Amzn-SageMaker-Accept`` (the HTTP ``Accept``
+        is the SDK's, for the event stream) and goes to the container as its ``Accept``. Events are written as
+        they come; a client that leaves stops the stream, which closes the replica's connection."""
+        request = InvokeRequest(
+            endpoint=endpoint,
+            body=await read_body(receive),
+            content_type=headers.get("content-type"),
+            accept=headers.get("x-amzn-sagemaker-accept"),
+            target_variant=headers.get("x-amzn-sagemaker-target-variant"),
+            custom_attributes=headers.get("x-amzn-sagemaker-custom-attributes"),
+        )
+        answer = await self._runtime.invoke_stream(request)
+        if isinstance(answer, InvokeResponse):
+            return await respond(send, answer.status, header_pairs(answer.headers), answer.body)
+        await send({"type": "http.response.start", "status": 200, "headers": header_pairs(answer.headers)})
+        relay = asyncio.ensure_future(_relay(answer.events, send))
+        gone = asyncio.ensure_future(_disconnected(receive))
+        await asyncio.wait((relay, gone), return_when=asyncio.FIRST_COMPLETED)
+        gone.cancel()
+        if not relay.done():
+            relay.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay
+
+
+async def _relay(events: AsyncIterator[bytes], send: Any) -> None:
+    try:
+        async for event in events:
+            await send({"type": "http.response.body", "body": event, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]  # an async generator: closes the replica's response
+
+
+async def _disconnected(receive: Any) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 class FrontDoor:

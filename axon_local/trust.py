@@ -35,7 +35,9 @@ from axon.functions import ALL_FUNCTIONS
 logger = logging.getLogger(__name__)
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
-_REST_JSON_PATH = re.compile(r"^/(\d{4}-\d{2}-\d{2}/|endpoints/[^/]+/invocations$)")  # Lambda, sagemaker-runtime
+_REST_JSON_PATH = re.compile(
+    r"^/(\d{4}-\d{2}-\d{2}/|endpoints/[^/]+/invocations(-response-stream)?$)"
+)  # Lambda, sagemaker-runtime
 _FORM = "application/x-www-form-urlencoded"
 
 

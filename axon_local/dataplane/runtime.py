@@ -1,4 +1,4 @@
-"""sagemaker-runtime ``InvokeEndpoint`` on the router: retries that lose no request, AWS-shaped errors.
+"""sagemaker-runtime ``InvokeEndpoint`` and ``InvokeEndpointWithResponseStream`` on the router: retries that lose no request, AWS-shaped errors.
 
 A request that could not reach a replica (connection refused, or the replica was being stopped) is sent to
 another one, so a rollout or a scale-in never fails a client. A model's own non-2xx answer, or a model that
@@ -12,12 +12,14 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 
 from axon_local.asgi import ReplicaClient
-from axon_local.dataplane.router import EndpointNotFoundError, ReplicaState, Router, VariantNotFoundError
+from axon_local.dataplane.eventstream import STREAM_CONTENT_TYPE, exception_event, payload_parts
+from axon_local.dataplane.router import EndpointNotFoundError, Replica, ReplicaState, Router, VariantNotFoundError
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's documented request limit
 MODEL_TIMEOUT_SECONDS = 60.0  # SageMaker waits 60 s for a real-time container's answer
@@ -38,6 +40,14 @@ class InvokeResponse:
     status: int
     headers: dict[str, str]
     body: bytes
+
+
+@dataclass(frozen=True)
+class StreamingResponse:
+    """A 200 whose body is a sequence of event-stream messages, sent as they come (chunked)."""
+
+    headers: dict[str, str]
+    events: AsyncIterator[bytes]
 
 
 class RuntimeService:
@@ -83,6 +93,76 @@ class RuntimeService:
         )
 
     async def invoke(self, request: InvokeRequest) -> InvokeResponse:
+        sent = await self._exchange(request, stream=False)
+        if isinstance(sent, InvokeResponse):
+            return sent
+        replica, answer, started = sent
+        self._router.release(replica, answer.status_code, time.monotonic() - started)
+        if not 200 <= answer.status_code < 300:
+            return self._model_error(request.endpoint, answer.status_code, answer.text)
+        out = {
+            "Content-Type": answer.headers.get("content-type", "application/json"),
+            "x-Amzn-Invoked-Production-Variant": replica.variant,
+            "x-amzn-RequestId": str(uuid.uuid4()),
+        }
+        if "x-amzn-sagemaker-custom-attributes" in answer.headers:
+            out["X-Amzn-SageMaker-Custom-Attributes"] = answer.headers["x-amzn-sagemaker-custom-attributes"]
+        return InvokeResponse(200, out, answer.content)
+
+    async def invoke_stream(self, request: InvokeRequest) -> InvokeResponse | StreamingResponse:
+        """InvokeEndpointWithResponseStream: the replica's body, as it arrives, in ``PayloadPart`` events.
+
+        Until the replica's status line the rules are InvokeEndpoint's (retries, ``ModelError`` for a non-2xx);
+        after it, a broken or stalled body ends the stream with a ``ModelStreamError`` event (``StreamBroken``,
+        ``ModelInvocationTimeExceeded``), as SageMaker's front end does. The replica stays reserved (so a drain
+        waits for it) until the stream ends.
+        """
+        sent = await self._exchange(request, stream=True)
+        if isinstance(sent, InvokeResponse):
+            return sent
+        replica, answer, started = sent
+        if not 200 <= answer.status_code < 300:
+            try:
+                text = (await answer.aread()).decode("utf-8", "replace")
+            finally:
+                await answer.aclose()
+                self._router.release(replica, answer.status_code, time.monotonic() - started)
+            return self._model_error(request.endpoint, answer.status_code, text)
+        headers = {
+            "Content-Type": STREAM_CONTENT_TYPE,
+            "X-Amzn-SageMaker-Content-Type": answer.headers.get("content-type", "application/octet-stream"),
+            "x-Amzn-Invoked-Production-Variant": replica.variant,
+            "x-amzn-RequestId": str(uuid.uuid4()),
+        }
+        if "x-amzn-sagemaker-custom-attributes" in answer.headers:
+            headers["X-Amzn-SageMaker-Custom-Attributes"] = answer.headers["x-amzn-sagemaker-custom-attributes"]
+        return StreamingResponse(headers, self._events(replica, answer, started))
+
+    async def _events(self, replica: Replica, answer: httpx.Response, started: float) -> AsyncIterator[bytes]:
+        status = 200
+        try:
+            async for chunk in answer.aiter_raw():
+                for event in payload_parts(chunk):
+                    yield event
+        except httpx.TimeoutException:
+            status = 500
+            message = f"The model did not send the next part within {MODEL_TIMEOUT_SECONDS:g} s."
+            yield exception_event("ModelStreamError", message, "ModelInvocationTimeExceeded")
+        except httpx.TransportError as error:
+            status = 500
+            if replica.process.exit_code() is not None:
+                self._router.mark_failed(replica)
+            message = f"The connection to the container broke during the response stream: {error!r}"
+            yield exception_event("ModelStreamError", message, "StreamBroken")
+        finally:
+            await answer.aclose()
+            self._router.release(replica, status, time.monotonic() - started)
+
+    async def _exchange(
+        self, request: InvokeRequest, *, stream: bool
+    ) -> InvokeResponse | tuple[Replica, httpx.Response, float]:
+        """Send ``request`` to a replica, retrying those it never reached; the reserved replica and its answer
+        (whole, or only its status and headers when ``stream``), or the AWS-shaped error to return."""
         if len(request.body) > MAX_PAYLOAD_BYTES:
             return self._error(400, "ValidationError", "Request payload is too large (limit 6 MB).")
         headers = {"Content-Type": request.content_type or "application/octet-stream"}
@@ -114,8 +194,10 @@ class RuntimeService:
                 await asyncio.sleep(0.05)
                 continue
             started = time.monotonic()
+            client = self._http()
             try:
-                answer = await self._http().post(replica.url, content=request.body, headers=headers)
+                outgoing = client.build_request("POST", replica.url, content=request.body, headers=headers)
+                return replica, await client.send(outgoing, stream=stream), started
             except httpx.TimeoutException:
                 self._router.release(replica, 500, time.monotonic() - started)
                 return self._model_error(
@@ -139,14 +221,3 @@ class RuntimeService:
                 if replica.process.exit_code() is not None:
                     self._router.mark_failed(replica)
                 return self._model_error(request.endpoint, 0, f"The connection to the container failed: {error!r}")
-            self._router.release(replica, answer.status_code, time.monotonic() - started)
-            if not 200 <= answer.status_code < 300:
-                return self._model_error(request.endpoint, answer.status_code, answer.text)
-            out = {
-                "Content-Type": answer.headers.get("content-type", "application/json"),
-                "x-Amzn-Invoked-Production-Variant": replica.variant,
-                "x-amzn-RequestId": str(uuid.uuid4()),
-            }
-            if "x-amzn-sagemaker-custom-attributes" in answer.headers:
-                out["X-Amzn-SageMaker-Custom-Attributes"] = answer.headers["x-amzn-sagemaker-custom-attributes"]
-            return InvokeResponse(200, out, answer.content)
