@@ -5,29 +5,30 @@ No clock, no logging, no AWS: the Lambda (``tick.py``) and the simulator (``benc
 
 How it works, for one API, once a minute (numbers use the defaults: target 1, window 60 s, factors 0.75/1.5):
 
-1. **Cortex, replayed at 10 s.** Cortex ran every 10 s; the Lambda runs every 60 s, but CloudWatch holds the
-   six 10-second datapoints of the minute. Each new datapoint gets the recommendation Cortex would have made
-   at that instant (``ceil(60-s mean / target)`` with the 5% tolerance band), so the 60-s upscale and 300-s
-   downscale windows hold 6 and 30 recommendations, as in Cortex, instead of 1 and 5.
-2. **Bursts are remembered.** Each datapoint also records what it alone asks for. Scale-in goes no lower than
-   the largest of both over the downscale window, so capacity that a 10-second burst needed stays through a
-   lull shorter than five minutes (releasing it and asking again would cost a provisioning delay).
-3. **Panic (Knative's KPA).** A datapoint asking for ``panic_threshold`` (2x) the requested replicas starts
-   panic: go to that datapoint's count at once, skipping the upscale window, up to
-   ``panic_max_upscale_factor`` (4x) the *ready* replicas; never scale in until a full window passes with no
-   datapoint over the threshold.
-4. **Provisioning accounting.** Recommendations are relative to the requested count, starting replicas
-   included. While they start and the ready ones are saturated, the queue that grows reads as demand it is
-   not, so the stable path holds, and panic's 4x cap counts ready replicas only: no second, larger request
-   before the first one serves.
-5. **Step limits.** One decision moves at most to ``ceil(1.5 x requested)`` up and ``ceil(0.75 x requested)``
-   down (always +/-1 allowed). Cortex clamped every recommendation before the stabilization windows, so
-   after one 24 -> 18 step its window stayed full of 18s and the next step waited five more minutes; axon
-   clamps the step itself, once per decision: 24 -> 18 -> 14 -> 11 a minute apart once load is gone.
-6. **Guardrails.** No datapoint newer than ``stale_after_seconds``: hold (silence is not zero load). A
-   rollout under way: no scale-in. The platform refuses changes (SageMaker not ``InService``): hold. The
-   result always lies within ``[min_replicas, max_replicas]``, and a scale-out never passes the share of the
-   platform-wide cap that ``tick.py`` computes across APIs (``Observation.limit``).
+1. **Load, not just in-flight.** Each 10-s datapoint's load is its in-flight, or, when it was saturated (more in
+   flight than ready slots: a queue), arrivals x service time from the same period (Little's law,
+   :mod:`axon.autoscaler.demand`): a queue is not a rate, and a full queue hides how large the rate is.
+2. **Cortex, replayed at 10 s.** Each new datapoint gets the recommendation Cortex would have made at that instant
+   (``ceil(60-s mean load / target)`` with the 5% tolerance band), so the 60-s upscale and 300-s downscale windows
+   hold 6 and 30 recommendations, as in Cortex. Scale-in goes no lower than the largest stable or single-datapoint
+   recommendation of the downscale window: capacity a 10-s burst needed stays through a short lull.
+3. **Panic (Knative's KPA).** A datapoint asking for ``panic_threshold`` (2x) the requested replicas starts panic:
+   go to that datapoint's count at once, skipping the upscale window; never scale in until a full window passes
+   with no datapoint over the threshold. A step sized on arrivals x service time goes at most to
+   ``demand_max_upscale_factor`` (10x) the requested count; one sized on a saturated in-flight alone (no request
+   data) at most to ``panic_max_upscale_factor`` (4x) the *ready* count, and not again before those serve.
+4. **Forecasts** (:mod:`axon.autoscaler.forecast`). A per-minute history of the load (a day) shows recurring
+   bursts, whose capacity is asked for one provisioning time (learned from the API's own scale-outs) ahead and
+   held across shorter gaps, and smooth rises, extrapolated as far. A forecast only raises the count or slows a
+   scale-in.
+5. **Step limits.** One stable decision moves at most to ``ceil(1.5 x requested)`` up and ``ceil(0.75 x
+   requested)`` down (always +/-1 allowed): 24 -> 18 -> 14 -> 11 a minute apart once load is gone.
+6. **Guardrails.** No datapoint newer than ``stale_after_seconds``: hold (silence is not zero load). A rollout under
+   way: no scale-in. The platform refuses changes (SageMaker not ``InService``): hold. The result always lies
+   within ``[min_replicas, max_replicas]``, and a scale-out never passes the share of the platform-wide cap that
+   ``tick.py`` computes across APIs (``Observation.limit``).
+
+Every decision records its reason (:class:`DecisionReason`) and the load, demand and forecast behind it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ import math
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from axon.autoscaler.demand import loads, smoothed_service
+from axon.autoscaler.forecast import Forecast, burst_forecast, trend_forecast
 from axon.autoscaler.policy import DATAPOINT_SECONDS, Policy
 from axon.autoscaler.state import LastAction, Provisioning, ScalerState
 from axon.autoscaler.window import window_max, window_mean, window_min
@@ -46,6 +49,8 @@ class DecisionReason(StrEnum):
 
     LOAD = "load"  # the stable (60-s) signal moved the count
     PANIC = "panic"  # a burst in the 10-s datapoints moved the count
+    FORECAST_BURST = "forecast_burst"  # a recurring burst is due within one provisioning time: raised or held
+    FORECAST_TREND = "forecast_trend"  # a smooth rise, extrapolated one provisioning time ahead, raised the count
     STEADY = "steady"  # the load asks for the count already requested
     STABILIZING = "stabilizing"  # a change is wanted but a stabilization window or short history holds it
     PROVISIONING = "provisioning"  # more is wanted but requested replicas are still starting
@@ -88,6 +93,9 @@ class Decision:
     peak_in_flight: float | None = None  # largest 10-s datapoint of the newest window
     panicking: bool = False
     at_max: bool = False  # the API sits at max_replicas (the shell raises an alarm and notes it)
+    demand: float | None = None  # the newest datapoint's arrivals x service time, when it was saturated
+    forecast: int | None = None  # replicas a forecast asks for over the lead time
+    period_seconds: float | None = None  # the recurrence of the bursts behind a burst forecast
 
     @property
     def action(self) -> Action:
@@ -135,36 +143,85 @@ def decide(policy: Policy, state: ScalerState, obs: Observation, now: float) -> 
     (4, 'panic')
     """
     requested = obs.requested
-    points = tuple(sorted(obs.points))
+    fresh_requests = [r for r in obs.request_points if state.last_point_at is None or r[0] > state.last_point_at]
+    service = smoothed_service(state.service_seconds, sorted(fresh_requests))
+    measured = loads(
+        sorted(obs.points),
+        obs.request_points,
+        slots_at=lambda at: state.ready_at(at, obs.ready) * policy.max_concurrency,
+        service_estimate=service,
+        drain_seconds=policy.backlog_drain_seconds,
+    )
+    points = tuple((load.at, load.value) for load in measured)
     timeline = _replay(policy, state, points, requested)
-    provisioning = _pending(policy, state.provisioning, obs, now)
     newest = points[-1][0] if points else None
+    provisioning, learned = _pending(policy, state, obs, now, newest)
+    timeline = replace(
+        timeline,
+        history=state.history.record(
+            (m.at, m.need) for m in measured if state.last_point_at is None or m.at > state.last_point_at
+        ),
+        service_seconds=service,
+        provisioning_seconds=learned,
+        ready_log=(*(e for e in state.ready_log if e[0] > now - policy.lookback_seconds), (now, obs.ready)),
+    )
     stable = peak = None
     if newest is not None:
         stable = window_mean(points, newest, policy.window_seconds)
         peak = window_max(points, newest, policy.window_seconds)
 
     rec: int | None = None
+    forecast: Forecast | None = None
     if newest is None or now - newest > policy.stale_after_seconds or not timeline.recommendations:
         # Cost guardrail: silence is never read as zero load; only the user's own bounds may move the count.
         desired, reason = requested, DecisionReason.STALE_METRICS
     else:
         rec = timeline.recommendations[-1][1]
         desired, reason = _stabilized(policy, timeline, rec, requested)
-        saturated = points[-1][1] >= obs.ready * policy.max_concurrency
+        window = [m for m in measured if m.at > points[-1][0] - policy.window_seconds]
+        demands = [m.demand for m in window if m.demand is not None]
+        rate_sized = policy.replicas_for(max(demands)) if demands else 0
+        saturated = any(m.saturated for m in window)
         if desired > requested and provisioning is not None and saturated:
-            # Worked example, 1 slot each: 4 -> 8 requested at 12:00, 4 ready at 12:01 with 11 in flight, so 7
-            # are queued and the queue grows until the new replicas serve: it says "more than 4", not "11".
-            # Unsaturated, the signal is demand and may raise the count further.
-            desired, reason = requested, DecisionReason.PROVISIONING
+            # Worked example, 1 slot each: 4 -> 8 requested at 12:00, 4 ready at 12:01 with 11 in flight, so 7 are
+            # queued and the queue grows until the new replicas serve: it says "more than 4", not "11". Only a
+            # rate (arrivals x service time) above what is already requested may ask for more meanwhile, and
+            # only as much as the rate says.
+            if rate_sized > requested:
+                desired = min(desired, rate_sized)
+            else:
+                desired, reason = requested, DecisionReason.PROVISIONING
         if timeline.panic_since is not None:
-            # Panic follows the newest datapoint, as Knative follows its 6-s panic window, and holds the count.
-            # Worked example: 3 ready and requested, the newest datapoint at 20 in flight: panic asks for 20,
-            # capped at 4 x 3 = 12 because the cap counts ready replicas; more only once those 12 serve.
-            cap = math.ceil(max(obs.ready, 1) * policy.panic_max_upscale_factor)
-            burst = min(policy.replicas_for(points[-1][1]), cap)
+            # Panic follows the newest datapoint, as Knative follows its 6-s panic window, and holds the count. A
+            # saturated in-flight holds a queue, so on its own it may ask for 4x the replicas that serve, and
+            # nothing more while a scale-out is under way; the rate (arrivals x service time, backlog drained
+            # over a minute) may ask for what it says, up to 10x the requested count. Worked example, 7 ready,
+            # 706 in flight (the queue full), 200 arrivals per 10 s at 1 s: 4 x 7 = 28 by in-flight, but the
+            # rate is 20 + 699 / 60 = 31.7, so ceil(31.7 / 0.7) = 46.
+            by_queue = (
+                requested
+                if provisioning is not None
+                else math.ceil(max(obs.ready, 1) * policy.panic_max_upscale_factor)
+            )
+            by_rate = min(rate_sized, math.ceil(max(requested, 2) * policy.demand_max_upscale_factor))
+            burst = min(policy.replicas_for(points[-1][1]), max(by_queue, by_rate))
             if burst > desired or desired < requested:
                 desired, reason = max(burst, requested), DecisionReason.PANIC
+        forecast = _forecast(policy, timeline, now)
+        expected = policy.replicas_for(forecast.load) if forecast is not None else 0
+        if forecast is not None and expected > desired:
+            desired = expected
+            reason = DecisionReason.FORECAST_BURST if forecast.kind == "burst" else DecisionReason.FORECAST_TREND
+        elif (
+            forecast is not None
+            and forecast.period_seconds is not None
+            and reason is DecisionReason.STABILIZING
+            and rec < requested
+            and timeline.panic_since is None
+        ):
+            # The bursts recur and none is due within one provisioning time: the downscale window's memory of the
+            # last one would only hold idle capacity across a gap longer than re-provisioning costs. Step limit kept.
+            desired, reason = max(rec, expected, step_limits(policy, requested)[0]), DecisionReason.FORECAST_BURST
     if desired < requested and obs.rollout_in_progress:
         desired, reason = requested, DecisionReason.ROLLOUT
     if policy.clamp(desired) != desired:
@@ -184,8 +241,25 @@ def decide(policy: Policy, state: ScalerState, obs: Observation, now: float) -> 
         peak_in_flight=peak,
         panicking=timeline.panic_since is not None,
         at_max=desired >= policy.max_replicas,
+        demand=measured[-1].demand if measured else None,
+        forecast=policy.replicas_for(forecast.load) if forecast is not None else None,
+        period_seconds=forecast.period_seconds if forecast is not None else None,
     )
     return decision, _remember(timeline, provisioning, decision, now)
+
+
+def _forecast(policy: Policy, timeline: ScalerState, now: float) -> Forecast | None:
+    """The larger of the burst and trend forecasts over one provisioning time plus one decision interval."""
+    lead = (timeline.provisioning_seconds or policy.provisioning_seconds) + policy.decision_interval_seconds
+    found = [
+        f
+        for f in (
+            burst_forecast(timeline.history, policy.replicas_for, now, lead),
+            trend_forecast(timeline.history, now, lead),
+        )
+        if f is not None
+    ]
+    return max(found, key=lambda f: f.load) if found else None
 
 
 def _replay(policy: Policy, state: ScalerState, points: tuple[tuple[float, float], ...], requested: int) -> ScalerState:
@@ -251,13 +325,30 @@ def _stabilized(policy: Policy, timeline: ScalerState, rec: int, requested: int)
     return desired, DecisionReason.LOAD if desired != requested else DecisionReason.STABILIZING
 
 
-def _pending(policy: Policy, provisioning: Provisioning | None, obs: Observation, now: float) -> Provisioning | None:
-    """The scale-out still starting, or ``None`` once its replicas serve or it is too old to wait for."""
+PROVISIONING_SMOOTHING = 0.5  # weight of a new scale-out's observed start time in the running estimate
+
+
+def _pending(
+    policy: Policy, state: ScalerState, obs: Observation, now: float, newest: float | None
+) -> tuple[Provisioning | None, float | None]:
+    """The scale-out still under way, and the provisioning-time estimate.
+
+    A scale-out is under way until its replicas serve *and* a datapoint newer than the decision that saw them
+    serve exists (older ones still show the queue they came to drain), or until it is too old to wait for. The
+    estimate learns from each arrival, as seen at a decision: up to one interval late, the safe side for a lead.
+    """
+    provisioning, learned = state.provisioning, state.provisioning_seconds
     if provisioning is None:
-        return None
-    arrived = obs.ready >= min(provisioning.replicas, obs.requested)
-    expired = now - provisioning.since > policy.provisioning_timeout_seconds
-    return None if arrived or expired else provisioning
+        return None, learned
+    if provisioning.ready_at is None and obs.ready >= min(provisioning.replicas, obs.requested):
+        took = now - provisioning.since
+        learned = round(took if learned is None else learned + PROVISIONING_SMOOTHING * (took - learned), 1)
+        provisioning = replace(provisioning, ready_at=now)
+    if provisioning.ready_at is not None and newest is not None and newest >= provisioning.ready_at:
+        return None, learned
+    if now - provisioning.since > policy.provisioning_timeout_seconds:
+        return None, learned
+    return provisioning, learned
 
 
 def _remember(timeline: ScalerState, provisioning: Provisioning | None, decision: Decision, now: float) -> ScalerState:

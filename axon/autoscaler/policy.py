@@ -45,7 +45,15 @@ class Policy:
     # flight than ready x this means requests are queueing
     panic_threshold: float = 2.0  # enter panic when one 10-s datapoint asks for >= 2x the requested replicas
     # (ratio; default 2.0, Knative's panic-threshold-percentage 200)
-    panic_max_upscale_factor: float = 4.0  # one panic step adds at most to ceil(4 * requested) (ratio; default 4)
+    panic_max_upscale_factor: float = 4.0  # a panic step sized on in-flight alone goes at most to ceil(4 * ready)
+    # (ratio; default 4): a saturated in-flight holds a queue, not a rate
+    demand_max_upscale_factor: float = 10.0  # a step sized on arrivals x service time (demand.py) goes at most to
+    # ceil(10 * max(requested, 2)) (ratio; default 10): the estimate is a rate, but one bad period must not buy a fleet
+    backlog_drain_seconds: int = 60  # a demand estimate includes the queued requests' work spread over this long
+    # (seconds; default 60, one decision interval)
+    provisioning_seconds: int = 300  # request -> serving, until the API's own scale-outs have taught the scaler
+    # (seconds; default 300, a GPU instance plus image and model); forecasts act this far ahead
+    decision_interval_seconds: int = 60  # the schedule's period: capacity for the next interval is asked for now
     stale_after_seconds: int = 150  # newest datapoint older than this: hold the count (seconds; default 150 =
     # 60 s tick + 20 s metric lag + 70 s of slack for CloudWatch)
     provisioning_timeout_seconds: int = 900  # pending capacity older than this no longer counts as coming

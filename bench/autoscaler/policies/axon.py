@@ -17,7 +17,13 @@ class Axon:
         self.state = ScalerState()
 
     def step(self, view: View) -> int:
-        points = view.datapoints(since=view.now - self.policy.lookback_seconds)
-        obs = Observation(points=tuple(points), ready=view.ready, requested=view.requested, can_change=view.can_change)
+        since = view.now - self.policy.lookback_seconds
+        obs = Observation(
+            points=tuple(view.datapoints(since=since)),
+            ready=view.ready,
+            requested=view.requested,
+            can_change=view.can_change,
+            request_points=tuple(view.request_points(since=since)),
+        )
         decision, self.state = decide(self.policy, self.state, obs, float(view.now))
         return decision.desired
