@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bench.autoscaler.engine import WARM_COST_RATIO, SimConfig
 from bench.autoscaler.policies import POLICIES
-from bench.autoscaler.run import CHOICES, run, run_seeds, summarize
+from bench.autoscaler.run import CHOICES, DEFAULT_SEEDS, run, run_seeds, summarize
 from bench.autoscaler.workload import SYNTHETIC, load_trace, synthetic
 
 
@@ -53,8 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--seeds",
         type=int,
-        default=3,
-        help="synthetic shapes: run seeds 1..N and report mean and range (default 3); a trace is replayed once",
+        default=DEFAULT_SEEDS,
+        help=f"synthetic shapes: run seeds 1..N and report mean and [low, high] (default {DEFAULT_SEEDS}); "
+        "a trace is replayed once",
     )
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per policy")
     return p

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 
 from bench.autoscaler.engine import PERIOD, SimConfig
 from bench.autoscaler.policies import POLICIES
-from bench.autoscaler.run import Scored, Summary, run_seeds, summarize
+from bench.autoscaler.run import DEFAULT_SEEDS, Scored, Summary, run_seeds, summarize
 from bench.autoscaler.verdict import COST_TOLERANCE, SLO_TOLERANCE, compare
 from bench.autoscaler.workload import SYNTHETIC, Workload, load_trace, synthetic
 
@@ -120,7 +120,7 @@ def workload_section(workload: Workload, summaries: list[Summary]) -> list[str]:
     ]
 
 
-def write_results(cfg: SimConfig, seeds: int = 3) -> Path:
+def write_results(cfg: SimConfig, seeds: int = DEFAULT_SEEDS) -> Path:
     lines = [
         "# Autoscaler benchmark results",
         "",

@@ -82,6 +82,7 @@ def run(workload: Workload, names: list[str], cfg: SimConfig) -> list[Scored]:
     return results
 
 
+DEFAULT_SEEDS = 5  # seeds per synthetic shape (issue 12: at least 5, with their spread)
 METRICS = ("slo_met_fraction", "cost_replica_minutes", "scale_actions", "rejected")
 
 

@@ -480,3 +480,42 @@ def test_axon_warm_runs_axon_on_a_warm_pool_sized_to_the_peak_need(small: Worklo
     assert warm_pool_for(small, cfg) == needed_replicas(small, cfg, horizon_of(small, cfg)).max()
     assert rows["axon+warm"].warm_seconds > 0 and rows["axon"].warm_seconds == 0
     assert rows["axon+warm"].slo_met >= rows["axon"].slo_met
+
+
+def test_a_shape_runs_five_seeds_by_default(tiny_shape: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["--shape", tiny_shape, "--policy", "oracle", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["seeds"] == 5
+
+
+def test_the_first_five_shapes_keep_their_rates() -> None:
+    rate = {name: fn for name, (fn, _) in workload_module.SYNTHETIC.items()}
+    t = np.array([0.0, 1199.0, 1200.0, 1379.0, 1380.0, 3600.0])
+    assert rate["step"](t).tolist() == [4, 4, 20, 20, 20, 20]
+    assert rate["spike"](t).tolist() == [4, 4, 40, 40, 4, 4]
+    assert rate["on-off"](np.array([0.0, 299.0, 300.0, 1500.0])).tolist() == [12, 12, 0.05, 12]
+    assert rate["ramp"](np.array([600.0, 2400.0, 5400.0])).tolist() == [2, 20, 2]
+    assert rate["daily"](np.array([0.0, 7200.0])).tolist() == [4, 16]
+    # No noise, nothing more drawn: a seed's draw is what it was before noise existed.
+    step = synthetic("step", seed=2)
+    assert (step.arrival == from_rate("synthetic-step", rate["step"], 3600, seed=2).arrival).all()
+
+
+def test_the_new_shapes() -> None:
+    shapes = workload_module.SYNTHETIC
+    flash, _ = shapes["flash-crowd"]
+    assert flash(np.array([1199.0, 1200.0, 2279.0, 2280.0])).tolist() == [3, 27, 27, 3]  # x9 for 18 minutes
+    bursts, seconds = shapes["recurring-bursts"]
+    t = np.arange(seconds, dtype=np.float64)
+    starts = np.flatnonzero(np.diff((bursts(t) > 2).astype(int)) == 1) + 1
+    assert starts.tolist() == [900 + 1800 * k for k in range(6)] and (bursts(t) > 2).sum() == 6 * 240
+    two_hour, seconds = shapes["diurnal-2h"]
+    assert seconds == 3 * 7200 and two_hour(np.array([0.0, 3600.0, 7200.0])).tolist() == [4, 16, 4]
+    day, seconds = shapes["diurnal-24h"]
+    hourly = day(np.arange(24) * 3600.0)
+    assert seconds == 86400 and 2 <= hourly.argmin() <= 4 and hourly.max() / hourly.min() > 3
+    ramp, seconds = shapes["slow-ramp"]
+    assert ramp(np.array([0.0, 600.0, 7800.0, 9000.0])).tolist() == [2, 2, 20, 20]
+    # The plateau's per-minute noise: heavy, drawn per seed, the same for the same seed.
+    per_minute = [np.bincount((synthetic("noisy-plateau", seed=s).arrival // 60).astype(int)) for s in (1, 1, 2)]
+    assert (per_minute[0] == per_minute[1]).all() and not (per_minute[0] == per_minute[2]).all()
+    assert per_minute[0].std() / per_minute[0].mean() > 0.3  # Poisson alone: 1 / sqrt(600) = 0.04
