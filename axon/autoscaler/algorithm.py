@@ -15,7 +15,7 @@ How it works, for one API, once a minute (numbers use the defaults: target 1, wi
 3. **Panic (Knative's KPA).** A datapoint asking for ``panic_threshold`` (2x) the requested replicas starts panic:
    go to that datapoint's count at once, skipping the upscale window; never scale in until a full window passes
    with no datapoint over the threshold. A step sized on arrivals x service time goes at most to
-   ``demand_max_upscale_factor`` (10x) the requested count; one sized on a saturated in-flight alone (no request
+   ``demand_max_upscale_factor`` (25x) the requested count; one sized on a saturated in-flight alone (no request
    data) at most to ``panic_max_upscale_factor`` (4x) the *ready* count, and not again before those serve.
 4. **Forecasts** (:mod:`axon.autoscaler.forecast`). A per-minute history of the load (a day) shows recurring
    bursts, whose capacity is asked for one provisioning time (learned from the API's own scale-outs) ahead and
@@ -195,7 +195,7 @@ def decide(policy: Policy, state: ScalerState, obs: Observation, now: float) -> 
             # Panic follows the newest datapoint, as Knative follows its 6-s panic window, and holds the count. A
             # saturated in-flight holds a queue, so on its own it may ask for 4x the replicas that serve, and
             # nothing more while a scale-out is under way; the rate (arrivals x service time, backlog drained
-            # over a minute) may ask for what it says, up to 10x the requested count. Worked example, 7 ready,
+            # over a minute) may ask for what it says, up to 25x the requested count. Worked example, 7 ready,
             # 706 in flight (the queue full), 200 arrivals per 10 s at 1 s: 4 x 7 = 28 by in-flight, but the
             # rate is 20 + 699 / 60 = 31.7, so ceil(31.7 / 0.7) = 46.
             by_queue = (

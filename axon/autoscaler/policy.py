@@ -47,8 +47,8 @@ class Policy:
     # (ratio; default 2.0, Knative's panic-threshold-percentage 200)
     panic_max_upscale_factor: float = 4.0  # a panic step sized on in-flight alone goes at most to ceil(4 * ready)
     # (ratio; default 4): a saturated in-flight holds a queue, not a rate
-    demand_max_upscale_factor: float = 10.0  # a step sized on arrivals x service time (demand.py) goes at most to
-    # ceil(10 * max(requested, 2)) (ratio; default 10): the estimate is a rate, but one bad period must not buy a fleet
+    demand_max_upscale_factor: float = 25.0  # a step sized on arrivals x service time (demand.py) goes at most to
+    # ceil(25 * max(requested, 2)) (ratio; default 25): the estimate is a rate, but one bad period must not buy a fleet
     backlog_drain_seconds: int = 60  # a demand estimate includes the queued requests' work spread over this long
     # (seconds; default 60, one decision interval)
     provisioning_seconds: int = 300  # request -> serving, until the API's own scale-outs have taught the scaler
