@@ -18,6 +18,8 @@ from axon.platforms.ecs.config import JwtAuth
 REGION = "axon:region"
 GPU_INSTANCE_TYPES = "axon:gpuInstanceTypes"
 POWERTOOLS_LAYER_VERSION = "axon:powertoolsLayerVersion"
+# Stopped GPU instances kept per instance type in a warm pool (docs/ecs.md, "Warm capacity"); 0: none.
+ECS_WARM_POOL_SIZE = "axon:ecsWarmPoolSize"
 # The ECS front door (docs/ecs.md, "The front door").
 CERTIFICATE_ARN = "axon:certificateArn"  # ACM certificate: HTTPS on 443, HTTP redirected to it
 DOMAIN_NAME = "axon:domainName"  # the name the certificate covers and that points at the ALB (the API URL)
@@ -101,3 +103,20 @@ def front_door_settings(node: Node) -> FrontDoorSettings:
         allowed_cidrs=_items(node, ALLOWED_CIDRS),
         auth=auth,
     )
+
+
+def warm_pool_size(node: Node, max_instances: int) -> int:
+    """``axon:ecsWarmPoolSize``: a whole number from 0 (the default: no warm pool) to the group's maximum, since a
+    warm instance beyond the most the group may run could never enter service and would only bill its volume."""
+    value: Any = node.try_get_context(ECS_WARM_POOL_SIZE)
+    if value is None:
+        return 0
+    text = str(value).strip()
+    if not text.isdigit():  # also refuses negatives and booleans
+        raise ValueError(f"context {ECS_WARM_POOL_SIZE} must be a whole number of instances, not {value!r}")
+    size = int(text)
+    if size > max_instances:
+        raise ValueError(
+            f"context {ECS_WARM_POOL_SIZE} is {size}, more than the {max_instances} instances a GPU group may run"
+        )
+    return size

@@ -1,7 +1,7 @@
 """``AxonEcs``: the shared ECS infrastructure GPU APIs run on, published to the control plane through SSM.
 
 The stack creates what every ECS API shares: a VPC (or uses an imported one), the cluster, one GPU Auto Scaling
-group and capacity provider per instance type, the ALB and its listeners (:mod:`cdk_app.stacks.ecs_front_door`:
+group and capacity provider per instance type (with an opt-in warm pool of stopped instances), the ALB and its listeners (:mod:`cdk_app.stacks.ecs_front_door`:
 internal by default, HTTPS with a certificate from context), security groups, the task and execution roles, and
 the smoke-test Lambda in the VPC (:mod:`cdk_app.stacks.ecs_smoke`). Per-version resources (services, target groups, listener rules) are created at run time
 by ``axon.platforms.ecs``. The stack writes ``/axon/ecs/config`` (``axon.platforms.ecs.config.EcsConfig``), so
@@ -27,7 +27,7 @@ from axon import names
 from axon.platforms.api_roles import ECS_TASKS_PRINCIPAL
 from axon.platforms.ecs.config import ECS_CONFIG_PARAMETER, EcsConfig
 from axon.platforms.ecs.service import CONTAINER_PORT
-from cdk_app.context import FrontDoorSettings, front_door_settings
+from cdk_app.context import FrontDoorSettings, front_door_settings, warm_pool_size
 from cdk_app.nag import acknowledge, acknowledge_wildcards, skip_scan
 from cdk_app.stacks.ecs_front_door import build_front_door
 from cdk_app.stacks.ecs_smoke import build_smoke_function
@@ -55,11 +55,17 @@ class AxonEcsStack(Stack):
         max_instances_per_type: int = 4,
         vpc: ec2.IVpc | None = None,
         front_door: FrontDoorSettings | None = None,
+        warm_instances: int | None = None,
         **kwargs: Any,
     ) -> None:
-        """``front_door``: how clients reach the APIs; by default read from context (``axon:certificateArn``...)."""
+        """``front_door``: how clients reach the APIs; by default read from context (``axon:certificateArn``...).
+        ``warm_instances``: stopped instances per instance type in a warm pool; by default ``axon:ecsWarmPoolSize``.
+        """
         super().__init__(scope, construct_id, **kwargs)
         settings = front_door or front_door_settings(self.node)
+        self.warm_instances = (
+            warm_pool_size(self.node, max_instances_per_type) if warm_instances is None else warm_instances
+        )
         self.vpc = vpc or self._vpc()
         self.cluster = ecs.Cluster(
             self,
@@ -214,6 +220,21 @@ class AxonEcsStack(Stack):
         )
         return task, execution
 
+    def _warm_pool(self, group: autoscaling.AutoScalingGroup) -> None:
+        """A fixed number of stopped instances beside the group: a scale-out starts one (boot from its initialized
+        volume) instead of launching one, so ECS waits for a task start and an image pull, not a first boot.
+
+        Equal ``min_size`` and ``max_group_prepared_capacity`` make the pool's size absolute (otherwise it is the
+        group's maximum minus its desired count). Stopped instances bill only their EBS volume. Instances are not
+        returned to the pool on scale-in: ECS does not allow ``ReuseOnScaleIn`` for its groups; the pool refills
+        with fresh instances instead.
+        """
+        group.add_warm_pool(
+            min_size=self.warm_instances,
+            max_group_prepared_capacity=self.warm_instances,
+            pool_state=autoscaling.PoolState.STOPPED,
+        )
+
     def _capacity(self, instance_type: str, max_instances: int) -> ecs.CfnCapacityProvider:
         """One GPU Auto Scaling group per instance type; ECS managed scaling grows it when tasks cannot be placed."""
         suffix = instance_type.replace(".", "").title()
@@ -239,6 +260,10 @@ class AxonEcsStack(Stack):
             # (tasks get their own role from the agent's credentials endpoint, 169.254.170.2).
             "echo ECS_AWSVPC_BLOCK_IMDS=true >> /etc/ecs/ecs.config",
         )
+        if self.warm_instances:
+            # The agent must not register an instance that is only being warmed (it would take tasks, then stop):
+            # with this it waits for the instance to leave the warm pool (ECS's documented requirement).
+            user_data.add_commands("echo ECS_WARM_POOLS_CHECK=true >> /etc/ecs/ecs.config")
         template = ec2.LaunchTemplate(
             self,
             f"LaunchTemplate{suffix}",
@@ -272,6 +297,8 @@ class AxonEcsStack(Stack):
             "AwsSolutions-AS3",
             "ECS managed scaling drives this group; scaling activity shows in the cluster's capacity provider.",
         )
+        if self.warm_instances:
+            self._warm_pool(group)
         return ecs.CfnCapacityProvider(
             self,
             f"Provider{suffix}",

@@ -1,18 +1,23 @@
-"""The synthesized ``AxonEcs`` template: GPU capacity, the ALB, least-privilege roles, and the SSM config."""
+"""The synthesized ``AxonEcs`` template: GPU capacity (and its opt-in warm pool), the ALB, least-privilege roles,
+and the SSM config."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
-from aws_cdk import App, assertions
+from aws_cdk import App, Aspects, Environment, assertions
 from cfnlint.api import lint_file
 
 from axon import names
 from axon.names import ECS_STACK
 from axon.platforms.ecs.config import ECS_CONFIG_PARAMETER, EcsConfig
-from cdk_app.app import GPU_INSTANCE_TYPES_CONTEXT, REGION_CONTEXT, ecs_region, gpu_instance_types
-from cdk_app.stacks.ecs_stack import DEFAULT_INSTANCE_TYPES
+from cdk_app.app import GPU_INSTANCE_TYPES_CONTEXT, REGION_CONTEXT, cdk_json_context, ecs_region, gpu_instance_types
+from cdk_app.aspects.least_privilege import LeastPrivilege
+from cdk_app.context import ECS_WARM_POOL_SIZE, warm_pool_size
+from cdk_app.nag import add_checks
+from cdk_app.stacks.ecs_stack import DEFAULT_INSTANCE_TYPES, AxonEcsStack
 from tests.cdk.conftest import AppSynth, Synth
 
 pytestmark = pytest.mark.xdist_group("cdk")
@@ -122,3 +127,55 @@ def test_the_task_role_reads_only_published_bundles(ecs_synth: Synth) -> None:
         if s["Action"] == "kms:Decrypt"
     ]
     assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+
+
+@pytest.fixture(scope="module")
+def warm_synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
+    """``AxonEcs`` alone with ``axon:ecsWarmPoolSize`` 2, cdk-nag and the least-privilege aspect on."""
+    context = {**cdk_json_context(), GPU_INSTANCE_TYPES_CONTEXT: "g5.xlarge", ECS_WARM_POOL_SIZE: "2"}
+    app = App(outdir=str(tmp_path_factory.mktemp("cdk.warm")), context=context)
+    stack = AxonEcsStack(app, ECS_STACK, instance_types=("g5.xlarge",), env=Environment(region="us-east-1"))
+    Aspects.of(app).add(LeastPrivilege())
+    add_checks(app)
+    yield Synth.of(app.synth(), stack)
+
+
+def _user_data(synth: Synth) -> str:
+    (launch,) = synth.of_type("AWS::EC2::LaunchTemplate").values()
+    return json.dumps(launch["Properties"]["LaunchTemplateData"]["UserData"])
+
+
+def test_no_warm_pool_by_default(ecs_synth: Synth) -> None:
+    assert ecs_synth.of_type("AWS::AutoScaling::WarmPool") == {}
+    for launch in ecs_synth.of_type("AWS::EC2::LaunchTemplate").values():
+        assert "ECS_WARM_POOLS_CHECK" not in json.dumps(launch["Properties"]["LaunchTemplateData"]["UserData"])
+
+
+def test_a_warm_pool_of_stopped_instances_when_asked(warm_synth: Synth) -> None:
+    (pool,) = warm_synth.of_type("AWS::AutoScaling::WarmPool").values()
+    (group_id,) = warm_synth.of_type("AWS::AutoScaling::AutoScalingGroup")
+    properties = pool["Properties"]
+    assert properties["AutoScalingGroupName"] == {"Ref": group_id}
+    # Equal minimum and prepared capacity: an absolute size of 2, whatever the group runs.
+    assert (properties["MinSize"], properties["MaxGroupPreparedCapacity"], properties["PoolState"]) == (2, 2, "Stopped")
+    assert "InstanceReusePolicy" not in properties  # ECS refuses ReuseOnScaleIn on its groups
+    # The agent waits until the instance leaves the pool before registering with the cluster.
+    assert "ECS_WARM_POOLS_CHECK=true" in _user_data(warm_synth)
+    assert warm_synth.errors == ()  # cdk-nag and the least-privilege aspect
+
+
+def test_cfn_lint_finds_nothing_with_a_warm_pool(warm_synth: Synth) -> None:
+    assert [str(m) for m in lint_file(warm_synth.template_path) if m.rule.id[0] in "EW" and m.rule.id != "W3005"] == []
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, 0), ("0", 0), ("3", 3), (4, 4), ("-1", "whole number"), ("two", "whole number"), ("5", "more than")],
+)
+def test_the_warm_pool_size_comes_from_context(value: object, expected: int | str) -> None:
+    app = App(context={} if value is None else {ECS_WARM_POOL_SIZE: value})
+    if isinstance(expected, int):
+        assert warm_pool_size(app.node, max_instances=4) == expected
+    else:
+        with pytest.raises(ValueError, match=expected):
+            warm_pool_size(app.node, max_instances=4)
