@@ -162,14 +162,18 @@ def predict(
             show_default=False,
         ),
     ] = None,
+    stream: Annotated[
+        bool, typer.Option("--stream", help="print the answer's parts as they arrive (for predictors that yield)")
+    ] = False,
 ) -> None:
     """Send one prediction request to NAME and print the answer's body.
 
-    SageMaker APIs: SageMaker Runtime InvokeEndpoint. ECS APIs: POST to the load balancer's /apis/NAME/invocations.
+    SageMaker APIs: SageMaker Runtime InvokeEndpoint (--stream: InvokeEndpointWithResponseStream). ECS APIs: POST
+    to the load balancer's /apis/NAME/invocations.
     """
     from axon.cli.predict import predict as run
 
-    run(ctx, name, data, content_type, token)
+    run(ctx, name, data, content_type, token, stream)
 
 
 @app.command("rollback")

@@ -1,20 +1,25 @@
-"""``axon predict NAME --data JSON|@file``: one request, sent where that API's clients send theirs.
+"""``axon predict NAME --data JSON|@file [--stream]``: one request, sent where that API's clients send theirs.
 
 A SageMaker API gets one InvokeEndpoint call, as any SageMaker client would make it. An ECS API is reached through
 the load balancer: ``POST <EcsConfig.url>/apis/<api>/invocations`` (the listener rule's path, rewritten to the
 runtime's ``/invocations``), with ``Authorization: Bearer <token>`` when ``/axon/ecs/config`` has JWT verification.
 The HTTP client is the standard library's, bounded: one overall deadline, a cap on the answer's size, no
-redirects (a bearer token never follows one to another host).
+redirects (a bearer token never follows one to another host). ``--stream`` prints the answer as it arrives
+(InvokeEndpointWithResponseStream; the chunked body the ALB passes through): no overall deadline and no size cap
+then, since nothing is held, but each read still times out.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import typer
@@ -34,6 +39,7 @@ MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 _CHUNK = 64 * 1024
 _EXCERPT = 300  # characters of an error body quoted in the error line
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+T = TypeVar("T")
 _ALB_ERRORS = {
     502: "a replica broke the connection",
     503: "no healthy replica takes requests",
@@ -113,8 +119,9 @@ def _excerpt(body: bytes) -> str:
     return text[:_EXCERPT] + ("..." if len(text) > _EXCERPT else "")
 
 
-def _bounded_read(response: Any, cli: CliContext, deadline: float, url: str) -> bytes:
-    """At most :data:`MAX_RESPONSE_BYTES`, before ``deadline`` (each socket read is bounded by the timeout too)."""
+def _bounded_read(response: Any, url: str, *, cli: CliContext) -> bytes:
+    """At most :data:`MAX_RESPONSE_BYTES`, within :data:`TIMEOUT_SECONDS` (each socket read is bounded too)."""
+    deadline = cli.clock() + TIMEOUT_SECONDS
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -162,22 +169,27 @@ def _http_error(name: str, url: str, error: urllib.error.HTTPError, body: bytes,
     return ModelError(f"{name} answered HTTP {status}: {_excerpt(body)} (axon logs {name})")
 
 
-def _invoke_ecs(cli: CliContext, name: str, payload: bytes, content_type: str, token: str | None) -> bytes:
+def _invoke_ecs(
+    cli: CliContext, name: str, payload: bytes, content_type: str, token: str | None, consume: Callable[[Any, str], T]
+) -> T:
+    """POST through the load balancer; ``consume(response, url)`` reads the answer (whole, or as it streams)."""
     config = cli.ecs_config
     url = cli.runtime_url(name, "ecs")
     headers = _headers(config, url, content_type, token, name)
     request = urllib.request.Request(url, data=payload, headers=headers, method="POST")  # noqa: S310 (EcsConfig.url is http(s))
     opener = urllib.request.build_opener(_NoRedirects)
-    deadline = cli.clock() + TIMEOUT_SECONDS
     try:
         with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
-            return _bounded_read(response, cli, deadline, url)
+            return consume(response, url)
     except urllib.error.HTTPError as error:
         try:
             body = error.read(_EXCERPT * 4)
         except OSError:
             body = b""
         raise _http_error(name, url, error, body, "Authorization" in headers) from None
+    except http.client.IncompleteRead as error:  # a chunked body cut before its end: the model failed mid-stream
+        why = "the connection closed before its end"
+        raise ModelError(f"{name}'s answer broke off: {why} (axon logs {name})") from error
     except TimeoutError as error:
         raise UnavailableError(f"no answer from {url} within {TIMEOUT_SECONDS:g} s") from error
     except urllib.error.URLError as error:
@@ -187,7 +199,66 @@ def _invoke_ecs(cli: CliContext, name: str, payload: bytes, content_type: str, t
         raise UnavailableError(f"cannot reach {url}: {error.reason}{inside}") from error
 
 
-def predict(ctx: typer.Context, name: str, data: str, content_type: str, token: str | None = None) -> None:
+def _relay(write: Callable[[bytes], None]) -> Callable[[Any, str], None]:
+    """Streamed ECS answers: each piece of the chunked body is written as it arrives (``read1`` returns what one
+    chunk holds instead of waiting for the whole size); each read is bounded by the timeout, not the whole."""
+
+    def consume(response: Any, url: str) -> None:
+        while chunk := response.read1(_CHUNK):
+            write(chunk)
+
+    return consume
+
+
+# ---- streaming ----------------------------------------------------------------------------------------------------
+
+
+def _stream_sagemaker(
+    cli: CliContext, name: str, payload: bytes, content_type: str, write: Callable[[bytes], None]
+) -> None:
+    """InvokeEndpointWithResponseStream: each ``PayloadPart`` is written as it arrives; a ``ModelStreamError``
+    after the first part is the model failing mid-stream."""
+    from botocore.exceptions import EventStreamError
+
+    try:
+        response = cli.client("sagemaker-runtime").invoke_endpoint_with_response_stream(
+            EndpointName=names.endpoint_name(name), Body=payload, ContentType=content_type
+        )
+    except ClientError as error:
+        raise _invoke_error(name, error) from error
+    try:
+        for event in response["Body"]:
+            part = event.get("PayloadPart")
+            if part is not None:
+                write(part["Bytes"])
+    except EventStreamError as error:
+        details = error.response.get("Error", {})
+        why = f"{details.get('Code', 'stream error')}: {details.get('Message', '')}"
+        raise ModelError(f"{name}'s answer broke off: {why} (axon logs {name})") from None
+
+
+class _Output:
+    """stdout for streamed parts: flushed after each, and ended with a newline on a terminal, as ``typer.echo``
+    ends a whole answer."""
+
+    def __init__(self) -> None:
+        self.last = b"\n"
+
+    def write(self, chunk: bytes) -> None:
+        if chunk:
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+            self.last = chunk[-1:]
+
+    def close(self) -> None:
+        if self.last != b"\n" and sys.stdout.isatty():
+            sys.stdout.buffer.write(b"\n")
+            sys.stdout.buffer.flush()
+
+
+def predict(
+    ctx: typer.Context, name: str, data: str, content_type: str, token: str | None = None, stream: bool = False
+) -> None:
     """``axon predict``, run by :func:`axon.cli.app.predict` (which declares its options and help)."""
     cli = context_of(ctx)
     valid_api(name)
@@ -195,8 +266,18 @@ def predict(ctx: typer.Context, name: str, data: str, content_type: str, token: 
     api = cli.api(name)
     if api.deleted:
         raise NotFoundError(f"{name} was deleted (axon history {name} shows its versions)")
+    if stream:
+        output = _Output()
+        try:
+            if api.platform == "ecs":
+                _invoke_ecs(cli, name, payload, content_type, token, _relay(output.write))
+            else:
+                _stream_sagemaker(cli, name, payload, content_type, output.write)
+        finally:
+            output.close()
+        return
     if api.platform == "ecs":
-        body = _invoke_ecs(cli, name, payload, content_type, token)
+        body = _invoke_ecs(cli, name, payload, content_type, token, partial(_bounded_read, cli=cli))
     else:
         body = _invoke_sagemaker(cli, name, payload, content_type)
     try:
