@@ -43,6 +43,7 @@ def emf_document(record: DecisionRecord) -> dict[str, Any]:
         "Api": record.api,
         "Variant": record.variant,
         "Reason": record.reason,
+        **{k: v for k, v in (("Demand", record.demand), ("Forecast", record.forecast)) if v is not None},
         "DesiredReplicas": record.desired,
         "InFlight": record.in_flight if record.in_flight is not None else 0.0,
         "Decision": int(record.desired != record.previous),

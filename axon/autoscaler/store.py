@@ -34,8 +34,11 @@ class DecisionRecord:
     dry_run: bool
     panicking: bool
     at_max: bool  # sits at max_replicas: the registry note behind the at-max alarm
-    in_flight: float | None  # total mean in-flight of the newest window
+    in_flight: float | None  # total mean load of the newest window
     error: str | None = None
+    demand: float | None = None  # the newest datapoint's arrivals x service time (+ backlog), when saturated
+    forecast: int | None = None  # replicas a burst or trend forecast asked for over the lead time
+    period_seconds: float | None = None  # the bursts' recurrence behind a burst forecast
 
     def as_item(self) -> dict[str, Any]:
         """Plain fields (the DynamoDB adapter adds keys and TTL)."""

@@ -191,6 +191,9 @@ def _finish(a: _Api, store: ScalerStateStore, dry_run: bool, summary: TickSummar
         panicking=decision.panicking,
         at_max=decision.at_max,
         in_flight=None if decision.stable_in_flight is None else round(decision.stable_in_flight, 3),
+        demand=None if decision.demand is None else round(decision.demand, 3),
+        forecast=decision.forecast,
+        period_seconds=decision.period_seconds,
     )
     summary.records.append(record)
     store.record(record)

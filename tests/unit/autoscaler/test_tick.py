@@ -186,3 +186,15 @@ def test_the_observation_carries_each_apis_request_points(monkeypatch: pytest.Mo
     run(platform, metrics, InMemoryScalerStateStore())
     assert seen[2].request_points == tuple(points)
     assert seen[3].request_points == () and len(seen[3].points) == 6
+
+
+def test_a_saturated_apis_demand_is_recorded_and_emitted() -> None:
+    """2 replicas, 12 in flight (10 queued), 300 arrivals per 10 s at 1 s: the record says why it scaled."""
+    platform, metrics = setup({"a": (2, 6.0)})
+    metrics.requests[SeriesKey("a", "v-1")] = [(t, 300.0, 1.0) for t, _ in minute(0)]
+    run(platform, metrics, store := InMemoryScalerStateStore())
+    [record] = store.decisions
+    assert record.demand == pytest.approx(30.0 + 10 / 60, abs=1e-3) and record.reason == "panic"
+    assert record.desired == 31 and platform.calls == [("a", "v-1", 31)]
+    document = emf_document(record)
+    assert document["Demand"] == record.demand and "Forecast" not in document
