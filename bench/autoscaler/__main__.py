@@ -1,12 +1,14 @@
 """``python -m bench.autoscaler --trace FILE.csv [--policy NAME ...] [--stretch K] --json``; ``--shape NAME [--seeds N]``
 runs a synthetic shape with seeds 1..N and reports each metric's mean and range; ``--results`` rewrites RESULTS.md
-(both shared traces and every synthetic shape, with plots)."""
+(both shared traces and every synthetic shape, with plots, issue 12's targets and the sensitivity table);
+``--sensitivity`` prints only that table."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from bench.autoscaler.engine import WARM_COST_RATIO, SimConfig
@@ -21,6 +23,11 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--trace", type=Path, help="CSV with a TIMESTAMP column, one row per request")
     source.add_argument("--shape", choices=sorted(SYNTHETIC), help="a synthetic load shape instead of a trace")
     source.add_argument("--results", "--all", action="store_true", help="regenerate RESULTS.md and its plots")
+    source.add_argument(
+        "--sensitivity",
+        action="store_true",
+        help="axon, the best baseline and the delayed oracle over provisioning 60-480 s x SLO 0.5-2 s (also in --results)",
+    )
     p.add_argument(
         "--policy",
         action="append",
@@ -58,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
         "a trace is replayed once",
     )
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per policy")
+    p.add_argument(
+        "--processes", type=int, default=None, help="--results/--sensitivity: worker processes (default: every CPU)"
+    )
     return p
 
 
@@ -82,8 +92,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.results:
         from bench.autoscaler.report import write_results
 
-        path = write_results(cfg, seeds=args.seeds)
-        print(f"wrote {path}", file=sys.stderr)
+        started = time.perf_counter()
+        path = write_results(cfg, seeds=args.seeds, processes=args.processes)
+        print(f"wrote {path} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        return 0
+    if args.sensitivity:
+        from bench.autoscaler.report import sensitivity, sensitivity_section
+
+        grid = sensitivity(cfg, processes=args.processes)
+        print(
+            json.dumps([row.as_json() for row in grid], indent=2) if args.json else "\n".join(sensitivity_section(grid))
+        )
         return 0
     names = list(args.policy or POLICIES)
     if args.trace:

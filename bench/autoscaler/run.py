@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from bench.autoscaler.bound import DelayedOracle
 from bench.autoscaler.engine import Controller, RunResult, SimConfig, simulate
 from bench.autoscaler.policies import POLICIES, build
 from bench.autoscaler.policies.oracle import Oracle, StaticPeak, cost_floor, horizon_of, needed_replicas
-from bench.autoscaler.workload import Workload
+from bench.autoscaler.workload import Workload, load_trace, synthetic
 
 
 @dataclass(frozen=True)
@@ -173,3 +176,39 @@ def run_seeds(
 ) -> list[list[Scored]]:
     """:func:`run` on ``make(seed)`` for each seed, in order; each run is deterministic for its seed."""
     return [run(make(seed), names, cfg) for seed in seeds]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A workload by name (picklable, for worker processes): a trace CSV, replayed once, or a synthetic shape, drawn
+    once per seed."""
+
+    trace: Path | None = None
+    shape: str | None = None
+    stretch: float = 1.0
+
+    def make(self, seed: int) -> Workload:
+        if self.trace is not None:
+            return load_trace(self.trace, self.stretch)
+        assert self.shape is not None
+        return synthetic(self.shape, self.stretch, seed)
+
+    def seeds(self, count: int) -> range:
+        return range(1, 2) if self.trace is not None else range(1, count + 1)
+
+
+Job = tuple[Source, int, tuple[str, ...], SimConfig]  # what to run: the workload, its seed, the policies, the config
+
+
+def run_job(job: Job) -> list[Scored]:
+    source, seed, names, cfg = job
+    return run(source.make(seed), list(names), cfg)
+
+
+def run_jobs(jobs: Sequence[Job], processes: int = 1) -> list[list[Scored]]:
+    """:func:`run` for each job, in order; with ``processes`` > 1 in that many forked worker processes. Every job is
+    deterministic, so the results do not depend on how many processes ran them or in what order they finished."""
+    if processes <= 1 or len(jobs) <= 1:
+        return [run_job(job) for job in jobs]
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(run_job, jobs))
