@@ -87,6 +87,16 @@ class Router:
                 {(endpoint, v) for endpoint, shares in self._routes.items() for s in shares for v in s.weights}
             )
 
+    def routed_replicas(self, endpoint: str, variant: str) -> list[Replica]:
+        """The replicas of ``variant`` in every fleet the endpoint routes to: the publisher reads their counters."""
+        with self._lock:
+            return [
+                r
+                for share in self._routes.get(endpoint, ())
+                if variant in share.weights
+                for r in self._fleets.get(share.fleet_id, _Fleet()).variants.get(variant, [])
+            ]
+
     def signal_key(self, endpoint: str) -> str:
         """The signal key the endpoint's replicas were given (one per API), for the in-flight publisher."""
         with self._lock:

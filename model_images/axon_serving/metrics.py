@@ -19,13 +19,18 @@ LATENCY_BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0
 
 
 class Stats:
-    """Counters since the process started; the HTTP layer calls ``observe`` once per response."""
+    """Counters since the process started; the HTTP layer calls ``observe`` once per response, and each closed
+    window adds its arrivals and service time (``InFlightWindow.close``), so ``/metrics`` carries them as counters
+    (the local stack's publisher reads them from there: ``axon_local/dataplane/publisher.py``)."""
 
     def __init__(self) -> None:
         self.by_status: dict[int, int] = {}
         self.bucket_counts = [0] * (len(LATENCY_BUCKETS) + 1)
         self.latency_sum = 0.0
         self.count = 0
+        self.arrivals = 0
+        self.served = 0
+        self.service_seconds = 0.0
 
     def observe(self, status: int, seconds: float) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
@@ -158,6 +163,9 @@ class InFlightWindow:
             latency_ms=latency / requests * 1000 if requests else None,
             service=meter.take() if meter is not None else Service(),
         )
+        stats.arrivals += window.service.arrivals
+        stats.served += window.service.served
+        stats.service_seconds += window.service.total
         self._start, self._samples, self._base, self.last = None, [], totals, window
         return window
 
@@ -166,9 +174,9 @@ def render_prometheus(stats: Stats, in_flight: int, last: Window | None, labels:
     """Prometheus text exposition (version 0.0.4) of this process's figures."""
     base = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
 
-    def series(name: str, value: float, extra: str = "") -> str:
+    def series(name: str, value: float, extra: str = "", *, exact: bool = False) -> str:
         inner = ",".join(part for part in (base, extra) if part)
-        return f"{name}{{{inner}}} {value:g}"
+        return f"{name}{{{inner}}} {value!r}" if exact else f"{name}{{{inner}}} {value:g}"
 
     lines = [
         "# HELP axon_in_flight Requests queued or in the predictor in this process, now.",
@@ -180,6 +188,15 @@ def render_prometheus(stats: Stats, in_flight: int, last: Window | None, labels:
         "# HELP axon_requests_total Responses by HTTP status.",
         "# TYPE axon_requests_total counter",
         *(series("axon_requests_total", count, f'code="{code}"') for code, count in sorted(stats.by_status.items())),
+        "# HELP axon_arrivals_total Requests that asked for the predictor, refused ones (queue full) included.",
+        "# TYPE axon_arrivals_total counter",
+        series("axon_arrivals_total", stats.arrivals),
+        "# HELP axon_served_total Requests the predictor finished (the count behind axon_service_seconds_total).",
+        "# TYPE axon_served_total counter",
+        series("axon_served_total", stats.served),
+        "# HELP axon_service_seconds_total Seconds requests spent in the predictor, queueing excluded.",
+        "# TYPE axon_service_seconds_total counter",
+        series("axon_service_seconds_total", stats.service_seconds, exact=True),  # deltas need every digit
         "# HELP axon_request_duration_seconds Time from request to response, in seconds.",
         "# TYPE axon_request_duration_seconds histogram",
     ]

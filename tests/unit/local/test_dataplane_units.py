@@ -1,16 +1,23 @@
-"""Router choice, request statistics and the in-flight metric, without processes."""
+"""Router choice, request statistics and the autoscaler's signal (in-flight, arrivals, service time), without
+replica processes."""
 
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import botocore.session
 import pytest
+from axon_serving.metrics import InFlightWindow, ServiceMeter, Stats, render_prometheus
+from botocore.validate import validate_parameters
 
 from axon_local.dataplane import InFlightPublisher, Router, StatsBook, api_of
+from axon_local.dataplane.publisher import DemandCounters, parse_demand, scrape_demand
 from axon_local.dataplane.router import EndpointNotFoundError, Replica, ReplicaState, VariantNotFoundError
 from axon_local.dataplane.stats import percentile
 from axon_local.sagemaker import FleetShare
@@ -161,3 +168,79 @@ def test_the_publisher_thread_samples_and_stops() -> None:
 
 def test_api_of_endpoint() -> None:
     assert (api_of("axon-iris"), api_of("other")) == ("iris", "other")
+
+
+def test_demand_is_each_variants_replica_counter_increase_since_the_last_publish() -> None:
+    """Arrivals and service time come from the replicas' own counters (the router cannot see time in the
+    predictor): summed over a variant's replicas, per period; a restarted replica counts from zero; a variant whose
+    replicas do not answer gets no demand datum at all (absent, never zero)."""
+    router, replicas = _router()
+    router.set_routes("axon-iris", [FleetShare("blue", 1.0, {"a": 1.0, "b": 1.0})])
+    counters: dict[Replica, DemandCounters | None] = {
+        replicas["a1"]: DemandCounters(arrivals=10, served=8, service_seconds=2.0),
+        replicas["a2"]: DemandCounters(arrivals=5, served=5, service_seconds=5.0),
+        replicas["b1"]: None,  # not answering
+        replicas["g1"]: DemandCounters(1000, 1000, 1000.0),  # green fleet: not routed, not read
+    }
+    cloudwatch = _CloudWatch()
+    publisher = InFlightPublisher(router, cloudwatch, read_demand=counters.__getitem__)
+
+    def publish() -> dict[tuple[str, str], dict[str, Any]]:
+        publisher.sample()
+        publisher.publish()
+        request = cloudwatch.calls[-1]
+        shape = botocore.session.get_session().get_service_model("cloudwatch").operation_model("PutMetricData")
+        assert shape.input_shape is not None
+        validate_parameters(request, shape.input_shape)  # what the real CloudWatch API accepts
+        return {(d["Dimensions"][1]["Value"], d["MetricName"]): d for d in request["MetricData"]}
+
+    first = publish()
+    assert first["a", "Arrivals"]["Value"] == 15  # since the replicas started
+    assert first["a", "ServiceTime"]["StatisticValues"] == {
+        "SampleCount": 13,
+        "Sum": 7.0,  # Average 7 / 13 s per request over both replicas
+        "Minimum": 0.25,  # a1's mean per request
+        "Maximum": 1.0,  # a2's
+    }
+    assert ("b", "InFlight") in first and ("b", "Arrivals") not in first and ("b", "ServiceTime") not in first
+    counters[replicas["a1"]] = DemandCounters(14, 8, 2.0)  # 4 more arrived, none finished
+    counters[replicas["a2"]] = DemandCounters(2, 1, 0.5)  # restarted: counts from zero again
+    second = publish()
+    assert second["a", "Arrivals"]["Value"] == 6
+    assert second["a", "ServiceTime"]["StatisticValues"]["SampleCount"] == 1
+    assert second["a", "ServiceTime"]["StatisticValues"]["Sum"] == 0.5
+    counters[replicas["a2"]] = DemandCounters(2, 1, 0.5)
+    third = publish()
+    assert third["a", "Arrivals"]["Value"] == 0  # idle, and said so: zero arrivals are data
+    assert ("a", "ServiceTime") not in third  # nothing finished: no statistic set
+
+
+def test_the_publisher_reads_the_counters_the_runtime_serves() -> None:
+    """``render_prometheus`` (the replica's ``/metrics``) and ``scrape_demand`` agree, over real HTTP."""
+    stats, meter, window = Stats(), ServiceMeter(), InFlightWindow(10)
+    for _ in range(3):
+        meter.arrived()
+    meter.served(2, 0.123456789)
+    window.sample(100, 1, stats, meter)
+    window.close(stats, meter)
+    body = render_prometheus(stats, 0, window.last, {"api": "iris"})
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/metrics" else 404)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        counters = scrape_demand(_replica("a", server.server_address[1]))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert counters == DemandCounters(arrivals=3, served=2, service_seconds=2 * 0.123456789)
+    assert scrape_demand(_replica("a", server.server_address[1]), timeout=0.2) is None  # gone: no counters
+    assert parse_demand("axon_in_flight 1\n") is None  # a runtime from before the demand signal
