@@ -204,22 +204,22 @@ def decide(policy: Policy, state: ScalerState, obs: Observation, now: float) -> 
                 else math.ceil(max(obs.ready, 1) * policy.panic_max_upscale_factor)
             )
             by_rate = min(rate_sized, math.ceil(max(requested, 2) * policy.demand_max_upscale_factor))
-            burst = min(policy.replicas_for(points[-1][1]), max(by_queue, by_rate))
+            burst = min(policy.replicas_for(points[-1][1]), by_rate if demands else by_queue)
             if burst > desired or desired < requested:
                 desired, reason = max(burst, requested), DecisionReason.PANIC
         forecast = _forecast(policy, timeline, now)
-        expected = policy.replicas_for(forecast.load) if forecast is not None else 0
+        expected = _forecast_replicas(policy, forecast)
         if forecast is not None and expected > desired:
             desired = expected
             reason = DecisionReason.FORECAST_BURST if forecast.kind == "burst" else DecisionReason.FORECAST_TREND
         elif (
             forecast is not None
-            and forecast.period_seconds is not None
+            and forecast.confirmed
             and reason is DecisionReason.STABILIZING
             and rec < requested
             and timeline.panic_since is None
         ):
-            # The bursts recur and none is due within one provisioning time: the downscale window's memory of the
+            # The bursts recur (a confirmed period) and none is due within one provisioning time: the downscale window's memory of the
             # last one would only hold idle capacity across a gap longer than re-provisioning costs. Step limit kept.
             desired, reason = max(rec, expected, step_limits(policy, requested)[0]), DecisionReason.FORECAST_BURST
     if desired < requested and obs.rollout_in_progress:
@@ -242,10 +242,24 @@ def decide(policy: Policy, state: ScalerState, obs: Observation, now: float) -> 
         panicking=timeline.panic_since is not None,
         at_max=desired >= policy.max_replicas,
         demand=measured[-1].demand if measured else None,
-        forecast=policy.replicas_for(forecast.load) if forecast is not None else None,
+        forecast=_forecast_replicas(policy, forecast) if forecast is not None else None,
         period_seconds=forecast.period_seconds if forecast is not None else None,
     )
     return decision, _remember(timeline, provisioning, decision, now)
+
+
+TREND_UTILIZATION = 0.9  # a trend forecast sizes slots this full: the target's headroom is for the lag it removes
+
+
+def _forecast_replicas(policy: Policy, forecast: Forecast | None) -> int:
+    """Replicas for a forecast load. A burst (a peak from history) gets the target's headroom; a trend is already
+    the load one lead ahead, so it gets slots filled to :data:`TREND_UTILIZATION`, not the target's headroom again:
+    on slow rises the reactive path's own headroom meets the SLO, and twice the headroom is cost for nothing."""
+    if forecast is None:
+        return 0
+    if forecast.kind == "trend":
+        return math.ceil(round(forecast.load / (policy.max_concurrency * TREND_UTILIZATION), 9))
+    return policy.replicas_for(forecast.load)
 
 
 def _forecast(policy: Policy, timeline: ScalerState, now: float) -> Forecast | None:

@@ -4,10 +4,11 @@ A reactive scaler meets a burst one detection delay plus one provisioning time l
 that is never met at all. Two regimes can be seen coming, and only from the past, so both read the per-minute
 history of the API's load that the scaler keeps (:class:`History`, 24 h):
 
-- **Recurring bursts.** A burst *onset* is a minute whose peak load asks for at least twice the replicas of the
-  minute before, and at least :data:`ONSET_MIN_REPLICAS` more (an *end* the reverse). When the last two onsets (or
+- **Recurring bursts.** A burst *onset* starts at least two minutes whose peak load each asks for at least 3x
+  the replicas of the baseline before (the median of the five minutes before), and at least
+  :data:`ONSET_MIN_REPLICAS` more (an *end* the reverse, against the minutes after). When the last two onsets (or
   ends) are a period ``P`` apart (and, with three or more, the interval before agrees within
-  :data:`PERIOD_TOLERANCE`), the load one period ago
+  :data:`PERIOD_TOLERANCE`: a confirmed period), the load one period ago
   is the forecast: the capacity for the next ``lead`` seconds is what the history held ``P`` earlier. So the
   burst is pre-provisioned one provisioning time ahead, and capacity is held across a gap shorter than that. A
   burst that does not come costs one early start and no more: the forecast reads history, so the next period
@@ -28,9 +29,13 @@ from dataclasses import dataclass
 
 MINUTE = 60
 HISTORY_MINUTES = 24 * 60 + 30  # a day, plus room for the lookahead of a 24-h period
+BURST_FACTOR = 3  # a burst asks for at least 3x the replicas of its baseline: a 2x swing is within what noise does
 ONSET_MIN_REPLICAS = 2  # an onset adds at least this many replicas (noise at low load is not a burst)
+BURST_MIN_MINUTES = 2  # a burst lasts this long at least: one noisy minute is not one
+BASELINE_MINUTES = 5  # the baseline an onset (end) is measured against: the median of the minutes before (after)
+BASELINE_MIN_KNOWN = 3  # ... of which at least this many have data
 PERIOD_TOLERANCE = 0.1  # two intervals agree within 10 % (and always within 2 minutes)
-MIN_PERIOD_SECONDS = 5 * MINUTE  # bursts closer than this are one bursty regime, not a period
+MIN_PERIOD_SECONDS = 10 * MINUTE  # bursts closer than this are one bursty regime: the downscale window holds them
 TREND_MINUTES = 5
 TREND_MIN_R2 = 0.8
 TREND_MAX_GROWTH = 2.0  # a trend forecast asks for at most twice the current load
@@ -84,40 +89,63 @@ class Forecast:
     load: float
     kind: str  # "burst" (a recurring burst, one period ago) or "trend" (a smooth rise, extrapolated)
     period_seconds: float | None = None
+    confirmed: bool = False  # a burst period seen three times: enough to release capacity on, not just to add it
 
 
 def edges(history: History, replicas_for: Callable[[float], int]) -> tuple[list[float], list[float]]:
-    """Burst onsets and ends: minutes asking for at least twice the replicas of the minute before (and two more at
-    least), and minutes asking for at most half (and two fewer at least)."""
+    """Burst onsets and ends in the history.
+
+    An onset is the first of at least :data:`BURST_MIN_MINUTES` minutes that each ask for at least
+    :data:`BURST_FACTOR` times the replicas of the baseline before it (the median of up to :data:`BASELINE_MINUTES` minutes), and two more; an end
+    is the reverse, against the baseline after it. Against a median, one noisy minute is no burst.
+    """
+    counts = [None if p is None else max(replicas_for(p), 1) for p in history.peaks]
+    minutes = [minute for minute, _ in history.minutes()]
     starts, ends = [], []
-    previous: float | None = None
-    for minute, peak in history.minutes():
-        if peak is not None and previous is not None:
-            now, before = max(replicas_for(peak), 1), max(replicas_for(previous), 1)
-            if now >= 2 * before and now - before >= ONSET_MIN_REPLICAS:
-                starts.append(minute)
-            elif before >= 2 * now and before - now >= ONSET_MIN_REPLICAS:
-                ends.append(minute)
-        previous = peak
+    for i in range(len(counts)):
+        before = _median(counts[max(0, i - BASELINE_MINUTES) : i])
+        after = _median(counts[i : i + BASELINE_MINUTES])
+        rising = before is not None and _all_above(counts[i : i + BURST_MIN_MINUTES], before)
+        if rising and before is not None and not _all_above(counts[i - 1 : i], before):
+            starts.append(minutes[i])
+        falling = after is not None and _all_above(counts[max(0, i - BURST_MIN_MINUTES) : i], after)
+        if falling and after is not None and not _all_above(counts[i : i + 1], after):
+            ends.append(minutes[i])
     return starts, ends
 
 
-def period(starts: Sequence[float]) -> float | None:
-    """The recurrence of the newest onsets, or ``None`` when they show none.
+def _median(counts: Sequence[int | None]) -> float | None:
+    known = sorted(c for c in counts if c is not None)
+    return None if len(known) < BASELINE_MIN_KNOWN else known[len(known) // 2]
 
-    >>> period([0.0, 1800.0, 3600.0]), period([0.0, 1800.0]), period([0.0, 600.0, 1800.0])
-    (1800.0, 1800.0, None)
+
+def _all_above(counts: Sequence[int | None], baseline: float) -> bool:
+    """Every minute (at least one, all known) asks for 3x the baseline's replicas and two more."""
+    return bool(counts) and all(
+        c is not None and c >= BURST_FACTOR * baseline and c - baseline >= ONSET_MIN_REPLICAS for c in counts
+    )
+
+
+def period(events: Sequence[float]) -> tuple[float, bool] | None:
+    """The recurrence of the newest events and whether it is confirmed, or ``None`` when they show none.
+
+    Two events give a tentative period; three whose two intervals agree (within 10 %, and always within two
+    minutes) confirm it; three that disagree show none.
+
+    >>> period([0.0, 1800.0, 3600.0]), period([0.0, 1800.0]), period([0.0, 900.0, 2700.0])
+    ((1800.0, True), (1800.0, False), None)
     """
-    if len(starts) < 2:
+    if len(events) < 2:
         return None
-    last = starts[-1] - starts[-2]
+    last = events[-1] - events[-2]
     if last < MIN_PERIOD_SECONDS:
         return None
-    if len(starts) >= 3:
-        before = starts[-2] - starts[-3]
+    if len(events) >= 3:
+        before = events[-2] - events[-3]
         if abs(last - before) > max(2 * MINUTE, PERIOD_TOLERANCE * last):
             return None
-    return last
+        return last, True
+    return last, False
 
 
 def burst_forecast(history: History, replicas_for: Callable[[float], int], now: float, lead: float) -> Forecast | None:
@@ -127,13 +155,14 @@ def burst_forecast(history: History, replicas_for: Callable[[float], int], now: 
     began has no onset, but its end and the next burst's end are one period apart as well.
     """
     starts, ends = edges(history, replicas_for)
-    every = period(starts) or period(ends)
-    if every is None:
+    found = period(starts) or period(ends)
+    if found is None:
         return None
+    every, confirmed = found
     first = math.floor((now - every) / MINUTE) * MINUTE
     values = [history.at(first + i * MINUTE) for i in range(int(lead // MINUTE) + 2)]
     known = [v for v in values if v is not None]
-    return Forecast(max(known), "burst", every) if known else None
+    return Forecast(max(known), "burst", every, confirmed) if known else None
 
 
 def trend_forecast(history: History, now: float, lead: float) -> Forecast | None:

@@ -119,14 +119,14 @@ def test_onsets_and_ends_are_minutes_that_double_or_halve_by_two_replicas_at_lea
 @pytest.mark.parametrize(
     ("starts", "want"),
     [
-        ([0.0, 1800.0], 1800.0),  # two onsets: the interval, tentatively
-        ([0.0, 1800.0, 3660.0], 1860.0),  # within 2 minutes
-        ([0.0, 600.0, 1800.0], None),  # irregular: no period
-        ([0.0, 240.0], None),  # closer than 5 minutes: one bursty regime
+        ([0.0, 1800.0], (1800.0, False)),  # two events: the interval, tentatively
+        ([0.0, 1800.0, 3660.0], (1860.0, True)),  # within 2 minutes: confirmed
+        ([0.0, 900.0, 2700.0], None),  # irregular: no period
+        ([0.0, 540.0], None),  # closer than 10 minutes: one bursty regime
         ([0.0], None),
     ],
 )
-def test_period(starts: list[float], want: float | None) -> None:
+def test_period(starts: list[float], want: tuple[float, bool] | None) -> None:
     assert period(starts) == want
 
 
@@ -136,6 +136,7 @@ def test_a_recurring_burst_is_forecast_one_lead_ahead_and_not_before() -> None:
     due = T0 + 90 * MIN
     ahead = burst_forecast(history, replicas, due - lead, lead)
     assert ahead is not None and ahead.load == 12.0 and ahead.period_seconds == 1800.0
+    assert not ahead.confirmed  # two onsets (30, 60): the first burst has no baseline before it
     early = burst_forecast(history, replicas, due - lead - 3 * MIN, lead)
     assert early is not None and early.load == 0.5  # the gap: nothing to hold
     irregular = History().record(
@@ -145,11 +146,15 @@ def test_a_recurring_burst_is_forecast_one_lead_ahead_and_not_before() -> None:
 
 
 def test_the_first_burst_under_way_when_history_began_still_gives_the_period_by_its_end() -> None:
-    history = History().record((T0 + MIN * m, 12.0 if m % 25 < 5 else 0.5) for m in range(31))
+    history = History().record((T0 + MIN * m, 12.0 if m % 25 < 5 else 0.5) for m in range(33))
     starts, ends = edges(history, replicas)
     assert starts == [T0 + 25 * MIN] and ends == [T0 + 5 * MIN, T0 + 30 * MIN]
     forecast = burst_forecast(history, replicas, T0 + 44 * MIN, 360.0)
-    assert forecast is not None and forecast.period_seconds == 1500.0 and forecast.load == 12.0
+    assert forecast is not None and (forecast.period_seconds, forecast.load, forecast.confirmed) == (
+        1500.0,
+        12.0,
+        False,
+    )
 
 
 def test_a_smooth_rise_is_extrapolated_and_bursty_or_falling_load_is_not() -> None:
@@ -226,10 +231,12 @@ def test_a_recurring_burst_is_provisioned_ahead_and_released_after() -> None:
     # provisioning time of 60 s (not the 240-s default): the bursts at 60 and 90 are asked for one lead (60 + 60 s)
     # ahead, at 57:20 and 87:20, and not before.
     assert by_minute[57] == by_minute[87] == (18, DecisionReason.FORECAST_BURST)
-    assert all(by_minute[m][0] == 1 for m in range(76, 87))
-    # After the burst at 60 ends (its last datapoints seen at 65:20), none is due within the lead: released from
-    # 66:20 on, without the downscale window's 300-s hold, one step limit at a time.
-    assert [by_minute[m] for m in (65, 66, 67)] == [
+    assert all(by_minute[m][0] == 1 for m in range(80, 87))
+    # After the burst at 60 the period is tentative (two onsets): the downscale window holds, as for any burst.
+    assert [by_minute[m] for m in (66, 70)] == [(18, DecisionReason.STABILIZING), (14, DecisionReason.LOAD)]
+    # After the burst at 90 it is confirmed (onsets at 30, 60, 90) and none is due within the lead: released from
+    # 96:20 on, without the downscale window's 300-s hold, one step limit at a time.
+    assert [by_minute[m] for m in (95, 96, 97)] == [
         (18, DecisionReason.STEADY),
         (14, DecisionReason.FORECAST_BURST),
         (11, DecisionReason.FORECAST_BURST),
@@ -241,3 +248,34 @@ def test_no_forecast_on_load_without_recurrence() -> None:
     load = {m: 12.0 for m in (10, 11, 12, 13, 14)}
     log = run_minutes(policy, load, 60)
     assert not any(reason in (DecisionReason.FORECAST_BURST, DecisionReason.FORECAST_TREND) for _, _, reason in log)
+
+
+def test_a_noisy_plateau_shows_no_recurring_bursts() -> None:
+    """Three hours of minutes at 10 x lognormal(0.5) noise (a seeded draw): single minutes often double the one
+    before, but seldom the median of the five before for two minutes running, and those few never recur regularly,
+    so no confirmed period (the one capacity is released on) is read into noise at any minute."""
+    import random
+
+    draw = random.Random(7)
+    history = History().record((T0 + MIN * m, 10.0 * math.exp(draw.gauss(0, 0.5))) for m in range(180))
+    minutes = list(history.peaks)
+    doubled = sum(1 for a, b in zip(minutes, minutes[1:], strict=False) if a and b and replicas(b) >= 2 * replicas(a))
+    starts, ends = edges(history, replicas)
+    assert doubled >= 10 and len(starts) <= 3 and len(ends) <= 3
+    for minute in range(1, 181):
+        seen = History(history.start, history.peaks[:minute])
+        forecast = burst_forecast(seen, replicas, T0 + minute * MIN, 360.0)
+        assert forecast is None or not forecast.confirmed
+
+
+def test_with_request_data_a_queue_is_not_sized_by_in_flight() -> None:
+    """A clump queued 40 requests on 5 replicas, but arrivals say 6/s at 1 s: panic goes to the rate (and its
+    backlog drain), not to 4 x 5 ready; without request data the queue is all there is."""
+    policy = Policy(max_replicas=100)
+    points = tuple((T0 + 10 * i, 5.0 if i < 5 else 45.0) for i in range(6))
+    requests = tuple((T0 + 10 * i, 60.0, 1.0) for i in range(6))
+    now = points[-1][0] + 30
+    with_rate, _ = decide(policy, ScalerState(), Observation(points, 5, 5, request_points=requests), now)
+    assert (with_rate.desired, with_rate.reason) == (math.ceil(6 + 40 / 60), DecisionReason.PANIC)
+    queue_only, _ = decide(policy, ScalerState(), Observation(points, 5, 5), now)
+    assert queue_only.desired == 20
