@@ -63,6 +63,49 @@ IDLE_TIMEOUT_SECONDS = 60.0  # the ALB's default idle timeout: a target silent f
 
 
 @dataclass(frozen=True)
+class _Upstream:
+    """A target's answer whose body is still to be read, and the replica reserved for it."""
+
+    replica: Replica
+    response: httpx.Response
+    started: float
+
+
+async def _relay(router: Router, upstream: _Upstream, send: Any, receive: Any) -> None:
+    """The target's body passed through as it arrives, as the ALB does: a chunked answer (a streaming predictor)
+    reaches the client chunk by chunk. A body the target breaks off, or that stalls past the idle timeout, is cut
+    for the client too (the connection is closed without the end of the body); a client that leaves stops it."""
+    response = upstream.response
+    out = [(k.encode(), v.encode()) for k, v in response.headers.multi_items() if k.lower() not in _HOP]
+    if "content-length" in response.headers and "content-encoding" not in response.headers:
+        out.append((b"content-length", response.headers["content-length"].encode()))
+    status, complete = response.status_code, False
+    gone = asyncio.ensure_future(_disconnected(receive))
+    try:
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        async for chunk in response.aiter_bytes():
+            if gone.done():
+                break
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        else:
+            complete = True
+    except httpx.TransportError:  # the target broke the connection, or went silent, after its status line
+        status = 502
+    finally:
+        gone.cancel()
+        await response.aclose()
+        router.release(upstream.replica, status, time.monotonic() - upstream.started)
+    if complete:
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    # Otherwise return without the last message: uvicorn closes the connection, the client sees the cut.
+
+
+async def _disconnected(receive: Any) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+@dataclass(frozen=True)
 class RouteTable:
     """One poll's view of the listener: which router answers a request, or the default action."""
 
@@ -186,8 +229,10 @@ class LocalAlb:
             content_type = [(b"content-type", default.content_type.encode())]
             return await respond(send, default.status, content_type, default.body.encode())
         body = await read_body(receive)
-        status, out, answer = await self._forward(router, match.group(1), match.group(2), scope, body)
-        await respond(send, status, out, answer)
+        answer = await self._forward(router, match.group(1), match.group(2), scope, body)
+        if isinstance(answer, tuple):
+            return await respond(send, *answer)
+        await _relay(router, answer, send, receive)
 
     def _request_headers(self, scope: Scope) -> list[tuple[str, str]]:
         forwarded = [
@@ -208,8 +253,10 @@ class LocalAlb:
 
     async def _forward(
         self, router: Router, api: str, path: str, scope: Scope, body: bytes
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        """Send the request to one replica, retrying those it never reached; the answer, or the ALB's own error."""
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | _Upstream:
+        """Send the request to one replica, retrying those it never reached: the target's answer, its status and
+        headers read and its body still to come (the replica stays reserved until :func:`_relay` ends), or the
+        ALB's own error."""
         endpoint = names.endpoint_name(api)
         query = scope.get("query_string", b"").decode()
         headers = self._request_headers(scope)
@@ -229,8 +276,10 @@ class LocalAlb:
                 continue
             url = f"http://127.0.0.1:{replica.process.port}{path}" + (f"?{query}" if query else "")
             started = time.monotonic()
+            client = self._http()
             try:
-                answer = await self._http().request(scope["method"], url, content=body, headers=headers)
+                outgoing = client.build_request(scope["method"], url, content=body, headers=headers)
+                return _Upstream(replica, await client.send(outgoing, stream=True), started)
             except httpx.TimeoutException:
                 router.release(replica, 504, time.monotonic() - started)
                 return 504, alb, _page(504, "Gateway Time-out")
@@ -245,9 +294,6 @@ class LocalAlb:
                 if replica.process.exit_code() is not None:
                     router.mark_failed(replica)
                 return 502, alb, _page(502, "Bad Gateway")
-            router.release(replica, answer.status_code, time.monotonic() - started)
-            out = [(k.encode(), v.encode()) for k, v in answer.headers.multi_items() if k.lower() not in _HOP]
-            return answer.status_code, out, answer.content
 
     @staticmethod
     def _not_delivered(router: Router, replica: Replica, tried: set[int]) -> None:
