@@ -3,7 +3,9 @@ decision uses them. Hand-computed cases; each fails without the rule it names.""
 
 from __future__ import annotations
 
+import itertools
 import math
+import random
 
 import pytest
 
@@ -254,12 +256,10 @@ def test_a_noisy_plateau_shows_no_recurring_bursts() -> None:
     """Three hours of minutes at 10 x lognormal(0.5) noise (a seeded draw): single minutes often double the one
     before, but seldom the median of the five before for two minutes running, and those few never recur regularly,
     so no confirmed period (the one capacity is released on) is read into noise at any minute."""
-    import random
-
     draw = random.Random(7)
     history = History().record((T0 + MIN * m, 10.0 * math.exp(draw.gauss(0, 0.5))) for m in range(180))
     minutes = list(history.peaks)
-    doubled = sum(1 for a, b in zip(minutes, minutes[1:], strict=False) if a and b and replicas(b) >= 2 * replicas(a))
+    doubled = sum(1 for a, b in itertools.pairwise(minutes) if a and b and replicas(b) >= 2 * replicas(a))
     starts, ends = edges(history, replicas)
     assert doubled >= 10 and len(starts) <= 3 and len(ends) <= 3
     for minute in range(1, 181):
