@@ -116,6 +116,7 @@ class Channel:
         self._thread_credits = threading.Semaphore(capacity)
         self._loop_credits = asyncio.Semaphore(capacity)
         self._threaded = False
+        self._held: tuple[int, Any] | None = None  # an end or error event :meth:`ready` took out of turn
         self.closed = False  # the consumer left: the producer stops at its next chunk
 
     def push_from_thread(self, chunk: Any) -> bool:
@@ -147,16 +148,36 @@ class Channel:
 
     async def get(self) -> tuple[bool, Any]:
         """``(True, chunk)``, or ``(False, None)`` at the end; raises the error that ended the call."""
-        kind, value = await self._events.get()
+        if self._held is not None:
+            kind, value = self._held
+            self._held = None
+        else:
+            kind, value = await self._events.get()
         if kind == _DATA:
-            if self._threaded:
-                self._thread_credits.release()
-            else:
-                self._loop_credits.release()
+            self._credit()
             return True, value
         if kind == _ERROR:
             raise value
         return False, None
+
+    def ready(self) -> list[Any]:
+        """The chunks already waiting, without waiting: a fast producer's chunks then share one write. An end or
+        an error met on the way is kept for the next :meth:`get`."""
+        chunks: list[Any] = []
+        while self._held is None and not self._events.empty():
+            event = self._events.get_nowait()
+            if event[0] != _DATA:
+                self._held = event
+                break
+            self._credit()
+            chunks.append(event[1])
+        return chunks
+
+    def _credit(self) -> None:
+        if self._threaded:
+            self._thread_credits.release()
+        else:
+            self._loop_credits.release()
 
     def abort(self, error: BaseException) -> None:
         """End the stream from the consumer's side (the client left): the reader gets ``error`` next."""
@@ -236,7 +257,11 @@ class ChunkStream:
                     if not more:
                         return
                     deadline.reschedule(loop.time() + self.idle)
-                    yield encode_chunk(item, self.media)
+                    waiting = self.channel.ready()
+                    if not waiting:
+                        yield encode_chunk(item, self.media)
+                    else:
+                        yield b"".join(encode_chunk(each, self.media) for each in (item, *waiting))
         except TimeoutError:
             self.fail(504, StreamTimeoutError(f"no chunk within {self.idle:g} s of the last (request_timeout_seconds)"))
         except ServingError as error:  # a chunk that cannot be encoded, the client gone (499), or the user's own

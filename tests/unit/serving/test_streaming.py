@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
+from axon_serving.protocol import ScheduledResult
 from axon_serving.server import App
 from axon_serving.streaming import Channel
 
@@ -282,3 +283,29 @@ def test_batching_still_batches_non_streaming_predictors(tmp_path: Path) -> None
         assert [a["id"] for a in answers] == list(range(6)) and max(a["batch"] for a in answers) > 1
 
     scenario(tmp_path, "batch_echo", body, {"serving": {"max_batch_size": 8, "batch_timeout_ms": 50}})
+
+
+def test_chunks_ready_together_share_one_write_and_the_end_is_kept() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        channel = Channel(loop)
+        for index in range(3):
+            assert await channel.push(index)
+        future: asyncio.Future[ScheduledResult] = loop.create_future()
+        future.set_result(ScheduledResult(error=RuntimeError("broke")))
+        channel.settle(future)
+        assert await channel.get() == (True, 0)
+        assert channel.ready() == [1, 2]
+        assert channel.ready() == []  # the error is kept for get(), not skipped
+        with pytest.raises(RuntimeError, match="broke"):
+            await channel.get()
+
+    asyncio.run(main())
+
+
+def test_a_fast_generator_loses_and_reorders_nothing(tmp_path: Path) -> None:
+    async def body(app: App) -> None:
+        exchange = await post({"n": 2000}).run(app)
+        assert exchange.completed and b"".join(exchange.chunks) == b"".join(b"t%d " % i for i in range(2000))
+
+    scenario(tmp_path, "stream_tokens", body)
