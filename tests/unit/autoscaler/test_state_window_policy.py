@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from axon.autoscaler.algorithm import Observation, decide
 from axon.autoscaler.policy import Policy
 from axon.autoscaler.state import LastAction, Provisioning, ScalerState
 from axon.autoscaler.window import window_max, window_mean, window_min
@@ -59,3 +60,17 @@ def test_documented_defaults_equal_the_codes() -> None:
     assert match, "docs/autoscaler.md lost its policy-defaults block"
     documented = yaml.safe_load(match.group(1))
     assert documented == {f.name: getattr(Policy(), f.name) for f in fields(Policy)}
+
+
+def test_min_replicas_zero_keeps_one_replica_live() -> None:
+    """At zero no replica publishes a signal, so nothing could scale the API back up: the floor is one."""
+    spec = load_spec_text("autoscaling: {min_replicas: 0, max_replicas: 4}")
+    policy = Policy.from_spec(spec)
+    assert policy.min_replicas == 1
+    state, requested, seen = ScalerState(), 2, []
+    for minute in range(15):  # an idle API, a minute of zero-load datapoints at a time
+        idle = tuple((60.0 * minute + t, 0.0) for t in range(0, 60, 10))
+        decision, state = decide(policy, state, Observation(idle, requested, requested), 60.0 * minute + 80)
+        requested = decision.desired
+        seen.append(requested)
+    assert min(seen) == requested == 1
