@@ -1,7 +1,7 @@
 """Concurrency autoscaler: a pure decision (``algorithm``) behind two ports (metrics, state), run by ``tick``."""
 
 from axon.autoscaler.algorithm import Action, Decision, DecisionReason, Observation, decide
-from axon.autoscaler.metrics import MetricSource, SeriesKey
+from axon.autoscaler.metrics import MetricSource, SeriesKey, Signals
 from axon.autoscaler.policy import Policy
 from axon.autoscaler.state import ScalerState
 from axon.autoscaler.store import DecisionRecord, InMemoryScalerStateStore, ScalerStateStore, StoredState
@@ -20,6 +20,7 @@ __all__ = [
     "ScalerState",
     "ScalerStateStore",
     "SeriesKey",
+    "Signals",
     "StoredState",
     "TickSettings",
     "TickSummary",

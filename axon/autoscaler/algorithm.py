@@ -78,7 +78,9 @@ class Observation:
     rollout_in_progress: bool = False
     limit: int | None = None  # most replicas the platform-wide cap leaves this API now (tick.py); None: no cap
     request_points: tuple[tuple[float, float, float], ...] = ()  # (10-s period start; requests that arrived in it,
-    # rejected ones included; mean service seconds of the requests started in it, queueing excluded; 0 with none)
+    # refused ones included; mean service seconds of the requests served in it, queueing excluded; 0 with none. The
+    # runtime counts a request's service in the period it finished, the simulator in the one it started: both are
+    # estimates of the same mean, and the decision only uses it times a rate)
 
 
 @dataclass(frozen=True)
