@@ -7,11 +7,13 @@ reactive scaler's delays:
 
 - **Detection.** Load during second ``t`` becomes actionable at ``t + detection_delay(cfg)``:
   ``metric_lag_seconds + PERIOD + DECISION_TICK`` (40 s with the defaults). A second's load is in the 10-s
-  datapoint of its period, which closes at most ``PERIOD`` seconds later and is published ``metric_lag_seconds``
-  after that; the fastest datapoint-reading scalers (cortex, AWS high resolution) then act at their next 10-s tick,
-  up to ``DECISION_TICK`` more. This is the worst case over where in a period the load starts; a load that starts
-  late in a period is seen up to 10 s sooner (partly, in a mean), so a lucky reactive scaler can occasionally act a
-  few seconds before the bound does. KPA (1-s samples, no publication lag) is not bounded by it.
+  datapoint of its period, which closes 1-10 s later and is published ``metric_lag_seconds`` after that; the first
+  datapoint that holds it only partly shows a rise (it is a mean), the next one wholly, ``lag + 10..20`` s after
+  it; a scaler then acts at its next tick. The bound takes ``lag + 10`` (one period) plus 10 s (a 10-s tick, the
+  fastest of the datapoint-reading baselines). In practice they are slower: AWS high resolution needs 3 breaching
+  datapoints (>= 50 s), cortex a 60-s window of them, axon's tick runs once a minute (30-90 s). A scaler that
+  reacts to the first, partial datapoint can act up to 10-19 s sooner on a sharp rise, so the bound is not a proof;
+  KPA (1-s samples, no publication lag, 2-s tick) sees sooner still and is not bounded by it.
 - **Provisioning.** A replica it requests serves ``provisioning_seconds`` later (or, from a warm pool, the
   simulator's ``warm_provisioning_seconds``), as any policy's; release is instant, as a scale-in is.
 
@@ -23,14 +25,19 @@ policy with burst memory can hold too). The levels the oracle's initial fleet co
 
 **Backlog.** Load that arrives before its replicas serve queues, and in a FIFO the requests behind that backlog
 wait too, whatever the later capacity: meeting the SLO after a late scale-out needs the backlog gone at once. On
-top of the schedule it therefore requests one replica per ``max_concurrency`` requests queued, as seen with the
-same detection delay (the queue at the end of second ``now - 1 - detection``, the simulator's truth): the most
-that can serve the backlog the moment those replicas are up. A reactive scaler sees the queue in in-flight too;
-sizing to all of it at once is its best case. With no queue (the oracle never queues) this term is zero.
+top of the schedule it therefore requests one replica per ``max_concurrency`` requests it expects queued when
+those replicas serve: the queue as seen with the same detection delay (at the end of second
+``now - 1 - detection``, the simulator's truth), grown at its rate over the 10 s before that until
+``now + provisioning_seconds``. That is the most that can serve the backlog the moment the replicas are up; a
+reactive scaler sees the queue in in-flight too, and sizing to all of it is its best case. A queue that empties
+meanwhile leaves replicas that are cancelled while they start (their billing stops). With no queue (the oracle never
+queues) this term is zero.
 
 What it bounds: the SLO a policy can reach by reacting to the load it has seen, sized exactly. It is not a bound
-on policies that keep standing headroom (``static-peak``) or predict load before it is seen (recurring-burst
-memory, pre-provisioning): those may beat it, and that is the point of predicting. With zero detection delay and
+on policies that keep standing headroom (``static-peak``; every baseline's 70 % target leaves 30 %, which absorbs
+rises smaller than that), hold capacity across gaps longer than a restart (cortex on on-off, at several times the
+oracle's cost), or predict load before it is seen (recurring-burst memory, pre-provisioning): those may beat it,
+and that is the point of predicting. With zero detection delay and
 zero provisioning it is the oracle (a test checks it).
 """
 

@@ -214,8 +214,8 @@ def sensitivity_section(rows: Sequence[Sensitivity], seeds: int = SENSITIVITY_SE
         "axon, the baseline with the highest SLO among "
         + ", ".join(BASELINES)
         + f" (per cell), and the delayed oracle, on {' and '.join(s.shape or '' for s in SENSITIVITY_SOURCES)}"
-        f" (bursty and smooth; seeds 1..{seeds}, means). Cost is over the oracle's for the same provisioning time and"
-        " SLO; everything else is the configuration above.",
+        f" (bursty and smooth; {'seed 1' if seeds == 1 else f'seeds 1..{seeds}, means'}). Cost is over the oracle's"
+        " for the same provisioning time and SLO; everything else is the configuration above.",
     ]
     for name in dict.fromkeys(r.workload for r in rows):
         lines += [
