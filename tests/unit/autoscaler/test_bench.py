@@ -451,6 +451,15 @@ def test_a_scale_out_takes_warm_instances_first_and_refills_them_in_the_backgrou
     assert (fleet.ready, fleet.warm, fleet.starting) == (4, 2, 0)
 
 
+def test_a_scale_in_cancels_the_start_that_would_serve_last_first() -> None:
+    fleet = Fleet(SimConfig(warm_pool=2, warm_provisioning_seconds=5, provisioning_seconds=20), ready=1)
+    fleet.scale_out(10, 3)  # two warm starts (serve at 15), one cold (serves at 30)
+    fleet.scale_in(1)
+    assert (list(fleet.from_pool), list(fleet.cold), fleet.warm, fleet.ready) == ([15, 15], [], 0, 1)
+    fleet.scale_in(2)  # the warm starts go back to the pool; their refills are cancelled; nothing ready drained
+    assert (fleet.starting, fleet.warm, list(fleet.refills), fleet.ready, fleet.draining) == (0, 2, [], 1, 0)
+
+
 _POOL = SimConfig(
     warm_pool=2, warm_provisioning_seconds=5, provisioning_seconds=20, warm_cost_ratio=0.5, tail_seconds=200
 )
