@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -207,13 +207,13 @@ def stream_strategy(produce: Callable[[Any], Any], is_async: bool) -> Strategy:
 
         async def call_async(jobs: list[StreamJob]) -> list[None]:
             job = jobs[0]
-            generator: AsyncIterator[Any] = produce(job.payload)
+            generator: AsyncGenerator[Any, None] = produce(job.payload)  # an async generator function's, by load
             try:
                 async for chunk in generator:
                     if not await job.channel.push(chunk):
                         break
             finally:
-                await generator.aclose()  # type: ignore[attr-defined]  # an async generator, by the load check
+                await generator.aclose()
             return [None]
 
         return Strategy(call_async, True, 1)
