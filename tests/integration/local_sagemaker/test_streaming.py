@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from botocore.exceptions import EventStreamError
@@ -78,15 +79,15 @@ def test_boto3_reads_a_streamed_response_part_by_part(tmp_path: Path) -> None:
         # axon predict --stream's SageMaker path, against the same door: parts written as they arrive.
         written: list[tuple[float, bytes]] = []
         started = time.perf_counter()
-        cli = SimpleNamespace(client=lambda service: stack.runtime)
+        cli: Any = SimpleNamespace(client=lambda service: stack.runtime)
         payload = b'{"n": 3, "delay": 0.2}'
         _stream_sagemaker(
             cli, "talk", payload, "application/json", lambda b: written.append((time.perf_counter() - started, b))
-        )  # type: ignore[arg-type]
+        )
         assert b"".join(chunk for _, chunk in written) == b'{"token":0}\n{"token":1}\n{"token":2}\n'
         assert written[0][0] < 0.3 and written[-1][0] >= 0.4
         with pytest.raises(ModelError, match="talk's answer broke off: ModelStreamError"):
-            _stream_sagemaker(cli, "talk", b'{"n": 3, "fail_after": 1}', "application/json", written.append)  # type: ignore[arg-type]
+            _stream_sagemaker(cli, "talk", b'{"n": 3, "fail_after": 1}', "application/json", lambda b: None)
 
         # The same predictor through plain InvokeEndpoint: the whole stream as one body.
         whole = stack.runtime.invoke_endpoint(
