@@ -93,13 +93,13 @@ def scenario(
 
 def test_a_sync_generator_streams_each_token_as_it_is_yielded(tmp_path: Path) -> None:
     async def body(app: App) -> None:
-        exchange = await post({"n": 4, "delay": 0.05}).run(app)
+        exchange = await post({"n": 3, "delay": 0.2}).run(app)
         assert exchange.status == 200 and exchange.completed
         assert "content-length" not in {k.decode() for k, _ in exchange.messages[0][1]["headers"]}
         assert exchange.content_type == "text/plain; charset=utf-8"
-        assert exchange.chunks == [b"t0 ", b"t1 ", b"t2 ", b"t3 "]
+        assert exchange.chunks == [b"t0 ", b"t1 ", b"t2 "]
         first, last = exchange.chunk_times[0], exchange.chunk_times[-1]
-        assert first < 0.05 <= 0.15 <= last, exchange.chunk_times  # the first token did not wait for the rest
+        assert first < 0.15 and last >= 0.4, exchange.chunk_times  # the first token did not wait for the rest
         assert app.stats.by_status == {200: 1} and app.runtime.in_flight == 0
 
     scenario(tmp_path, "stream_tokens", body)
