@@ -309,3 +309,12 @@ def test_a_fast_generator_loses_and_reorders_nothing(tmp_path: Path) -> None:
         assert exchange.completed and b"".join(exchange.chunks) == b"".join(b"t%d " % i for i in range(2000))
 
     scenario(tmp_path, "stream_tokens", body)
+
+
+def test_a_predict_that_returns_a_generator_is_not_streamed(tmp_path: Path) -> None:
+    async def body(app: App) -> None:
+        assert app.runtime.handler is not None and app.runtime.handler.stream is None
+        exchange = await post({}).run(app)
+        assert exchange.status == 500 and orjson.loads(exchange.chunks[0])["error"]["code"] == "serving.bad_output"
+
+    scenario(tmp_path, "returns_generator", body)
