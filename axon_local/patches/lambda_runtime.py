@@ -37,6 +37,28 @@ def apply() -> None:
     _registry.patch(LambdaBackend, "invoke", _backend_invoke)
     _registry.patch(BaseClient, "_make_api_call", _make_api_call)
     _registry.patch(sys, "stdout", _StdoutRouter(sys.stdout))
+    _registry.patch(type(os.environ), "items", _environ_items)
+    _registry.patch(type(os.environ), "copy", _environ_copy)
+
+
+def _environ_snapshot(environ: Any) -> dict[str, str]:
+    """``os.environ`` as one consistent copy.
+
+    In-process invocations set and remove their function's variables in ``os.environ`` (process-wide, see
+    :func:`_environment`) while other threads read it. ``Mapping.items()`` lists the keys, then looks each one up,
+    and raised ``KeyError`` when an invocation ended in between: urllib's proxy lookup, inside every new boto3
+    connection, failed a local image build that way. Copying the underlying dict is one step under the GIL.
+    """
+    data: dict[Any, Any] = environ._data.copy()
+    return {environ.decodekey(key): environ.decodevalue(value) for key, value in data.items()}
+
+
+def _environ_items(self: Any) -> Any:
+    return _environ_snapshot(self).items()
+
+
+def _environ_copy(self: Any) -> dict[str, str]:
+    return _environ_snapshot(self)
 
 
 class _StdoutRouter(io.TextIOBase):
