@@ -164,6 +164,46 @@ def api_from_key(key: str) -> str | None:
     return parts[0]
 
 
+# Async APIs (``kind: async``): requests are read from inputs/<api>/ and answers written under results/<api>/ in
+# the models bucket (the API's role may read and write only its own prefixes), and SageMaker publishes each outcome
+# to one of the API's two SNS topics, created by the platform adapter.
+ASYNC_INPUTS_PREFIX = "inputs/"
+ASYNC_RESULTS_PREFIX = "results/"
+ASYNC_FAILURES_FOLDER = "failures/"
+ASYNC_TOPIC_OUTCOMES = ("success", "error")
+ASYNC_TOPIC_PATTERN = f"{PROJECT}-*-async-*"  # every API's topics, for the control plane's grants
+
+
+def async_input_prefix(api: str) -> str:
+    """``inputs/<api>/``: where ``axon submit`` puts request bodies for InvokeEndpointAsync."""
+    return f"{ASYNC_INPUTS_PREFIX}{api}/"
+
+
+def async_output_prefix(api: str) -> str:
+    """``results/<api>/``: the endpoint's ``S3OutputPath``; an answer is ``<inference id>.out`` under it."""
+    return f"{ASYNC_RESULTS_PREFIX}{api}/"
+
+
+def async_failure_prefix(api: str) -> str:
+    """``results/<api>/failures/``: the endpoint's ``S3FailurePath`` (``<inference id>-error.out``)."""
+    return f"{async_output_prefix(api)}{ASYNC_FAILURES_FOLDER}"
+
+
+def async_output_key(api: str, inference_id: str) -> str:
+    return f"{async_output_prefix(api)}{inference_id}.out"
+
+
+def async_failure_key(api: str, inference_id: str) -> str:
+    return f"{async_failure_prefix(api)}{inference_id}-error.out"
+
+
+def async_topic_name(api: str, outcome: str) -> str:
+    """SNS topic of an async API's outcomes (``success`` or ``error``): ``axon-<api>-async-<outcome>``."""
+    if outcome not in ASYNC_TOPIC_OUTCOMES:
+        raise ValueError(f"outcome must be one of {ASYNC_TOPIC_OUTCOMES}, not {outcome!r}")
+    return f"{PROJECT}-{api}-async-{outcome}"
+
+
 def image_tag(image_key: str) -> str:
     """ECR tag of a content-addressed serving image."""
     return f"rt-{image_key}"

@@ -47,6 +47,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from axon import aws, names
 from axon_local import images, trust
 from axon_local.asgi import header_pairs, read_body, respond
+from axon_local.dataplane.async_queue import AsyncInvocations, describer
 from axon_local.dataplane.bundles import BundleCache
 from axon_local.dataplane.fleet import FleetTimeouts, LocalFleet, ServeCommand, axon_serve_command
 from axon_local.dataplane.publisher import InFlightPublisher
@@ -56,6 +57,7 @@ from axon_local.dataplane.stats import StatsBook, VariantStats
 from axon_local.sagemaker import CloudWatchAlarms, SageMakerEmulator, SageMakerProtocol, SystemClock
 
 _INVOKE_PATH = re.compile(r"^/endpoints/([^/]+)/invocations(-response-stream)?$")
+_ASYNC_PATH = re.compile(r"^/endpoints/([^/]+)/async-invocations$")  # InvokeEndpointAsync (async_queue.py)
 _READY_POLL_SECONDS = 0.02
 _MAX_HELD_REQUESTS = 256  # more wait for no one: they are answered 503 at once
 STATS_PATH = names.LOCAL_STATS_PATH
@@ -137,6 +139,7 @@ class FrontDoorApp:
         self._readiness = readiness
         self._control_port = control_port
         self.alb: AlbApp | None = None
+        self.async_invocations: AsyncInvocations | None = None
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -145,6 +148,8 @@ class FrontDoorApp:
                 if message["type"] == "lifespan.startup":
                     await send({"type": "lifespan.startup.complete"})
                 else:
+                    if self.async_invocations is not None:
+                        await self.async_invocations.aclose()
                     await self._runtime.aclose()
                     if self.alb is not None:
                         await self.alb.aclose()
@@ -166,6 +171,12 @@ class FrontDoorApp:
             if match.group(2):
                 return await self._invoke_stream(unquote(match.group(1)), headers, receive, send)
             return await self._invoke(unquote(match.group(1)), headers, receive, send)
+        queued = _ASYNC_PATH.match(scope["path"])
+        signed_for_sagemaker = "/sagemaker/" in headers.get("authorization", "/sagemaker/")
+        if queued and scope["method"] == "POST" and signed_for_sagemaker and self.async_invocations is not None:
+            endpoint, body = unquote(queued.group(1)), await read_body(receive)
+            status, queued_headers, queued_body = await self.async_invocations.submit(endpoint, headers, body)
+            return await respond(send, status, header_pairs(queued_headers), queued_body)
         if self.alb is not None and self.alb.handles(scope["path"], headers):
             return await self.alb(scope, receive, send)
         target = headers.get("x-amz-target")
@@ -313,6 +324,13 @@ class FrontDoor:
             self.stats,
             self._readiness,
             control_port=int(control.getsockname()[1]),
+        )
+        app.async_invocations = AsyncInvocations(
+            self._runtime,
+            describer(self.emulator.call),
+            aws.client("s3", **local),
+            aws.client("sns", **local),
+            region=aws.region(),
         )
         self._app = app
         config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)

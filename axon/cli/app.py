@@ -176,6 +176,47 @@ def predict(
     run(ctx, name, data, content_type, token, stream)
 
 
+@app.command("submit")
+def submit(
+    ctx: typer.Context,
+    name: ApiArgument,
+    data: Annotated[
+        str | None, typer.Option("--data", "-d", help="the request body, as text", show_default=False)
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="the request body, from a file", show_default=False)
+    ] = None,
+    content_type: Annotated[str, typer.Option("--content-type", help="the body's media type")] = JSON,
+    output: OutputOption = Output.table,
+) -> None:
+    """Queue one request for async API NAME (kind: async) and print its id and where its answer will be.
+
+    The body goes to s3://<models-bucket>/inputs/NAME/<id>, then SageMaker Runtime InvokeEndpointAsync; the answer
+    lands under results/NAME/. Read it with `axon result ID`.
+    """
+    from axon.cli.submit import submit as run
+
+    run(ctx, name, data, file, content_type, output)
+
+
+@app.command("result")
+def result(
+    ctx: typer.Context,
+    identifier: Annotated[str, typer.Argument(metavar="ID", help="the id `axon submit` printed (<api>/<hex>)")],
+    wait: Annotated[bool, typer.Option("--wait", help="wait until the answer (or the failure) is there")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="seconds --wait waits before giving up")] = 300.0,
+    output: OutputOption = Output.table,
+) -> None:
+    """Print the answer of a submitted request (results/<api>/<id>.out); a failed one exits 1 with its reason.
+
+    Without --wait, a request with no answer yet exits 1 (result.pending). With -o json: id, status, location,
+    content_type and body.
+    """
+    from axon.cli.submit import result as run
+
+    run(ctx, identifier, wait, timeout, output)
+
+
 @app.command("rollback")
 def rollback(
     ctx: typer.Context,

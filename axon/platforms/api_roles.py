@@ -83,11 +83,48 @@ def trust_policy() -> dict[str, Any]:
     }
 
 
-def role_policy(account: Account, api: str) -> dict[str, Any]:
-    """The API's own keys, log group, metric namespace, and pulling the serving image."""
+def async_statements(account: Account, api: str) -> list[dict[str, Any]]:
+    """An async API's endpoint runs as its role: it reads requests from ``inputs/<api>/``, writes answers and
+    failures under ``results/<api>/`` and publishes to the API's own two topics, nothing else."""
+    bucket = f"arn:{account.partition}:s3:::{account.models_bucket}"
+    topic = f"arn:{account.partition}:sns:{account.region}:{account.account}"
+    return [
+        {
+            "Sid": "OwnAsyncInputs",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"{bucket}/{names.async_input_prefix(api)}*",
+        },
+        {
+            "Sid": "OwnAsyncResults",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket}/{names.async_output_prefix(api)}*",
+        },
+        {
+            # Writing an encrypted answer needs a data key; as for reads, S3 already scoped the object.
+            "Sid": "EncryptThroughS3",
+            "Effect": "Allow",
+            "Action": "kms:GenerateDataKey",
+            "Resource": f"arn:{account.partition}:kms:{account.region}:{account.account}:key/*",
+            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{account.region}.amazonaws.com"}},
+        },
+        {
+            "Sid": "OwnAsyncTopics",
+            "Effect": "Allow",
+            "Action": "sns:Publish",
+            "Resource": [f"{topic}:{names.async_topic_name(api, outcome)}" for outcome in names.ASYNC_TOPIC_OUTCOMES],
+        },
+    ]
+
+
+def role_policy(account: Account, api: str, *, async_io: bool = False) -> dict[str, Any]:
+    """The API's own keys, log group, metric namespace, and pulling the serving image; with ``async_io`` (an API
+    of ``kind: async``) also its own async inputs, results and topics."""
     bucket = f"arn:{account.partition}:s3:::{account.models_bucket}"
     group = account.log_group_arn(api)
     repository = f"arn:{account.partition}:ecr:{account.region}:{account.account}:repository/{account.ecr_repository}"
+    extra = async_statements(account, api) if async_io else []
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -131,6 +168,7 @@ def role_policy(account: Account, api: str) -> dict[str, Any]:
                 "Resource": repository,
             },
             {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            *extra,
         ],
     }
 
@@ -141,7 +179,7 @@ def boundary_policy(account: Account) -> dict[str, Any]:
     The AxonCore stack defines the deployed boundary with CDK tokens; local mode creates this document, so the
     per-API role path (create with the boundary, put the policy, delete) runs there exactly as on AWS.
     """
-    policy = role_policy(account, "*")
+    policy = role_policy(account, "*", async_io=True)
     for statement in policy["Statement"]:
         if statement["Sid"] == "OwnMetricNamespace":
             statement["Condition"] = {"StringLike": {"cloudwatch:namespace": names.api_metric_namespace("*")}}
@@ -162,8 +200,10 @@ class ApiRoles:
     def role_arn(self, api: str) -> str:
         return self.account.role_arn(api)
 
-    def ensure(self, api: str) -> str:
-        """The API's role, created if missing, with its policy (re)written; returns its ARN. Idempotent."""
+    def ensure(self, api: str, *, async_io: bool = False) -> str:
+        """The API's role, created if missing, with its policy (re)written; returns its ARN. Idempotent.
+
+        ``async_io``: the API is ``kind: async`` (its role also reads its inputs, writes its results, notifies)."""
         name = names.api_role_name(api)
         try:
             role = self.iam.get_role(RoleName=name)["Role"]
@@ -175,7 +215,9 @@ class ApiRoles:
         # Always rewritten: a role left by a Lambda that died between CreateRole and PutRolePolicy gets its policy,
         # and a policy from an older axon is replaced by the current one.
         self.iam.put_role_policy(
-            RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(role_policy(self.account, api))
+            RoleName=name,
+            PolicyName=POLICY_NAME,
+            PolicyDocument=json.dumps(role_policy(self.account, api, async_io=async_io)),
         )
         return str(role["Arn"])
 

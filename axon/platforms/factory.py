@@ -38,6 +38,8 @@ def platform_factory(settings: Settings, client: Callable[[str], Any]) -> Callab
                     client("cloudwatch"),
                     settings.sagemaker_role_arn,
                     logs=client("logs"),
+                    sns=client("sns"),
+                    models_bucket=settings.models_bucket,
                 )
             elif name == "ecs":
                 config = load_ecs_config(client("ssm"))

@@ -20,7 +20,8 @@ class IsolatedPlatform(Platform):
         self.name = inner.name
 
     def deploy(self, version: VersionRef, previous: VersionRef | None) -> None:
-        self.inner.deploy(replace(version, role_arn=self.roles.ensure(version.api)), previous)
+        role_arn = self.roles.ensure(version.api, async_io=version.spec.kind == "async")
+        self.inner.deploy(replace(version, role_arn=role_arn), previous)
 
     def deployment_status(self, version: VersionRef, previous: VersionRef | None) -> DeploymentStatus:
         return self.inner.deployment_status(version, previous)

@@ -3,6 +3,7 @@
 from axon.spec.errors import SpecError, SpecNameMismatchError, SpecRolloutTooLongError, SpecYamlError
 from axon.spec.user_config import (
     ApiSpec,
+    AsyncSpec,
     AutoscalingSpec,
     ComputeSpec,
     PredictorSpec,
@@ -15,6 +16,7 @@ from axon.spec.user_config import (
 
 __all__ = [
     "ApiSpec",
+    "AsyncSpec",
     "AutoscalingSpec",
     "ComputeSpec",
     "PredictorSpec",

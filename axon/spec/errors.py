@@ -35,3 +35,9 @@ class ReplicasOverCapError(SpecError):
     """The spec asks for more replicas than the platform-wide cap (``AXON_MAX_TOTAL_REPLICAS``) allows."""
 
     code = "spec.replicas_over_cap"
+
+
+class AsyncUnsupportedError(SpecError):
+    """``kind: async`` combined with something axon cannot yet do for async APIs (ECS, a smoke test)."""
+
+    code = "spec.async_unsupported"

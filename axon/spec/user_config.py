@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticSerializationError, to_json
 
 from axon.names import API_NAME_PATTERN
-from axon.spec.errors import SpecError, SpecYamlError
+from axon.spec.errors import AsyncUnsupportedError, SpecError, SpecYamlError
 
 
 class _Section(BaseModel):
@@ -155,10 +155,40 @@ class ImageBuildSpec(_Section):
     )
 
 
+MAX_ASYNC_CONCURRENCY = 1000
+"""SageMaker's bound on ``ClientConfig.MaxConcurrentInvocationsPerInstance`` (botocore's model: 1-1000)."""
+
+
+class AsyncSpec(_Section):
+    """``kind: async`` only: how the queue feeds each replica (docs/async.md)."""
+
+    max_concurrent_invocations_per_instance: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=MAX_ASYNC_CONCURRENCY,
+            description="Queued requests sent to one replica at once; default serving.max_concurrency.",
+        ),
+    ] = None
+    include_response_in_notification: bool = Field(
+        False,
+        description="Put the model's answer (up to SNS's size limit) in the success notification too, not only in "
+        "S3 (SageMaker's IncludeInferenceResponseIn).",
+    )
+
+
 class ApiSpec(_Section):
     """The whole ``axon.yaml``."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     name: Annotated[str | None, Field(pattern=API_NAME_PATTERN, description="Must equal apis/<api>/.")] = None
+    kind: Literal["realtime", "async"] = Field(
+        "realtime",
+        description="`realtime`: an HTTPS endpoint answers each request; `async`: requests are queued from S3 "
+        "(inputs/<api>/), answers land under results/<api>/ with an SNS notification (docs/async.md).",
+    )
+    async_: AsyncSpec = Field(default_factory=AsyncSpec, alias="async", description="Only with kind: async.")
     predictor: PredictorSpec = Field(default_factory=PredictorSpec)
     compute: ComputeSpec = Field(default_factory=ComputeSpec)
     serving: ServingSpec = Field(default_factory=ServingSpec)
@@ -166,6 +196,19 @@ class ApiSpec(_Section):
     rollout: RolloutSpec = Field(default_factory=RolloutSpec)
     smoke_test: SmokeTestSpec = Field(default_factory=SmokeTestSpec)
     build: ImageBuildSpec = Field(default_factory=ImageBuildSpec)
+
+    @model_validator(mode="after")
+    def _async_section_needs_async_kind(self) -> Self:
+        # Compared with the defaults, not the fields set: a stored spec (the registry's JSON dump) sets them all.
+        if self.kind != "async" and self.async_ != AsyncSpec():
+            raise ValueError("the async section applies to kind: async only")
+        return self
+
+    @property
+    def max_concurrent_invocations_per_instance(self) -> int:
+        """``async.max_concurrent_invocations_per_instance``, else ``serving.max_concurrency`` (within 1-1000)."""
+        explicit = self.async_.max_concurrent_invocations_per_instance
+        return explicit if explicit is not None else min(self.serving.max_concurrency, MAX_ASYNC_CONCURRENCY)
 
     @property
     def target_in_flight(self) -> float:
@@ -188,11 +231,29 @@ def format_validation_error(error: ValidationError) -> str:
     return "; ".join(f"{_field_path(e['loc'])}: {e['msg']}" for e in error.errors())
 
 
+def check_kind(spec: ApiSpec) -> ApiSpec:
+    """Refuse, with its own code, an async API that needs what axon does not build yet (docs/async.md)."""
+    if spec.kind != "async":
+        return spec
+    if spec.compute.platform != "sagemaker":
+        raise AsyncUnsupportedError(
+            f"kind: async runs on SageMaker only for now (compute.platform is {spec.compute.platform!r}); "
+            "ECS's queue worker mode is not built yet"
+        )
+    if spec.smoke_test.payload is not None:
+        raise AsyncUnsupportedError(
+            "smoke_test.payload is not supported with kind: async: an async endpoint refuses InvokeEndpoint, and "
+            "the rollout cannot wait on a queued answer; remove it (the rollback alarms still guard the rollout)"
+        )
+    return spec
+
+
 def parse_spec(data: dict[str, Any] | None) -> ApiSpec:
     try:
-        return ApiSpec.model_validate(data or {})
+        spec = ApiSpec.model_validate(data or {})
     except ValidationError as error:
         raise SpecError(format_validation_error(error)) from None
+    return check_kind(spec)
 
 
 def _has_alias(text: str | bytes) -> bool:

@@ -430,3 +430,31 @@ def _ecs_list_services(account: Account, operation: str, params: Params) -> Iter
 
 RULES.update({("sagemaker", op): _star("sagemaker") for op in ("ListEndpointConfigs", "ListModels")})
 RULES[("ecs", "ListTaskDefinitionFamilies")] = _star("ecs")
+
+
+# ---- async APIs (issue 15): InvokeEndpointAsync, the per-API SNS topics ----------------------------------------
+
+
+@rule("sagemaker-runtime", "InvokeEndpointAsync")
+def _invoke_async(account: Account, operation: str, params: Params) -> Iterator[Request]:
+    """Authorized as ``sagemaker:InvokeEndpointAsync`` on the endpoint; the input object is read by SageMaker as
+    the endpoint's execution role, not by the caller."""
+    yield Request(
+        "sagemaker:InvokeEndpointAsync", account.arn("sagemaker", f"endpoint/{params['EndpointName'].lower()}")
+    )
+
+
+@rule("sns", "CreateTopic")
+def _sns_create(account: Account, operation: str, params: Params) -> Iterator[Request]:
+    topic = account.arn("sns", params["Name"])
+    yield Request("sns:CreateTopic", topic)
+    if params.get("Tags"):
+        yield Request("sns:TagResource", topic)  # tag-on-create
+
+
+@rule("sns", "DeleteTopic", "Publish")
+def _sns_topic(account: Account, operation: str, params: Params) -> Iterator[Request]:
+    yield Request(f"sns:{operation}", params["TopicArn"])
+
+
+RULES[("sns", "ListTopics")] = _star("sns")

@@ -49,6 +49,8 @@ RESOURCE_STAR_ACTIONS = frozenset(
         "sagemaker:ListModels",
         "ecs:ListServices",
         "ecs:ListTaskDefinitionFamilies",
+        # An async API's SNS topics are found by name to delete them (axon.platforms.sagemaker.topics).
+        "sns:ListTopics",
         # AxonEcs's smoke-test Lambda in the VPC: Lambda looks up the function's network interfaces and subnets.
         "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeSubnets",

@@ -13,8 +13,10 @@ What each command calls, and so which statement it needs:
 | ``get``, ``history`` | registry reads; ``get`` also ``cloudwatch:GetMetricData`` and each API's capacity |
 | ``predict`` | ``sagemaker:InvokeEndpoint`` of ``axon-<api>``; an ECS API: ``/axon/ecs/config``, then HTTP to the ALB |
 | ``rollback`` | ``s3:GetObjectVersion`` of the kept upload and ``CopyObject`` onto the bundle key |
-| ``delete`` | the platform's deletes (``axon.admin.delete_api``), the autoscaler state, the registry marks |
+| ``delete`` | the platform's deletes (``axon.admin.delete_api``; an async API's SNS topics too), the autoscaler state, the registry marks |
 | ``delete --purge`` | ``s3:ListBucketVersions`` and ``s3:DeleteObjectVersion`` under ``apis/<api>/``, ``versions/<api>/`` |
+| ``submit`` | ``s3:PutObject`` under ``inputs/<api>/``, then ``sagemaker:InvokeEndpointAsync`` of ``axon-<api>`` |
+| ``result`` | ``s3:ListBucket`` (prefix ``results/``) and ``s3:GetObject`` under ``results/<api>/`` |
 | ``logs`` | ``logs:FilterLogEvents`` of ``/aws/sagemaker/Endpoints/axon-<api>`` (an ECS API's task definition names it) |
 | ``info`` | ``sts:GetCallerIdentity`` (needs no permission) and discovery |
 
@@ -37,6 +39,9 @@ from constructs import Construct
 
 from axon.names import (
     API_ROLE_PATH,
+    ASYNC_INPUTS_PREFIX,
+    ASYNC_RESULTS_PREFIX,
+    ASYNC_TOPIC_PATTERN,
     BUNDLE_PREFIX,
     CLI_POLICY,
     CORE_STACK,
@@ -94,6 +99,14 @@ WILDCARD_REASONS = {
     "name it was uploaded; always by its VersionId.",
     "PurgeBundles": "axon delete --purge deletes every object version of one API under apis/<api>/ and "
     "versions/<api>/, for any API the user names; nothing else in the models bucket.",
+    "SubmitAsyncInputs": "axon submit uploads request bodies under inputs/<api>/<id> for any async API the user names; "
+    "nothing else in the models bucket.",
+    "ReadAsyncResults": "axon result reads answers and failures under results/<api>/ for any async API the user names.",
+    "ListAsyncResults": "axon result lists the one key it waits for under results/ (S3 answers 403, not 404, for a "
+    "missing key the caller may not list).",
+    "AsyncTopics": "axon delete removes an async API's topics axon-<api>-async-success/error, created at run time.",
+    "ListTopics": "sns:ListTopics supports no resource-level permissions; AWS requires Resource '*'. axon delete "
+    "finds an async API's two topics by name.",
     "ReadMetrics": "cloudwatch:GetMetricData supports no resource-level permissions; AWS requires Resource '*'. "
     "axon get reads the Axon and AWS/SageMaker metrics of the APIs it lists.",
     "Endpoints": "Every API's SageMaker endpoint is named axon-<api>, created at run time by the rollout workflow.",
@@ -163,13 +176,30 @@ def cli_statements(at: Deployment) -> list[dict[str, Any]]:
             {"StringLike": {"s3:prefix": [bundles, versions]}},
         ),
         _statement("PurgeBundles", ["s3:DeleteObjectVersion"], [at.objects(bundles), at.objects(versions)]),
+        # submit and result: async APIs' request bodies and answers (kind: async, docs/async.md).
+        _statement("SubmitAsyncInputs", ["s3:PutObject"], [at.objects(f"{ASYNC_INPUTS_PREFIX}*")]),
+        _statement("ReadAsyncResults", ["s3:GetObject"], [at.objects(f"{ASYNC_RESULTS_PREFIX}*")]),
+        _statement(
+            "ListAsyncResults",
+            ["s3:ListBucket"],
+            [f"arn:{at.partition}:s3:::{at.models_bucket}"],
+            {"StringLike": {"s3:prefix": [f"{ASYNC_RESULTS_PREFIX}*"]}},
+        ),
         _statement("ReadMetrics", ["cloudwatch:GetMetricData"], ["*"]),
-        # get and follow read replica counts; predict invokes; delete removes.
+        # get and follow read replica counts; predict and submit invoke; delete removes.
         _statement(
             "Endpoints",
-            ["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint", "sagemaker:DeleteEndpoint"],
+            [
+                "sagemaker:DescribeEndpoint",
+                "sagemaker:InvokeEndpoint",
+                "sagemaker:InvokeEndpointAsync",
+                "sagemaker:DeleteEndpoint",
+            ],
             [endpoints],
         ),
+        # delete: an async API's notification topics, found by name.
+        _statement("AsyncTopics", ["sns:DeleteTopic"], [at.arn("sns", ASYNC_TOPIC_PATTERN)]),
+        _statement("ListTopics", ["sns:ListTopics"], ["*"]),
         _statement(
             "EndpointConfigs", ["sagemaker:DeleteEndpointConfig"], [at.arn("sagemaker", f"endpoint-config/{AXON}")]
         ),

@@ -19,6 +19,7 @@ from aws_cdk import aws_s3 as s3
 
 from axon.functions import LambdaFunction
 from axon.names import (
+    ASYNC_TOPIC_PATTERN,
     BUNDLE_PREFIX,
     ECS_CLUSTER,
     STATE_MACHINE,
@@ -153,11 +154,30 @@ class ControlPlaneAccess(EcsAccess):
                 ),
                 API_ROLES_REASON,
             ),
+            *self._async_topics(),
             self._alarms(
                 "cloudwatch:PutMetricAlarm",
                 "cloudwatch:DeleteAlarms",
                 "cloudwatch:DescribeAlarms",
                 "cloudwatch:SetAlarmState",  # ECS re-arms an API's alarms; SageMaker trips one to stop an update
+            ),
+        )
+
+    def _async_topics(self) -> tuple[Permission, ...]:
+        """An async API's two notification topics: created (tagged) with its first rollout, deleted with the API."""
+        return (
+            Permission(
+                allow(
+                    ["sns:CreateTopic", "sns:TagResource", "sns:DeleteTopic"],
+                    [self._stack.format_arn(service="sns", resource=ASYNC_TOPIC_PATTERN)],
+                ),
+                "Each async API's topics are named axon-<api>-async-success/error, created at run time; nothing "
+                "else matches this pattern.",
+            ),
+            Permission(
+                allow(["sns:ListTopics"], ["*"]),
+                "sns:ListTopics supports no resource-level permissions; AWS requires Resource '*'. It finds an API's "
+                "topics to delete them.",
             ),
         )
 

@@ -188,4 +188,12 @@ _BOUNDARY_REASONS = {
     "condition caps it to the per-API namespaces Axon/Api/<api> (each role's own policy names its one namespace).",
     "PullServingImage": "SageMaker and ECS pull the serving image as the API's role.",
     "EcrLogin": ECR_LOGIN_REASON,
+    "OwnAsyncInputs": "An async API's endpoint reads its requests under inputs/<api>/; the per-API inline policy "
+    "names the API, this boundary caps it to the inputs/ prefix.",
+    "OwnAsyncResults": "An async API's endpoint writes its answers and failures under results/<api>/; the per-API "
+    "inline policy names the API, this boundary caps it to the results/ prefix.",
+    "EncryptThroughS3": "S3 encrypts an async answer with the models bucket's key (kms:ViaService is S3 in this "
+    "region); which objects a role may write is the S3 statement's, per API.",
+    "OwnAsyncTopics": "An async API's endpoint notifies its topics axon-<api>-async-success/error, created at run "
+    "time; the per-API inline policy names the API's own two.",
 }

@@ -8,7 +8,8 @@ resolved to the same resources (``bench.faults.iam_policies``). A statement no c
 :data:`UNUSED` says why it stays, and requests outside axon's names must be denied.
 
 Covered by recorded calls: ``info``, ``deploy`` (``--no-wait``, and followed, as a multipart upload), ``get``
-(all, one, ``-o json``), ``history``, ``predict`` (moto's SageMaker Runtime), ``rollback``, ``delete``,
+(all, one, ``-o json``), ``history``, ``predict`` (moto's SageMaker Runtime), ``submit`` and ``result`` (moto's
+InvokeEndpointAsync, the answer put where SageMaker would), ``rollback``, ``delete`` (an async API's topics too),
 ``delete --purge``, ``logs``, and for an ECS API (the AxonEcs resources as ``axon local up`` provisions them,
 one version deployed by the platform itself, its production rule made as a rollout's shift makes it) ``get``,
 ``predict`` (HTTP to a stand-in load balancer, after reading ``/axon/ecs/config``), ``logs`` and ``delete``.
@@ -64,6 +65,8 @@ COMMANDS = (
     "get NAME -o json",
     "history",
     "predict",
+    "submit",
+    "result",
     "rollback",
     "logs",
     "delete",
@@ -215,6 +218,12 @@ def _record_sagemaker_commands(cli: AwsCli, registry: DynamoDBRegistry, scratch:
     cli("get NAME -o json", "get", "iris", "-o", "json")
     cli("history", "history", "iris")
     cli("predict", "predict", "iris", "--data", '{"x": [1, 2]}')
+    submitted = json.loads(cli("submit", "submit", "iris", "--data", '{"x": 1}', "-o", "json"))
+    answer_key = names.async_output_key("iris", submitted["inference_id"])
+    client("s3").put_object(Bucket=BUCKET, Key=answer_key, Body=b'{"y": 2}', ContentType="application/json")
+    assert json.loads(cli("result", "result", submitted["id"])) == {"y": 2}
+    for outcome in names.ASYNC_TOPIC_OUTCOMES:  # delete removes an async API's topics
+        client("sns").create_topic(Name=names.async_topic_name("iris", outcome))
     cli.script = Script([intake_of(registry, "iris", KEY), move(registry, "iris", 3, VersionStatus.LIVE)])
     assert "rolling iris back to v1" in cli("rollback", "rollback", "iris")
     _log_events("iris")
@@ -222,6 +231,7 @@ def _record_sagemaker_commands(cli: AwsCli, registry: DynamoDBRegistry, scratch:
     api_role("iris")
     cli("delete", "delete", "iris", "--yes")
     assert not client("iam").list_roles(PathPrefix=names.API_ROLE_PATH)["Roles"]
+    assert not client("sns").list_topics()["Topics"]
     # A second API, purged: its uploads and its workflow copies.
     went_live(registry, "cat", upload(registry, "cat", b"cat model"))
     client("s3").put_object(Bucket=BUCKET, Key=names.immutable_bundle_key("cat", "v1"), Body=b"copy")
@@ -386,7 +396,9 @@ def _outside(account: Account) -> list[Request]:
         Request("s3:GetObjectVersion", account.s3("someone-elses-bucket", "apis/iris/bundle.tar.gz")),
         Request("s3:PutObject", account.s3("someone-elses-bucket", "apis/iris/bundle.tar.gz")),
         Request("s3:PutObject", account.s3(BUCKET, "versions/iris/v1/bundle.tar.gz")),  # the workflow's copies
-        Request("s3:PutObject", account.s3(BUCKET, "inputs/iris/request.json")),
+        Request("s3:PutObject", account.s3(BUCKET, "results/iris/0123.out")),  # answers are the endpoint's to write
+        Request("s3:GetObject", account.s3(BUCKET, "inputs/iris/0123")),  # submit writes inputs, never reads them
+        Request("s3:ListBucket", account.s3(BUCKET), (("s3:prefix", "inputs/"),)),
         Request("s3:DeleteObjectVersion", account.s3(BUCKET, "results/iris/out.json")),
         Request("s3:DeleteObject", account.s3(BUCKET, "apis/iris/bundle.tar.gz")),
         Request("s3:ListBucketVersions", account.s3(BUCKET)),  # the whole bucket, no prefix

@@ -289,7 +289,8 @@ def test_serving_repository_build_project_and_execution_role(synth: Synth) -> No
 
 
 def test_the_api_role_boundary_caps_every_per_api_role(synth: Synth) -> None:
-    """What any API's own role may ever do: axon's bundles, logs, per-API metric namespaces and image only."""
+    """What any API's own role may ever do: axon's bundles, logs, per-API metric namespaces and image only, and
+    for async APIs their inputs, results and topics (issue 15)."""
     (boundary,) = [
         p["Properties"]
         for p in synth.of_type("AWS::IAM::ManagedPolicy").values()
@@ -300,10 +301,18 @@ def test_the_api_role_boundary_caps_every_per_api_role(synth: Synth) -> None:
     assert violations(boundary["PolicyDocument"]) == []
     (metrics,) = [s for s in statements if s["Action"] == "cloudwatch:PutMetricData"]
     assert metrics["Condition"] == {"StringLike": {"cloudwatch:namespace": f"{names.API_METRIC_NAMESPACE_PREFIX}*"}}
-    reads = [flat(r) for s in statements if "s3:GetObject" in s["Action"] for r in s["Resource"]]
-    assert len(reads) == 2 and all(
-        r.endswith((f"/{names.BUNDLE_PREFIX}*/*", f"/{names.VERSIONS_PREFIX}*/*")) for r in reads
-    )
+
+    def listed(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else [value]
+
+    reads = [flat(r) for s in statements if "s3:GetObject" in listed(s["Action"]) for r in listed(s["Resource"])]
+    prefixes = (names.BUNDLE_PREFIX, names.VERSIONS_PREFIX, names.ASYNC_INPUTS_PREFIX)
+    assert len(reads) == 3 and all(r.endswith(tuple(f"/{p}*/*" for p in prefixes)) for r in reads)
+    writes = [flat(r) for s in statements if "s3:PutObject" in listed(s["Action"]) for r in listed(s["Resource"])]
+    assert len(writes) == 1 and writes[0].endswith(f"/{names.ASYNC_RESULTS_PREFIX}*/*")
+    (publish,) = [s for s in statements if s["Action"] == "sns:Publish"]
+    published = {flat(r).rsplit(":", 1)[-1] for r in listed(publish["Resource"])}
+    assert published == {names.async_topic_name("*", o) for o in names.ASYNC_TOPIC_OUTCOMES}
 
 
 @pytest.mark.parametrize("spec", ALL_FUNCTIONS, ids=lambda spec: spec.name)

@@ -21,6 +21,7 @@ BUNDLE_MARKERS = ("axon.yaml", "axon.yml", "predictor.py", "code/inference.py")
 # What each example is: (style, compute.gpu, image flavour, requirements as `axon validate` reports them).
 EXPECTED = {
     "iris-numpy": ("python", 0, "cpu", []),
+    "async-echo": ("python", 0, "cpu", []),
     "sklearn-iris": ("python", 0, "cpu", ["scikit-learn>=1.4"]),
     "sagemaker-style": ("sagemaker", 0, "cpu", []),
     "pytorch-gpu": ("python", 1, "gpu", ["torch==2.8.0"]),
@@ -68,3 +69,8 @@ def test_the_gpu_example_batches_on_a_gpu_instance() -> None:
     assert spec.compute.gpu == 1
     assert spec.compute.instance_type.startswith(("ml.g", "ml.p"))
     assert spec.serving.max_batch_size > 1
+
+
+def test_the_async_example_is_an_async_api_that_may_scale_to_zero() -> None:
+    spec = load_spec_text((EXAMPLES / "async-echo" / "axon.yaml").read_bytes())
+    assert (spec.kind, spec.autoscaling.min_replicas, spec.max_concurrent_invocations_per_instance) == ("async", 0, 2)

@@ -17,7 +17,7 @@ from axon.platforms.alarms import api_alarm_names
 from axon.platforms.base import Capacity, DeploymentPhase, DeploymentStatus, Platform, ReplicaSet, VersionRef
 from axon.platforms.errors import ModelLoadFailedError, PlatformError, SmokeTestFailedError
 from axon.platforms.sagemaker import logs as sagemaker_logs
-from axon.platforms.sagemaker import specs
+from axon.platforms.sagemaker import specs, topics
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -61,6 +61,8 @@ class SageMakerPlatform(Platform):
         *,
         logs: CloudWatchLogsClient | None = None,
         clock: Callable[[], float] = time.time,
+        sns: Any = None,
+        models_bucket: str = "",
     ) -> None:
         self.sagemaker = sagemaker
         self.runtime = runtime
@@ -68,6 +70,8 @@ class SageMakerPlatform(Platform):
         self.execution_role_arn = execution_role_arn
         self.logs = logs  # reads why a model could not load; without it SageMaker's own verdict stands
         self.clock = clock
+        self.sns = sns  # async APIs' notification topics (axon.platforms.sagemaker.topics)
+        self.models_bucket = models_bucket  # async APIs' inputs/ and results/ live there
 
     # ---- rollout --------------------------------------------------------------------------------------------
 
@@ -91,7 +95,8 @@ class SageMakerPlatform(Platform):
             max(int(count or version.spec.init_replicas), autoscaling.min_replicas, 1), autoscaling.max_replicas
         )
         self._create_ignoring_existing(
-            self.sagemaker.create_endpoint_config, specs.endpoint_config_request(version, instances)
+            self.sagemaker.create_endpoint_config,
+            specs.endpoint_config_request(version, instances, self._async_config(version)),
         )
         if endpoint is None:
             self.sagemaker.create_endpoint(
@@ -105,6 +110,19 @@ class SageMakerPlatform(Platform):
         if new_config in (endpoint["EndpointConfigName"], pending):
             return  # a retried Deploy step: the update was already accepted (and may still be running)
         self.sagemaker.update_endpoint(**specs.update_endpoint_request(version, [a["AlarmName"] for a in alarms]))
+
+    def _async_config(self, version: VersionRef) -> dict[str, Any] | None:
+        """An async API's ``AsyncInferenceConfig``, its topics created first; ``None`` for a real-time API."""
+        if version.spec.kind != "async":
+            return None
+        if self.sns is None or not self.models_bucket:
+            raise topics.AsyncTopicsError("this deployment's SageMaker platform has no SNS client or models bucket")
+        return specs.async_inference_config(version, self.models_bucket, topics.ensure_topics(self.sns, version.api))
+
+    def _delete_topics(self, api: str) -> None:
+        """An API's async topics go with it; a real-time API never had any (deleting is a no-op then)."""
+        if self.sns is not None:
+            topics.delete_topics(self.sns, api)
 
     def deployment_status(self, version: VersionRef, previous: VersionRef | None) -> DeploymentStatus:
         endpoint = self._describe(version.api)
@@ -191,6 +209,8 @@ class SageMakerPlatform(Platform):
             if endpoint is not None:
                 self.delete_endpoint(version.api)
             self.cloudwatch.delete_alarms(AlarmNames=api_alarm_names(version.api))
+            if version.spec.kind == "async":
+                self._delete_topics(version.api)
             return
         if endpoint is None:
             return
@@ -288,6 +308,7 @@ class SageMakerPlatform(Platform):
             if model["ModelName"].startswith(prefix):
                 self._ignore_missing(self.sagemaker.delete_model, ModelName=model["ModelName"])
         self.cloudwatch.delete_alarms(AlarmNames=api_alarm_names(api))
+        self._delete_topics(api)
 
     def delete_endpoint(self, api: str) -> None:
         self._ignore_missing(self.sagemaker.delete_endpoint, EndpointName=names.endpoint_name(api))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from axon import names
@@ -30,8 +31,37 @@ def model_request(version: VersionRef, execution_role_arn: str) -> dict[str, Any
     }
 
 
-def endpoint_config_request(version: VersionRef, instance_count: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AsyncTopics:
+    """An async API's SNS topics (``names.async_topic_name``), by ARN."""
+
+    success: str
+    error: str
+
+
+def async_inference_config(version: VersionRef, models_bucket: str, topics: AsyncTopics) -> dict[str, Any]:
+    """``AsyncInferenceConfig`` of an async API: answers under ``results/<api>/``, failures under its
+    ``failures/`` folder, each outcome notified on the API's own topic, and the per-replica concurrency."""
+    notification: dict[str, Any] = {"SuccessTopic": topics.success, "ErrorTopic": topics.error}
+    if version.spec.async_.include_response_in_notification:
+        notification["IncludeInferenceResponseIn"] = ["SUCCESS_NOTIFICATION_TOPIC"]
     return {
+        "OutputConfig": {
+            "S3OutputPath": f"s3://{models_bucket}/{names.async_output_prefix(version.api)}",
+            "S3FailurePath": f"s3://{models_bucket}/{names.async_failure_prefix(version.api)}",
+            "NotificationConfig": notification,
+        },
+        "ClientConfig": {"MaxConcurrentInvocationsPerInstance": version.spec.max_concurrent_invocations_per_instance},
+    }
+
+
+def endpoint_config_request(
+    version: VersionRef, instance_count: int, async_config: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The version's endpoint config; an async API's carries its ``AsyncInferenceConfig``."""
+    extra = {"AsyncInferenceConfig": async_config} if async_config is not None else {}
+    return {
+        **extra,
         "EndpointConfigName": names.endpoint_config_name(version.api, version.label),
         "ProductionVariants": [
             {

@@ -18,7 +18,8 @@ def test_the_help_file_is_what_typer_renders_now() -> None:
 
 def test_every_command_has_both_screens() -> None:
     screens = json.loads(files("axon.cli").joinpath(HELP_FILE).read_text(encoding="utf-8"))
-    verbs = {"deploy", "get", "history", "predict", "rollback", "delete", "pack", "validate", "info", "logs"}
+    verbs = {"deploy", "get", "history", "predict", "submit", "result", "rollback", "delete", "pack", "validate"}
+    verbs |= {"info", "logs"}
     assert set(screens) == {"", *verbs, "local", "local up"}
     for screen in screens.values():
         assert "\x1b[" in screen["ansi"] and "\x1b" not in screen["plain"]

@@ -1,0 +1,102 @@
+"""Issue 15, end to end on a real local stack: an async API (``kind: async``) rolls out through the workflow, ``axon
+submit`` queues a request through InvokeEndpointAsync, a real replica answers it, the answer lands in S3, SageMaker's
+notification reaches an SQS queue subscribed to the API's topic, and ``axon result`` prints the answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from axon import names
+from axon.cli.submit import Submission
+from axon.registry import VersionStatus
+from tests.functional.rollout.conftest import bundle
+from tests.integration.harness import ROOT, LocalClients, running_stack
+
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("local-stack-async")]
+
+API = "async-echo"
+EXAMPLE = ROOT / "examples" / API
+SERVICES = ("s3", "dynamodb", "sagemaker", "sagemaker-runtime", "sns", "sqs", "iam", "events", "stepfunctions")
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalClients]:
+    with running_stack(LocalClients, tmp_path_factory.mktemp("axon-cache"), SERVICES) as local:
+        yield local
+
+
+def axon(local: LocalClients, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **local.stack.environment()}
+    done = subprocess.run(
+        [sys.executable, "-m", "axon.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert (done.returncode == 0) == ok, done.stdout + done.stderr
+    return done
+
+
+def _queue_on(local: LocalClients, topic: str) -> str:
+    """An SQS queue subscribed to the API's ``topic`` outcome, as a user would wire one."""
+    sqs, sns = local.client("sqs"), local.client("sns")
+    url = sqs.create_queue(QueueName=f"watch-{topic}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic_arn = next(
+        t["TopicArn"]
+        for t in sns.list_topics()["Topics"]
+        if t["TopicArn"].endswith(f":{names.async_topic_name(API, topic)}")
+    )
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    return str(url)
+
+
+def _notification(local: LocalClients, url: str) -> dict[str, Any]:
+    messages = local.wait_for(
+        lambda: local.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages"),
+        "the notification",
+        timeout=20,
+    )
+    found: dict[str, Any] = json.loads(messages[0]["Body"])
+    return found
+
+
+def test_submit_result_and_notification_on_the_local_stack(local: LocalClients) -> None:
+    version_id = local.upload(API, bundle((EXAMPLE / "axon.yaml").read_text(), (EXAMPLE / "predictor.py").read_text()))
+    assert local.wait_final(API, version_id, timeout=90).status is VersionStatus.LIVE
+    config = local.client("sagemaker").describe_endpoint_config(EndpointConfigName=f"axon-{API}-v1")
+    assert config["AsyncInferenceConfig"]["OutputConfig"]["S3OutputPath"] == f"s3://axon-models/results/{API}/"
+    # The API's own role may read its inputs, write its results and notify its own topics (docs/security.md).
+    policy = local.client("iam").get_role_policy(RoleName=names.api_role_name(API), PolicyName="axon-api")
+    sids = {s["Sid"] for s in policy["PolicyDocument"]["Statement"]}
+    assert {"OwnAsyncInputs", "OwnAsyncResults", "OwnAsyncTopics"} <= sids
+    success, error = _queue_on(local, "success"), _queue_on(local, "error")
+
+    submitted = json.loads(axon(local, "submit", API, "--data", '{"text": "hello async world"}', "-o", "json").stdout)
+    submission = Submission.parse(submitted["id"])
+    assert submitted["output_location"] == f"s3://axon-models/{submission.output_key()}"
+    answer = json.loads(axon(local, "result", submitted["id"], "--wait", "--timeout", "30").stdout)
+    assert answer == {"echo": {"text": "hello async world"}, "words": 3}
+    stored = local.client("s3").get_object(Bucket="axon-models", Key=submission.output_key())
+    assert json.loads(stored["Body"].read()) == answer
+    note = _notification(local, success)
+    assert note["invocationStatus"] == "Completed" and note["inferenceId"] == submission.inference_id
+    assert note["responseParameters"]["outputLocation"] == submitted["output_location"]
+    assert note["requestParameters"] == {
+        "contentType": "application/json",
+        "endpointName": f"axon-{API}",
+        "inputLocation": submitted["input_location"],
+    }
+
+    # A request the model fails: the failure object and the error topic, and `axon result` exits 1 with the code.
+    failed = json.loads(axon(local, "submit", API, "--data", '{"fail": true}', "-o", "json").stdout)
+    refused = axon(local, "result", failed["id"], "--wait", "--timeout", "30", ok=False)
+    assert "result.failed" in refused.stderr
+    note = _notification(local, error)
+    assert note["invocationStatus"] == "Failed" and note["inferenceId"] == Submission.parse(failed["id"]).inference_id
+    assert note["responseParameters"]["failureLocation"] == failed["failure_location"]
+    assert "ModelError" in note["failureReason"]
