@@ -88,14 +88,6 @@ def validate(params: dict[str, Any]) -> None:
         validate_request(params, input_shape())
     except SageMakerApiError as error:
         raise AsyncRequestError("ValidationError", error.message) from None
-    for name in ("RequestTTLSeconds", "InvocationTimeoutSeconds"):  # integer minimums the client leaves to AWS
-        low = input_shape().members[name].metadata.get("min")
-        if name in params and low is not None and params[name] < low:
-            raise AsyncRequestError(
-                "ValidationError",
-                f"Value '{params[name]}' at '{name[:1].lower() + name[1:]}' failed to satisfy constraint: Member "
-                f"must have value greater than or equal to {low}",
-            )
 
 
 def _join(prefix: str, *parts: str) -> str:
