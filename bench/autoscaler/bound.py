@@ -48,7 +48,7 @@ import math
 import numpy as np
 
 from bench.autoscaler.engine import PERIOD, SimConfig, View
-from bench.autoscaler.policies.oracle import needed_replicas
+from bench.autoscaler.policies.oracle import level_runs, needed_replicas
 from bench.autoscaler.workload import Workload
 
 DECISION_TICK = 10  # seconds: the tick of the fastest datapoint-reading baselines (cortex, AWS high resolution)
@@ -70,15 +70,7 @@ def delayed_schedule(need: np.ndarray, provisioning: int, delay: int, initial: i
     requested and released ``delay`` seconds after the load does; levels up to ``initial`` are held from 0."""
     horizon = len(need)
     requested = np.zeros(horizon, dtype=np.int64)
-    top = int(need.max()) if horizon else 0
-    for k in range(1, top + 1):
-        active = np.flatnonzero(need >= k)
-        breaks = np.flatnonzero(np.diff(active) > 1)
-        starts = np.concatenate([[active[0]], active[breaks + 1]])
-        ends = np.concatenate([active[breaks], [active[-1]]]) + 1
-        keep = starts[1:] - ends[:-1] >= provisioning  # release only across gaps longer than a restart
-        starts = np.concatenate([[starts[0]], starts[1:][keep]])
-        ends = np.concatenate([ends[:-1][keep], [ends[-1]]])
+    for k, starts, ends in level_runs(need, provisioning):
         for index, (start, end) in enumerate(zip(starts, ends, strict=True)):
             begin = 0 if index == 0 and k <= initial else min(horizon, start + delay)
             requested[begin : min(horizon, end + delay)] += 1

@@ -4,6 +4,7 @@ not a policy) and the always-at-peak ceiling (``static-peak``)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -55,6 +56,18 @@ def must_serve_replicas(workload: Workload, cfg: SimConfig, horizon: int) -> np.
     return _per_second_need(begin[longer], end[longer], cfg, horizon, starts_first=False)
 
 
+def level_runs(need: np.ndarray, provisioning: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Per replica level ``k`` of ``need``, the runs of seconds where need >= k as (k, starts, ends), a gap shorter
+    than ``provisioning`` bridged (cheaper to hold than to release and re-request)."""
+    for k in range(1, int(need.max()) + 1 if len(need) else 1):
+        active = np.flatnonzero(need >= k)
+        breaks = np.flatnonzero(np.diff(active) > 1)
+        starts = np.concatenate([[active[0]], active[breaks + 1]])
+        ends = np.concatenate([active[breaks], [active[-1]]]) + 1
+        keep = starts[1:] - ends[:-1] >= provisioning  # release only across gaps longer than a restart
+        yield k, np.concatenate([[starts[0]], starts[1:][keep]]), np.concatenate([ends[:-1][keep], [ends[-1]]])
+
+
 def oracle_schedule(need: np.ndarray, provisioning: int) -> np.ndarray:
     """Requested replicas per second of the cheapest schedule that always has ``need`` ready.
 
@@ -62,16 +75,8 @@ def oracle_schedule(need: np.ndarray, provisioning: int) -> np.ndarray:
     provisioning delay is cheaper to bridge than to release and re-request, and each start is requested
     ``provisioning`` seconds ahead. Levels are independent, so merging per level is optimal.
     """
-    horizon = len(need)
-    requested = np.zeros(horizon, dtype=np.int64)
-    for k in range(1, int(need.max()) + 1):
-        active = np.flatnonzero(need >= k)
-        breaks = np.flatnonzero(np.diff(active) > 1)
-        starts = np.concatenate([[active[0]], active[breaks + 1]])
-        ends = np.concatenate([active[breaks], [active[-1]]]) + 1
-        keep = starts[1:] - ends[:-1] >= provisioning  # release only across gaps longer than a restart
-        starts = np.concatenate([[starts[0]], starts[1:][keep]])
-        ends = np.concatenate([ends[:-1][keep], [ends[-1]]])
+    requested = np.zeros(len(need), dtype=np.int64)
+    for _, starts, ends in level_runs(need, provisioning):
         for start, end in zip(starts, ends, strict=True):
             begin = 0 if start == 0 else max(0, start - provisioning)
             requested[begin:end] += 1
