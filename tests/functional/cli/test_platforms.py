@@ -7,12 +7,11 @@ the ECS platform itself; the load balancer's data plane is a small HTTP server a
 
 import contextlib
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -27,7 +26,7 @@ from axon.platforms.ecs.config import ECS_CONFIG_PARAMETER, EcsConfig, JwtAuth
 from axon.platforms.ecs.platform import EcsPlatform
 from axon.registry import DynamoDBRegistry, VersionStatus
 from axon.spec import load_spec_text
-from tests.functional.cli.conftest import BUCKET, TABLE, Cli, client, one_error_line
+from tests.functional.cli.conftest import BUCKET, TABLE, Cli, client, http_server, one_error_line
 from tests.functional.cli.rollouts import upload, went_live
 from tests.functional.cli.test_logs_discovery_predict import FakeCloudFormation
 from tests.unit.cli.test_stats import FakeCloudWatch
@@ -78,14 +77,9 @@ def alb() -> Iterator[Alb]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with http_server(Handler) as url:
+        state.url = url
+        yield state
 
 
 # ---- the ECS world --------------------------------------------------------------------------------------------

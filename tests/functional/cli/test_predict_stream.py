@@ -4,10 +4,9 @@ after it started is one ``predict.model_error`` line."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import botocore.session
@@ -18,7 +17,7 @@ from botocore.parsers import EventStreamJSONParser
 
 from axon.cli import predict as predict_module
 from axon_local.dataplane.eventstream import exception_event, payload_parts
-from tests.functional.cli.conftest import Cli, one_error_line
+from tests.functional.cli.conftest import Cli, http_server, one_error_line
 from tests.functional.cli.test_logs_discovery_predict import iris  # noqa: F401 (fixture)
 from tests.functional.cli.test_platforms import Alb, Ecs, gpu  # noqa: F401 (fixture)
 
@@ -111,14 +110,9 @@ def alb() -> Iterator[Alb]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with http_server(Handler) as url:
+        state.url = url
+        yield state
 
 
 def test_ecs_stream_prints_chunks_as_they_arrive(
