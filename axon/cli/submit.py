@@ -3,7 +3,8 @@
 ``submit`` uploads the request body to ``s3://<models-bucket>/inputs/<api>/<id>`` and calls SageMaker Runtime's
 InvokeEndpointAsync with that ``InputLocation``, the id as ``InferenceId`` and ``<id>.out`` as the output's
 ``Filename``, so the answer's key is known from the id alone: ``results/<api>/<id>.out`` (a failure:
-``results/<api>/failures/<id>-error.out``). The id printed is ``<api>/<id>``, which is all ``result`` needs.
+``results/<api>/failures/<id>-error.out``; ``result`` takes any failure object named after the id, since AWS does not
+document the failure's file name). The id printed is ``<api>/<id>``, which is all ``result`` needs.
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ class Submission:
     def failure_key(self) -> str:
         return names.async_failure_key(self.api, self.inference_id)
 
+    def failure_prefix(self) -> str:
+        return f"{names.async_failure_prefix(self.api)}{self.inference_id}"
+
 
 def _body(data: str | None, file: Path | None, content_type: str) -> bytes:
     if (data is None) == (file is None):
@@ -123,26 +127,29 @@ def submit(
     typer.echo(f"result: axon result {view['id']} --wait")
 
 
-def _read(context: CliContext, key: str) -> tuple[bytes, str] | None:
-    """The object at ``key``, or ``None`` while it does not exist. Listed first: S3 answers a GetObject of a
-    missing key with 403, not 404, unless the caller may list the bucket (here: only under ``results/``)."""
+def _read(context: CliContext, prefix: str) -> tuple[str, bytes, str] | None:
+    """The first object whose key starts with ``prefix`` (its key, body and content type), or ``None`` while there
+    is none. Listed first: S3 answers a GetObject of a missing key with 403, not 404, unless the caller may list the
+    bucket (here: only under ``results/``)."""
     s3, bucket = context.client("s3"), context.deployment.bucket
-    listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("Contents") or []
-    if not listed or listed[0]["Key"] != key:
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("Contents") or []
+    if not listed:
         return None
+    key = str(listed[0]["Key"])
     try:
         found = s3.get_object(Bucket=bucket, Key=key)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in _MISSING:
             return None
         raise
-    return found["Body"].read(), str(found.get("ContentType") or "application/octet-stream")
+    return key, found["Body"].read(), str(found.get("ContentType") or "application/octet-stream")
 
 
-def _poll(context: CliContext, submission: Submission) -> tuple[str, bytes, str] | None:
-    """("completed" | "failed", body, content type), or ``None`` while neither object exists."""
-    for status, key in (("completed", submission.output_key()), ("failed", submission.failure_key())):
-        found = _read(context, key)
+def _poll(context: CliContext, submission: Submission) -> tuple[str, str, bytes, str] | None:
+    """("completed" | "failed", key, body, content type), or ``None`` while neither object exists. A failure is
+    any object under the failure path that starts with the id (``<id>-error.out`` as the local stack names it)."""
+    for status, prefix in (("completed", submission.output_key()), ("failed", submission.failure_prefix())):
+        found = _read(context, prefix)
         if found is not None:
             return status, *found
     return None
@@ -159,9 +166,8 @@ def result(ctx: typer.Context, identifier: str, wait: bool, timeout: float, outp
     if found is None:
         more = f" after {timeout:g} s" if wait else "; pass --wait to wait for it"
         raise ResultPendingError(f"{submission.id} has no answer yet{more}")
-    status, body, content_type = found
+    status, key, body, content_type = found
     bucket = context.deployment.bucket
-    key = submission.output_key() if status == "completed" else submission.failure_key()
     if output is Output.json:
         typer.echo(json.dumps(_view(submission, status, f"s3://{bucket}/{key}", body, content_type)))
     elif status == "completed":

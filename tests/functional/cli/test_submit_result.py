@@ -74,6 +74,10 @@ def test_result_reads_the_answer_the_failure_or_says_pending(cli: Cli) -> None:
         and "asked to fail" in cli("result", failed.id).stderr
     )
     assert "result.pending" in one_error_line(cli("result", pending.id))
+    other = Submission("echo", f"{4:024x}")  # a failure named otherwise (AWS does not document its file name)
+    s3.put_object(Bucket=BUCKET, Key=f"results/echo/failures/{other.inference_id}.out", Body=b"InternalFailure")
+    failure = json.loads(cli("result", other.id, "-o", "json").stdout)
+    assert (failure["status"], failure["location"]) == ("failed", f"s3://{BUCKET}/{other.failure_prefix()}.out")
     assert "not an id" in one_error_line(cli("result", "echo-123"))
 
 
