@@ -233,11 +233,8 @@ def simulate(workload: Workload, controller: Controller, cfg: SimConfig, init_re
     for t in range(horizon):
         fleet.advance(t)
         capacity = fleet.ready * slots
-        while queue and len(running) < capacity:
-            j = queue.popleft()
-            ok += t - arrival[j] <= slo
-            heapq.heappush(running, t + service[j])
-            period_started, period_service = period_started + 1, period_service + service[j]
+        met, started, seconds = _start_queued(t, queue, running, capacity, arrival, service, slo)
+        ok, period_started, period_service = ok + met, period_started + started, period_service + seconds
         if t >= next_tick:
             next_tick += controller.tick_seconds
             view.now, view.ready, view.requested, view.warm = t, fleet.ready, fleet.requested, fleet.warm
@@ -251,11 +248,8 @@ def simulate(workload: Workload, controller: Controller, cfg: SimConfig, init_re
                     fleet.scale_in(view.requested - desired)
                 fleet.advance(t)  # a 0-s provisioning serves in the second it is requested
                 capacity = fleet.ready * slots
-                while queue and len(running) < capacity:
-                    j = queue.popleft()
-                    ok += t - arrival[j] <= slo
-                    heapq.heappush(running, t + service[j])
-                    period_started, period_service = period_started + 1, period_service + service[j]
+                met, started, seconds = _start_queued(t, queue, running, capacity, arrival, service, slo)
+                ok, period_started, period_service = ok + met, period_started + started, period_service + seconds
         # A drained replica stops (and stops billing) once the requests beyond the ready slots have finished.
         fleet.draining = min(fleet.draining, -(-max(0, len(running) - capacity) // slots))
         end = t + 1
@@ -297,3 +291,23 @@ def simulate(workload: Workload, controller: Controller, cfg: SimConfig, init_re
     result.slo_met, result.rejected = int(ok), rejected
     result.replica_seconds, result.scale_actions, result.warm_seconds = replica_seconds, actions, warm_seconds
     return result
+
+
+def _start_queued(
+    t: int,
+    queue: deque[int],
+    running: list[float],
+    capacity: int,
+    arrival: list[float],
+    service: list[float],
+    slo: float,
+) -> tuple[int, int, float]:
+    """Start queued requests on free slots at second ``t``: (met the SLO, started, their service seconds)."""
+    met = started = 0
+    seconds = 0.0
+    while queue and len(running) < capacity:
+        j = queue.popleft()
+        met += t - arrival[j] <= slo
+        heapq.heappush(running, t + service[j])
+        started, seconds = started + 1, seconds + service[j]
+    return met, started, seconds
