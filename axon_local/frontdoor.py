@@ -227,14 +227,7 @@ class FrontDoorApp:
         return await respond(send, 200, header_pairs(json_type), json.dumps({"variants": variants}).encode())
 
     async def _invoke(self, endpoint: str, headers: dict[str, str], receive: Any, send: Any) -> None:
-        request = InvokeRequest(
-            endpoint=endpoint,
-            body=await read_body(receive),
-            content_type=headers.get("content-type"),
-            accept=headers.get("accept"),
-            target_variant=headers.get("x-amzn-sagemaker-target-variant"),
-            custom_attributes=headers.get("x-amzn-sagemaker-custom-attributes"),
-        )
+        request = _invoke_request(endpoint, headers, await read_body(receive), accept=headers.get("accept"))
         answer = await self._runtime.invoke(request)
         await respond(send, answer.status, header_pairs(answer.headers), answer.body)
 
@@ -242,14 +235,8 @@ class FrontDoorApp:
         """InvokeEndpointWithResponseStream: ``Accept`` arrives as ``X-Amzn-SageMaker-Accept`` (the HTTP ``Accept``
         is the SDK's, for the event stream) and goes to the container as its ``Accept``. Events are written as
         they come; a client that leaves stops the stream, which closes the replica's connection."""
-        request = InvokeRequest(
-            endpoint=endpoint,
-            body=await read_body(receive),
-            content_type=headers.get("content-type"),
-            accept=headers.get("x-amzn-sagemaker-accept"),
-            target_variant=headers.get("x-amzn-sagemaker-target-variant"),
-            custom_attributes=headers.get("x-amzn-sagemaker-custom-attributes"),
-        )
+        body = await read_body(receive)
+        request = _invoke_request(endpoint, headers, body, accept=headers.get("x-amzn-sagemaker-accept"))
         answer = await self._runtime.invoke_stream(request)
         if isinstance(answer, InvokeResponse):
             return await respond(send, answer.status, header_pairs(answer.headers), answer.body)
@@ -391,3 +378,15 @@ def serve(port: int = names.LOCAL_PORT, options: FrontDoorOptions | None = None)
     door = FrontDoor(port, options or FrontDoorOptions())
     door.start()
     return door
+
+
+def _invoke_request(endpoint: str, headers: dict[str, str], body: bytes, *, accept: str | None) -> InvokeRequest:
+    """An invocation as the router takes it; ``accept`` comes from a different header per API (see the callers)."""
+    return InvokeRequest(
+        endpoint=endpoint,
+        body=body,
+        content_type=headers.get("content-type"),
+        accept=accept,
+        target_variant=headers.get("x-amzn-sagemaker-target-variant"),
+        custom_attributes=headers.get("x-amzn-sagemaker-custom-attributes"),
+    )
