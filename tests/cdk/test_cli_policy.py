@@ -22,14 +22,13 @@ from __future__ import annotations
 import copy
 import json
 import os
-import threading
 import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +50,7 @@ from cdk_app.constructs.cli_policy import POLICY_FILE, Deployment, cli_policy_do
 from tests.cdk.conftest import Synth
 from tests.functional.cli.conftest import BUCKET, PASS_MACHINE, TABLE, Script, client
 from tests.functional.cli.rollouts import intake_of, move, upload, went_live
+from tests.local_http import http_server
 
 pytestmark = pytest.mark.xdist_group("cdk")
 
@@ -255,14 +255,8 @@ def _load_balancer() -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(Answer) as url:
+        yield url
 
 
 def _record_ecs_commands(cli: AwsCli, registry: DynamoDBRegistry, alb: str) -> None:

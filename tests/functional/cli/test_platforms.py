@@ -26,9 +26,10 @@ from axon.platforms.ecs.config import ECS_CONFIG_PARAMETER, EcsConfig, JwtAuth
 from axon.platforms.ecs.platform import EcsPlatform
 from axon.registry import DynamoDBRegistry, VersionStatus
 from axon.spec import load_spec_text
-from tests.functional.cli.conftest import BUCKET, TABLE, Cli, client, http_server, one_error_line
+from tests.functional.cli.conftest import BUCKET, TABLE, Cli, client, one_error_line
 from tests.functional.cli.rollouts import upload, went_live
 from tests.functional.cli.test_logs_discovery_predict import FakeCloudFormation
+from tests.local_http import http_server
 from tests.unit.cli.test_stats import FakeCloudWatch
 
 SPEC = load_spec_text("compute: {platform: ecs, instance_type: g5.xlarge, gpu: 1}\n")

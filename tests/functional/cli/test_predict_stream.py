@@ -17,9 +17,10 @@ from botocore.parsers import EventStreamJSONParser
 
 from axon.cli import predict as predict_module
 from axon_local.dataplane.eventstream import exception_event, payload_parts
-from tests.functional.cli.conftest import Cli, http_server, one_error_line
+from tests.functional.cli.conftest import Cli, one_error_line
 from tests.functional.cli.test_logs_discovery_predict import iris  # noqa: F401 (fixture)
 from tests.functional.cli.test_platforms import Alb, Ecs, gpu  # noqa: F401 (fixture)
+from tests.local_http import http_server
 
 
 def _event_stream(data: bytes) -> EventStream:
