@@ -85,4 +85,9 @@ CASES: dict[str, Case] = {
         "spec.rollout_too_long",
         member_level=False,
     ),
+    "async on ecs": Case(
+        lambda: valid(spec="kind: async\ncompute: {platform: ecs, instance_type: g5.xlarge}").build(),
+        "spec.async_unsupported",
+        member_level=False,
+    ),
 }
