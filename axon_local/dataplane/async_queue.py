@@ -90,7 +90,7 @@ class AsyncInvocations:
             found = await asyncio.to_thread(self._describe, endpoint)
         except EndpointMissingError:
             return _error(400, "ValidationError", f"Endpoint {endpoint} of account 123456789012 not found.")
-        if found.config is None:
+        if found.config is None or not (found.config.get("OutputConfig") or {}).get("S3OutputPath"):
             return _error(400, "ValidationError", f"Endpoint {endpoint} is not configured for asynchronous inference.")
         try:
             request = parse(endpoint, headers, body, found.config["OutputConfig"])

@@ -218,6 +218,8 @@ async def _test_unknown_realtime_and_full_are_refused_at_once() -> None:
     realtime, _, _ = _queue(FakeRuntime(), config=None)
     status, headers, _ = await realtime.submit("axon-echo", INPUT, b"")
     assert (status, headers["x-amzn-ErrorType"]) == (400, "ValidationError")
+    no_output, _, _ = _queue(FakeRuntime(), config={"OutputConfig": {}})  # S3OutputPath is optional in the model
+    assert (await no_output.submit("axon-echo", INPUT, b""))[0] == 400
     answers = []
     for _ in range(6):
         answers.append((await queue.submit("axon-echo", INPUT, b""))[0])
@@ -225,8 +227,8 @@ async def _test_unknown_realtime_and_full_are_refused_at_once() -> None:
     # 2 with the model (1 instance x 2), 1 held by the dispatcher until one finishes, 2 queued: the 6th is refused.
     assert answers == [202] * 5 + [503]
     assert runtime.peak == 2  # never more than MaxConcurrentInvocationsPerInstance x instances
-    await queue.aclose()
-    await realtime.aclose()
+    for each in (queue, realtime, no_output):
+        await each.aclose()
 
 
 def test_a_request_waits_for_capacity_then_is_answered() -> None:
