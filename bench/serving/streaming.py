@@ -16,18 +16,13 @@ made at the same pace. One client, requests one after another, medians over ``--
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import statistics
-import tarfile
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.serving.local_endpoint import ENDPOINT, local_endpoint
 from bench.serving.report import machine
 from bench.serving.targets import HERE, axon
 
@@ -67,77 +62,17 @@ def measure(tokens: int, delay_ms: float, stream: bool, runs: int) -> dict[str, 
     }
 
 
-@contextlib.contextmanager
-def _local_endpoint(tokens: int, delay_ms: float) -> Iterator[Any]:
-    """A SageMaker endpoint on the local stack serving the streamed token generator; yields a boto3 runtime client."""
-    import boto3
-    from botocore.config import Config
-
-    from axon_local.dataplane import FleetTimeouts, axon_serve_command
-    from axon_local.frontdoor import FrontDoorOptions, serve
-
-    with tempfile.TemporaryDirectory() as folder:
-        options = FrontDoorOptions(
-            cache_dir=Path(folder),
-            serve_command=axon_serve_command,
-            publish_in_flight=False,
-            timeouts=FleetTimeouts(ping_seconds=30, drain_seconds=5, stop_grace_seconds=5),
-        )
-        door = serve(0, options)
-        try:
-            config = Config(retries={"max_attempts": 1})
-            keys = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
-            clients = {
-                name: boto3.client(name, endpoint_url=door.url, config=config, **keys)  # type: ignore[call-overload]
-                for name in ("s3", "sagemaker", "sagemaker-runtime")
-            }
-            spec = f"predictor: {{config: {{tokens: {tokens}, delay_ms: {delay_ms}, stream: true}}}}\n"
-            clients["s3"].create_bucket(Bucket="axon-models")
-            clients["s3"].put_object(Bucket="axon-models", Key="apis/talk/v1.tar.gz", Body=_bundle(spec))
-            sm = clients["sagemaker"]
-            image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-serving:rt-local"
-            sm.create_model(
-                ModelName="talk",
-                PrimaryContainer={"Image": image, "ModelDataUrl": "s3://axon-models/apis/talk/v1.tar.gz"},
-            )
-            variant = {
-                "VariantName": "v",
-                "ModelName": "talk",
-                "InitialInstanceCount": 1,
-                "InstanceType": "ml.m5.large",
-            }
-            sm.create_endpoint_config(EndpointConfigName="talk", ProductionVariants=[variant])
-            sm.create_endpoint(EndpointName="axon-talk", EndpointConfigName="talk")
-            sm.get_waiter("endpoint_in_service").wait(
-                EndpointName="axon-talk", WaiterConfig={"Delay": 0.2, "MaxAttempts": 300}
-            )
-            yield clients["sagemaker-runtime"]
-        finally:
-            door.close()
-
-
-def _bundle(spec: str) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in (
-            ("axon.yaml", spec.encode()),
-            ("predictor.py", (HERE / "predictors/tokens.py").read_bytes()),
-        ):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 def measure_local_stack(tokens: int, delay_ms: float, runs: int) -> dict[str, float]:
     """boto3's InvokeEndpointWithResponseStream through the local front door: first ``PayloadPart`` and last."""
-    with _local_endpoint(tokens, delay_ms) as runtime:
+    spec = f"predictor: {{config: {{tokens: {tokens}, delay_ms: {delay_ms}, stream: true}}}}\n"
+    with local_endpoint(spec) as clients:
+        runtime = clients["sagemaker-runtime"]
         firsts: list[float] = []
         totals: list[float] = []
         for index in range(runs + 3):
             started = time.perf_counter()
             response = runtime.invoke_endpoint_with_response_stream(
-                EndpointName="axon-talk", Body=BODY, ContentType="application/json"
+                EndpointName=ENDPOINT, Body=BODY, ContentType="application/json"
             )
             first = 0.0
             for event in response["Body"]:
