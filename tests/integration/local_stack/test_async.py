@@ -8,6 +8,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -100,3 +103,67 @@ def test_submit_result_and_notification_on_the_local_stack(local: LocalClients) 
     assert note["invocationStatus"] == "Failed" and note["inferenceId"] == Submission.parse(failed["id"]).inference_id
     assert note["responseParameters"]["failureLocation"] == failed["failure_location"]
     assert "ModelError" in note["failureReason"]
+
+
+ROLLING = "async-roll"
+ROLLING_SPEC = (
+    "kind: async\n"
+    "async: {max_concurrent_invocations_per_instance: 2}\n"
+    "serving: {max_concurrency: 2}\n"
+    "autoscaling: {min_replicas: 1, max_replicas: 2}\n"
+    "rollout: {strategy: canary, canary_percent: 50, bake_seconds: 2}\n"
+    "predictor: {config: {delay_seconds: 0.05}}\n"
+)
+
+
+def test_a_rollout_of_an_async_api_under_load_loses_no_request(local: LocalClients) -> None:
+    """Issue 15: requests submitted all through a canary rollout (v1 live, v2 shifted in, v1's fleet stopped) are
+    each answered, none failed or lost; v1 answered before, both during the canary, v2 alone after."""
+    predictor = (EXAMPLE / "predictor.py").read_text()
+    first = local.upload(ROLLING, bundle(ROLLING_SPEC, predictor))
+    assert local.wait_final(ROLLING, first, timeout=90).status is VersionStatus.LIVE
+    s3, runtime = local.client("s3"), local.client("sagemaker-runtime")
+    outputs: list[tuple[str, str]] = []
+    stop = threading.Event()
+
+    def submit_until_stopped() -> None:
+        while not stop.is_set():
+            key = f"inputs/{ROLLING}/{uuid.uuid4().hex}"
+            s3.put_object(Bucket="axon-models", Key=key, Body=b'{"text": "under load"}', ContentType="application/json")
+            answer = runtime.invoke_endpoint_async(
+                EndpointName=names.endpoint_name(ROLLING),
+                InputLocation=f"s3://axon-models/{key}",
+                ContentType="application/json",
+            )
+            outputs.append((answer["OutputLocation"], answer["FailureLocation"]))
+            time.sleep(0.05)
+
+    submitter = threading.Thread(target=submit_until_stopped, daemon=True)
+    submitter.start()
+    try:
+        marked = predictor.replace('"words": len(text.split())}', '"words": len(text.split()), "version": 2}')
+        assert marked != predictor
+        second = local.upload(ROLLING, bundle(ROLLING_SPEC, marked))
+        assert local.wait_final(ROLLING, second, timeout=120).status is VersionStatus.LIVE
+        after_rollout = len(outputs)
+        time.sleep(1)  # a few more requests on v2 alone
+    finally:
+        stop.set()
+        submitter.join(timeout=30)
+    assert len(outputs) > 20
+
+    def answered(location: str) -> bool:
+        bucket, _, key = location.removeprefix("s3://").partition("/")
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount", 0)
+        return bool(listed)
+
+    local.wait_for(lambda: all(answered(out) for out, _ in outputs), "every answer in S3", timeout=60)
+    assert not [fail for _, fail in outputs if answered(fail)]
+    versions = []
+    for out, _ in outputs:
+        bucket, _, key = out.removeprefix("s3://").partition("/")
+        answer = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        assert answer["words"] == 2
+        versions.append(answer.get("version", 1))
+    # v1 alone first, both during the canary, v2 alone once the rollout is over (v1's fleet stopped).
+    assert versions[0] == 1 and 2 in versions and set(versions[after_rollout:]) == {2}
