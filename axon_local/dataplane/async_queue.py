@@ -32,6 +32,7 @@ from axon_local.dataplane.runtime import InvokeRequest, InvokeResponse, RuntimeS
 
 LOG = logging.getLogger(__name__)
 DEFAULT_QUEUE_LIMIT = 1000
+MAX_INPUT_BYTES = 1024**3  # SageMaker asynchronous inference takes inputs of up to 1 GB
 _NO_CAPACITY_RETRY_SECONDS = 1.0
 
 
@@ -171,10 +172,14 @@ class AsyncInvocations:
         await self._fail(request, _failure_reason(answer), answer.body)
 
     def _read_input(self, request: AsyncRequest) -> bytes:
+        """The request's input, sized first: a larger one than SageMaker takes is failed, never read into memory."""
         if request.input_location is None:
             return request.body
         bucket, key = split_s3_uri(request.input_location)
-        data: bytes = self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        size = int(self._s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
+        if size > MAX_INPUT_BYTES:
+            raise AsyncRequestError("ValidationError", f"the input is {size} bytes; the limit is {MAX_INPUT_BYTES}")
+        data: bytes = self._s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{MAX_INPUT_BYTES - 1}")["Body"].read()
         return data
 
     def _write(self, location: str, body: bytes, content_type: str | None) -> None:

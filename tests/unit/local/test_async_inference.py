@@ -121,10 +121,20 @@ class FakeRuntime:
 class FakeS3:
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], bytes] = {("axon-models", "inputs/echo/1"): b"{}"}
+        self.sizes: dict[tuple[str, str], int] = {}  # what HeadObject says, where it is not the stored bytes
+        self.reads: list[tuple[str, str]] = []
 
-    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+    def head_object(self, Bucket: str, Key: str) -> dict[str, Any]:
         from botocore.exceptions import ClientError
 
+        if (Bucket, Key) not in self.objects:
+            raise ClientError({"Error": {"Code": "404", "Message": "Not Found"}}, "HeadObject")
+        return {"ContentLength": self.sizes.get((Bucket, Key), len(self.objects[(Bucket, Key)]))}
+
+    def get_object(self, Bucket: str, Key: str, Range: str = "") -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        self.reads.append((Bucket, Key))
         if (Bucket, Key) not in self.objects:
             raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "no"}}, "GetObject")
 
@@ -203,6 +213,23 @@ async def _test_an_unreadable_input_fails_without_calling_the_model() -> None:
     await _settle(sns, 1)
     assert runtime.calls == [] and sns.published[0][0] == "error"
     assert "Failed to download the input" in sns.published[0][1]["failureReason"]
+    await queue.aclose()
+
+
+def test_an_input_larger_than_sagemaker_takes_is_failed_unread() -> None:
+    asyncio.run(_test_an_input_larger_than_sagemaker_takes_is_failed_unread())
+
+
+async def _test_an_input_larger_than_sagemaker_takes_is_failed_unread() -> None:
+    runtime = FakeRuntime()
+    queue, s3, sns = _queue(runtime)
+    s3.objects[("axon-models", "inputs/echo/huge")] = b"{}"
+    s3.sizes[("axon-models", "inputs/echo/huge")] = 1024**3 + 1  # 1 GB and a byte
+    huge = {"x-amzn-sagemaker-inputlocation": "s3://axon-models/inputs/echo/huge", "x-amzn-sagemaker-inference-id": "h"}
+    assert (await queue.submit("axon-echo", huge, b""))[0] == 202
+    await _settle(sns, 1)
+    assert runtime.calls == [] and s3.reads == [] and sns.published[0][0] == "error"
+    assert "the limit is 1073741824" in sns.published[0][1]["failureReason"]
     await queue.aclose()
 
 
