@@ -172,6 +172,7 @@ ASYNC_RESULTS_PREFIX = "results/"
 ASYNC_FAILURES_FOLDER = "failures/"
 ASYNC_TOPIC_OUTCOMES = ("success", "error")
 ASYNC_TOPIC_PATTERN = f"{PROJECT}-*-async-*"  # every API's topics, for the control plane's grants
+ASYNC_MAX_INPUT_BYTES = 1024**3  # SageMaker asynchronous inference takes inputs of up to 1 GB
 
 
 def async_input_prefix(api: str) -> str:

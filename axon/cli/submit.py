@@ -23,6 +23,7 @@ from axon import names
 from axon.cli.context import CliContext, context_of
 from axon.cli.errors import CliError, InvalidInputError
 from axon.cli.options import JSON, Output, valid_api
+from axon.cli.predict import read_payload
 
 _ID = re.compile(r"^([a-z0-9-]{1,40})/([0-9a-f]{24})$")
 _MISSING = {"NoSuchKey", "404", "NotFound"}
@@ -76,17 +77,16 @@ class Submission:
 
 
 def _body(data: str | None, file: Path | None, content_type: str) -> bytes:
+    """The request body: ``--data`` as ``axon predict`` reads it, or ``--file`` up to SageMaker's async limit."""
     if (data is None) == (file is None):
         raise InvalidInputError("give exactly one of --data and --file")
-    if file is not None:
-        return file.read_bytes()
-    assert data is not None
-    if content_type == JSON:
-        try:
-            json.loads(data)
-        except json.JSONDecodeError as error:
-            raise InvalidInputError(f"--data is not JSON ({error}); pass --content-type for other payloads") from None
-    return data.encode()
+    if file is None:
+        assert data is not None
+        return read_payload(data, content_type)
+    size = file.stat().st_size
+    if size > names.ASYNC_MAX_INPUT_BYTES:
+        raise InvalidInputError(f"{file} is {size} bytes; an async input is at most {names.ASYNC_MAX_INPUT_BYTES}")
+    return file.read_bytes()
 
 
 def submit(

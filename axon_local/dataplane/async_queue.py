@@ -20,6 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from axon import names
 from axon_local.dataplane.async_protocol import (
     AsyncRequest,
     AsyncRequestError,
@@ -32,7 +33,7 @@ from axon_local.dataplane.runtime import InvokeRequest, InvokeResponse, RuntimeS
 
 LOG = logging.getLogger(__name__)
 DEFAULT_QUEUE_LIMIT = 1000
-MAX_INPUT_BYTES = 1024**3  # SageMaker asynchronous inference takes inputs of up to 1 GB
+MAX_INPUT_BYTES = names.ASYNC_MAX_INPUT_BYTES
 _NO_CAPACITY_RETRY_SECONDS = 1.0
 
 

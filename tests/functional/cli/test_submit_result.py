@@ -47,10 +47,14 @@ def test_submit_uploads_the_body_and_invokes_async(cli: Cli, tmp_path: Path) -> 
     )
 
 
-def test_submit_refuses_bad_input_before_any_call(cli: Cli) -> None:
+def test_submit_refuses_bad_input_before_any_call(cli: Cli, tmp_path: Path) -> None:
     assert "exactly one of --data and --file" in one_error_line(cli("submit", "echo"))
     assert "not JSON" in one_error_line(cli("submit", "echo", "--data", "{oops"))
     assert "invalid API name" in one_error_line(cli("submit", "Echo!", "--data", "{}"))
+    huge = tmp_path / "huge.bin"
+    with huge.open("wb") as sparse:
+        sparse.truncate(1024**3 + 1)  # one byte over SageMaker's async limit, and never read
+    assert "is at most 1073741824" in one_error_line(cli("submit", "echo", "--file", str(huge)))
     assert "Contents" not in client("s3").list_objects_v2(Bucket=BUCKET, Prefix="inputs/")
 
 
