@@ -205,6 +205,23 @@ def async_topic_name(api: str, outcome: str) -> str:
     return f"{PROJECT}-{api}-async-{outcome}"
 
 
+# The backlog of an async API, read by the autoscaler (standard resolution: one datapoint a minute). On SageMaker,
+# ``ApproximateBacklogSize`` (requests queued or being processed) and ``HasBacklogWithoutCapacity`` (1 while requests
+# wait and the endpoint has no instance) in ``AWS/SageMaker`` by ``EndpointName``; on ECS, the API's SQS queue's
+# visible plus in-flight messages in ``AWS/SQS`` by ``QueueName`` (``async_queue_name``).
+ASYNC_BACKLOG_NAMESPACE = "AWS/SageMaker"
+ASYNC_BACKLOG_METRIC = "ApproximateBacklogSize"
+ASYNC_NO_CAPACITY_METRIC = "HasBacklogWithoutCapacity"
+ASYNC_BACKLOG_PERIOD_SECONDS = 60
+SQS_NAMESPACE = "AWS/SQS"
+SQS_BACKLOG_METRICS = ("ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessagesNotVisible")
+
+
+def async_queue_name(api: str) -> str:
+    """SQS queue of an ECS async API's requests: ``axon-<api>-async`` (its dead-letter queue adds ``-dlq``)."""
+    return f"{PROJECT}-{api}-async"
+
+
 def image_tag(image_key: str) -> str:
     """ECR tag of a content-addressed serving image."""
     return f"rt-{image_key}"
