@@ -327,7 +327,9 @@ class FrontDoor:
         )
         self._sockets = (sock, control)
         self._publisher = (
-            InFlightPublisher(self._router, aws.client("cloudwatch", **local)) if options.publish_in_flight else None
+            InFlightPublisher(self._router, aws.client("cloudwatch", **local), backlogs=app.async_invocations.backlogs)
+            if options.publish_in_flight
+            else None
         )
 
     def start(self) -> None:

@@ -23,7 +23,10 @@ How it works, for one API, once a minute (numbers use the defaults: target 1, wi
    scale-in.
 5. **Step limits.** One stable decision moves at most to ``ceil(1.5 x requested)`` up and ``ceil(0.75 x
    requested)`` down (always +/-1 allowed): 24 -> 18 -> 14 -> 11 a minute apart once load is gone.
-6. **Guardrails.** No datapoint newer than ``stale_after_seconds``: hold (silence is not zero load). A rollout under
+6. **Async APIs** also count the requests waiting in their queue outside the replicas (SageMaker's backlog or the
+   ECS API's SQS queue, a minute per datapoint), their work drained over ``backlog_drain_seconds``; they may scale to
+   ``min_replicas: 0``, and one with no replica requested starts one at the first waiting request (``from_zero``).
+7. **Guardrails.** No datapoint newer than ``stale_after_seconds``: hold (silence is not zero load). A rollout under
    way: no scale-in. The platform refuses changes (SageMaker not ``InService``): hold. The result always lies
    within ``[min_replicas, max_replicas]``, and a scale-out never passes the share of the platform-wide cap that
    ``tick.py`` computes across APIs (``Observation.limit``).
@@ -37,9 +40,9 @@ import math
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from axon.autoscaler.demand import loads, smoothed_service
+from axon.autoscaler.demand import loads, smoothed_service, with_backlog
 from axon.autoscaler.forecast import Forecast, burst_forecast, trend_forecast
-from axon.autoscaler.policy import DATAPOINT_SECONDS, Policy
+from axon.autoscaler.policy import BACKLOG_DATAPOINT_SECONDS, DATAPOINT_SECONDS, Policy
 from axon.autoscaler.state import LastAction, Provisioning, ScalerState
 from axon.autoscaler.window import window_max, window_mean, window_min
 
@@ -59,6 +62,7 @@ class DecisionReason(StrEnum):
     PLATFORM_BUSY = "platform_busy"  # the platform refuses capacity changes right now
     BOUNDS = "bounds"  # min_replicas / max_replicas moved the count
     TOTAL_CAP = "total_cap"  # the platform-wide cap on replicas across all APIs trimmed a scale-out
+    FROM_ZERO = "from_zero"  # an async API with no replica has requests waiting: started at once
 
 
 class Action(StrEnum):
@@ -81,6 +85,8 @@ class Observation:
     # refused ones included; mean service seconds of the requests served in it, queueing excluded; 0 with none. The
     # runtime counts a request's service in the period it finished, the simulator in the one it started: both are
     # estimates of the same mean, and the decision only uses it times a rate)
+    backlog_points: tuple[tuple[float, float, float], ...] = ()  # async APIs: (60-s period start; most requests
+    # queued or being processed outside the replicas in it; 1.0 when some waited with no replica, else 0.0)
 
 
 @dataclass(frozen=True)
@@ -154,6 +160,14 @@ def decide(policy: Policy, state: ScalerState, obs: Observation, now: float) -> 
         service_estimate=service,
         drain_seconds=policy.backlog_drain_seconds,
     )
+    if obs.backlog_points:
+        measured = with_backlog(
+            measured,
+            obs.backlog_points,
+            period=BACKLOG_DATAPOINT_SECONDS,
+            service_estimate=service,
+            drain_seconds=policy.backlog_drain_seconds,
+        )
     points = tuple((load.at, load.value) for load in measured)
     timeline = _replay(policy, state, points, requested)
     newest = points[-1][0] if points else None
@@ -224,6 +238,9 @@ def decide(policy: Policy, state: ScalerState, obs: Observation, now: float) -> 
             # The bursts recur (a confirmed period) and none is due within one provisioning time: the downscale window's memory of the
             # last one would only hold idle capacity across a gap longer than re-provisioning costs. Step limit kept.
             desired, reason = max(rec, expected, step_limits(policy, requested)[0]), DecisionReason.FORECAST_BURST
+    wake = _from_zero(policy, obs, now, service)
+    if wake >= desired and wake > 0:
+        desired, reason = wake, DecisionReason.FROM_ZERO
     if desired < requested and obs.rollout_in_progress:
         desired, reason = requested, DecisionReason.ROLLOUT
     if policy.clamp(desired) != desired:
@@ -248,6 +265,24 @@ def decide(policy: Policy, state: ScalerState, obs: Observation, now: float) -> 
         period_seconds=forecast.period_seconds if forecast is not None else None,
     )
     return decision, _remember(timeline, provisioning, decision, now)
+
+
+def _from_zero(policy: Policy, obs: Observation, now: float, service: float | None) -> int:
+    """Replicas to start at once for an API with none requested while requests wait (0: nothing to do).
+
+    The stabilization windows exist to tell a lasting rise from noise among replicas that serve; with none, every
+    waiting request waits for a cold start, so the first replica is asked for at the first backlog seen (Knative's
+    activator does the same). Sized like a panic step without request data: the waiting work over the drain time,
+    at most ``panic_max_upscale_factor`` replicas (4), since no replica has measured a service time yet.
+    Worked example: a backlog of 10 with no service time known starts 4; a backlog of 1 starts 1.
+    """
+    if obs.requested > 0 or not obs.backlog_points:
+        return 0
+    at, size, no_capacity = max(obs.backlog_points)
+    if now - at > policy.stale_after_seconds + BACKLOG_DATAPOINT_SECONDS or (size <= 0 and no_capacity <= 0):
+        return 0
+    work = size * service / policy.backlog_drain_seconds if service else size
+    return max(1, min(policy.replicas_for(work), math.ceil(policy.panic_max_upscale_factor)))
 
 
 TREND_UTILIZATION = 0.9  # a trend forecast sizes slots this full: the target's headroom is for the lag it removes

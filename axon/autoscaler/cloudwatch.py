@@ -17,6 +17,11 @@ seconds), so ``Average`` is all processes' service seconds over all their reques
 Little's law multiplies by the arrival rate. SageMaker has no stand-in: its ``Invocations`` is per minute only
 and ``ModelLatency`` includes the container's queueing, so a variant without ``Arrivals`` has no demand points
 and the decision uses in-flight alone.
+Async APIs also have a backlog outside their replicas, the one signal left when they have none (scale from zero):
+SageMaker's ``ApproximateBacklogSize`` (requests queued or being processed) and ``HasBacklogWithoutCapacity``,
+or the ECS API's SQS queue's visible plus in-flight messages, all standard resolution, read as the ``Maximum`` of
+each minute (a backlog that came and went within the minute still asks for a replica). Two more queries per async
+key, in calls of their own after the replicas' signals.
 """
 
 from __future__ import annotations
@@ -26,7 +31,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from axon import aws, names
-from axon.autoscaler.metrics import RequestSeries, Series, SeriesKey, Signals
+from axon.autoscaler.metrics import (
+    BACKLOG_SAGEMAKER,
+    BACKLOG_SQS,
+    BacklogSeries,
+    RequestSeries,
+    Series,
+    SeriesKey,
+    Signals,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch.client import CloudWatchClient
@@ -75,14 +88,52 @@ def sagemaker_query(query_id: str, key: SeriesKey) -> MetricDataQueryTypeDef:
     )
 
 
+def backlog_query(query_id: str, key: SeriesKey) -> MetricDataQueryTypeDef:
+    """SageMaker's ``ApproximateBacklogSize`` of the API's async endpoint, 60-s Maximum."""
+    return _endpoint_query(query_id, key, names.ASYNC_BACKLOG_METRIC)
+
+
+def no_capacity_query(query_id: str, key: SeriesKey) -> MetricDataQueryTypeDef:
+    """SageMaker's ``HasBacklogWithoutCapacity`` of the API's async endpoint, 60-s Maximum (1: requests wait with
+    no instance)."""
+    return _endpoint_query(query_id, key, names.ASYNC_NO_CAPACITY_METRIC)
+
+
+def _endpoint_query(query_id: str, key: SeriesKey, metric: str) -> MetricDataQueryTypeDef:
+    dimensions: list[Any] = [{"Name": "EndpointName", "Value": names.endpoint_name(key.api)}]
+    return _query(
+        query_id, names.ASYNC_BACKLOG_NAMESPACE, metric, dimensions, "Maximum", names.ASYNC_BACKLOG_PERIOD_SECONDS
+    )
+
+
+def queue_visible_query(query_id: str, key: SeriesKey) -> MetricDataQueryTypeDef:
+    """The ECS async API's queue: messages waiting to be received, 60-s Maximum."""
+    return _queue_query(query_id, key, names.SQS_BACKLOG_METRICS[0])
+
+
+def queue_in_flight_query(query_id: str, key: SeriesKey) -> MetricDataQueryTypeDef:
+    """The ECS async API's queue: messages received and not yet deleted (being processed), 60-s Maximum."""
+    return _queue_query(query_id, key, names.SQS_BACKLOG_METRICS[1])
+
+
+def _queue_query(query_id: str, key: SeriesKey, metric: str) -> MetricDataQueryTypeDef:
+    dimensions: list[Any] = [{"Name": "QueueName", "Value": names.async_queue_name(key.api)}]
+    return _query(query_id, names.SQS_NAMESPACE, metric, dimensions, "Maximum", names.ASYNC_BACKLOG_PERIOD_SECONDS)
+
+
 def _query(
-    query_id: str, namespace: str, metric: str, dimensions: list[Any], stat: str = "Sum"
+    query_id: str,
+    namespace: str,
+    metric: str,
+    dimensions: list[Any],
+    stat: str = "Sum",
+    period: int = names.IN_FLIGHT_PERIOD_SECONDS,
 ) -> MetricDataQueryTypeDef:
     return {
         "Id": query_id,
         "MetricStat": {
             "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dimensions},
-            "Period": names.IN_FLIGHT_PERIOD_SECONDS,
+            "Period": period,
             "Stat": stat,
         },
         "ReturnData": True,
@@ -96,6 +147,12 @@ _AXON_QUERIES: tuple[tuple[str, Callable[[str, SeriesKey], MetricDataQueryTypeDe
     ("s", service_time_query),
 )
 _FALLBACK_QUERIES = (("i", sagemaker_query),)
+# An async key's backlog: its size ("b") and the no-capacity flag ("z"); SQS has no flag, so its two series (waiting,
+# being processed) add up to the size. The ids are distinct from the replicas' ones: one _Points holds them all.
+_BACKLOG_QUERIES = {
+    BACKLOG_SAGEMAKER: (("b", backlog_query), ("z", no_capacity_query)),
+    BACKLOG_SQS: (("b", queue_visible_query), ("q", queue_in_flight_query)),
+}
 _Points = dict[str, dict[SeriesKey, Series]]  # query kind ("i", "a", "s") -> key -> points
 
 
@@ -123,11 +180,17 @@ class CloudWatchMetricSource:
         missing = [key for key in unique if not in_flight.get(key)]
         if self._fallback and missing:
             in_flight.update(self._fetch(missing, _FALLBACK_QUERIES, start, end).get("i", {}))
+        for source, kinds in _BACKLOG_QUERIES.items():
+            queued = [key for key in unique if key.backlog == source]
+            if queued:
+                for kind, series in self._fetch(queued, kinds, start, end).items():
+                    found.setdefault(kind, {}).update(series)
         result: dict[SeriesKey, Signals] = {}
         for key in unique:
             requests = _request_points(found.get("a", {}).get(key, []), found.get("s", {}).get(key, []))
-            if in_flight.get(key) or requests:
-                result[key] = Signals(in_flight.get(key, []), requests)
+            backlog = _backlog_points(*(found.get(kind, {}).get(key, []) for kind in "bqz"))
+            if in_flight.get(key) or requests or backlog:
+                result[key] = Signals(in_flight.get(key, []), requests, backlog)
         return result
 
     def _fetch(
@@ -177,3 +240,12 @@ def _request_points(arrivals: Series, service: Series) -> RequestSeries:
     (the runtime sends no ``ServiceTime`` then). A ``ServiceTime`` without arrivals is not a demand point."""
     mean = dict(service)
     return [(start, count, mean.get(start, 0.0)) for start, count in arrivals]
+
+
+def _backlog_points(size: Series, more: Series, no_capacity: Series) -> BacklogSeries:
+    """One point per minute with a backlog datapoint: its size (plus ``more``, SQS's messages being processed) and
+    the no-capacity flag (0.0 where SageMaker sent none, or SQS, which has no such metric)."""
+    extra, flag = dict(more), dict(no_capacity)
+    starts = sorted(set(dict(size)) | set(extra))
+    sizes = dict(size)
+    return [(at, sizes.get(at, 0.0) + extra.get(at, 0.0), 1.0 if flag.get(at, 0.0) > 0 else 0.0) for at in starts]

@@ -15,7 +15,7 @@ concurrent, at capacity; 400 requests (40/s) are a demand of 20, however many of
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from axon.autoscaler.policy import DATAPOINT_SECONDS
 
@@ -93,3 +93,46 @@ def loads(
         else:
             result.append(Load(at, in_flight, saturated))
     return result
+
+
+def with_backlog(
+    measured: list[Load],
+    backlog_points: Iterable[tuple[float, float, float]],
+    *,
+    period: float,
+    service_estimate: float | None,
+    drain_seconds: float,
+) -> list[Load]:
+    """An async API's loads: each datapoint plus the work waiting in the queue outside its replicas.
+
+    SageMaker's backlog (or the ECS API's queue) counts the requests being processed too, so what waits is the
+    backlog less the datapoint's in-flight; its work is spread over ``drain_seconds``, as a saturated datapoint's
+    queue is (each waiting request counts one slot while no service time is known yet). A backlog minute without any
+    in-flight datapoint (the API has no replica, or they publish nothing) stands alone: all of it waits.
+
+    Worked example, 0.5 s per request, drain over 60 s: 2 in flight while the minute's backlog is 242 add
+    240 x 0.5 / 60 = 2 slots, a load of 4; with no replica, a backlog of 3 is a load of 3 x 0.5 / 60 = 0.025,
+    which still asks for one replica.
+
+    >>> [(l.at, l.value) for l in with_backlog([Load(70.0, 2.0)], [(60.0, 242.0, 0.0), (120.0, 3.0, 1.0)],
+    ...                                          period=60, service_estimate=0.5, drain_seconds=60)]
+    [(70.0, 4.0), (120.0, 0.025)]
+    """
+    minutes = sorted(backlog_points)
+
+    def waiting(at: float, in_flight: float) -> float:
+        covering = [size for start, size, _ in minutes if start <= at < start + period]
+        return max(0.0, (covering[-1] if covering else 0.0) - in_flight)
+
+    def plus_waiting(load: Load) -> Load:
+        queued = waiting(load.at, load.in_flight)
+        if queued <= 0:
+            return load
+        if not service_estimate:  # a count, not a rate: it is read as queued in-flight (the 4x-ready panic cap)
+            return replace(load, in_flight=load.in_flight + queued)
+        work = queued * service_estimate / drain_seconds
+        return replace(load, demand=round(max(load.in_flight, load.demand or 0.0) + work, 6))
+
+    covered = {start for start, _, _ in minutes if any(start <= load.at < start + period for load in measured)}
+    alone = [Load(start, 0.0) for start, _, _ in minutes if start not in covered]
+    return [plus_waiting(load) for load in sorted([*measured, *alone], key=lambda load: load.at)]

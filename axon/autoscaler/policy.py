@@ -7,14 +7,17 @@ from dataclasses import dataclass
 
 from axon.spec import ApiSpec
 
-# The fewest replicas the live autoscaler requests, whatever ``min_replicas`` says: its signals come from the
-# replicas themselves, so at zero there is no signal left to scale back up on, and an API scaled to zero would stay
-# dark. ``min_replicas: 0`` is accepted by the spec and means "one" here until a signal from outside the replicas
-# (SageMaker async's HasBacklogWithoutCapacity, a load balancer's refused requests) drives scale-from-zero.
+# The fewest replicas the live autoscaler requests for a real-time API, whatever ``min_replicas`` says: its signals
+# come from the replicas themselves, so at zero there is no signal left to scale back up on, and an API scaled to
+# zero would stay dark. An async API may go to ``min_replicas: 0``: its backlog (SageMaker's
+# ``HasBacklogWithoutCapacity`` and ``ApproximateBacklogSize``, or its SQS queue) is measured outside the replicas
+# and scales it back up from zero.
 LIVE_MIN_REPLICAS = 1
 
 # Datapoint period of the in-flight metric (``Axon/InFlight`` at 10-second resolution, see axon/names.py).
 DATAPOINT_SECONDS = 10
+# Datapoint period of an async API's backlog (standard-resolution AWS metrics, names.ASYNC_BACKLOG_PERIOD_SECONDS).
+BACKLOG_DATAPOINT_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,11 @@ class Policy:
 
     @classmethod
     def from_spec(cls, spec: ApiSpec) -> Policy:
-        """The policy of an API from its ``axon.yaml`` (target_in_flight and init_replicas resolved; ``min_replicas``
-        at least :data:`LIVE_MIN_REPLICAS`)."""
+        """The policy of an API from its ``axon.yaml`` (target_in_flight and init_replicas resolved; a real-time
+        API's ``min_replicas`` at least :data:`LIVE_MIN_REPLICAS`)."""
         auto = spec.autoscaling
         return cls(
-            min_replicas=max(auto.min_replicas, LIVE_MIN_REPLICAS),
+            min_replicas=auto.min_replicas if spec.kind == "async" else max(auto.min_replicas, LIVE_MIN_REPLICAS),
             max_replicas=auto.max_replicas,
             init_replicas=spec.init_replicas,
             max_concurrency=spec.serving.max_concurrency,

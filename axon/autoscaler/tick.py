@@ -1,7 +1,8 @@
 """One autoscaler run over every live API: load states, one batched metric fetch, decide, apply, persist.
 
 The fetch brings each API's in-flight points and its demand points (arrivals and service time per 10-s period,
-``Observation.request_points``) from the same calls; either may be missing, and the decision copes.
+``Observation.request_points``) from the same calls, and an async API's backlog (``Observation.backlog_points``);
+any may be missing, and the decision copes.
 
 Per-API isolation: whatever one API raises (its platform, its state write, its decision record) is caught,
 reported in the summary and the others go on. Only a failure that concerns every API (listing them, loading
@@ -16,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from axon.autoscaler.algorithm import Action, Decision, Observation, decide
-from axon.autoscaler.metrics import MetricSource, SeriesKey, Signals
+from axon.autoscaler.metrics import BACKLOG_SAGEMAKER, BACKLOG_SQS, MetricSource, SeriesKey, Signals
 from axon.autoscaler.policy import Policy
 from axon.autoscaler.state import ScalerState
 from axon.autoscaler.store import DecisionRecord, ScalerStateStore, StoredState
@@ -33,6 +34,13 @@ class LiveApi:
     platform: str  # compute.platform: "sagemaker" | "ecs"
     lease_expires_at: float | None = None  # epoch seconds; None: no rollout holds the API's lease
     signal_key: str = ""  # the live version's signal key: the dimension its replicas' signal carries
+
+    @property
+    def backlog(self) -> str:
+        """Where the API's queue outside its replicas is measured: async APIs only (``SeriesKey.backlog``)."""
+        if self.spec.kind != "async":
+            return ""
+        return BACKLOG_SAGEMAKER if self.platform == "sagemaker" else BACKLOG_SQS
 
     def rollout_in_progress(self, now: float) -> bool:
         """A rollout holds scale-in only while its lease runs: a crashed rollout's lease expires, and with it
@@ -91,7 +99,7 @@ def tick(
     summary = TickSummary(at=now.astimezone(UTC).isoformat())
     apis = _capacities(live_apis(), platform_for, summary)
     stored = store.load([a.live.api for a in apis])
-    keys = {a.live.api: SeriesKey(a.live.api, a.capacity.variant, a.live.signal_key) for a in apis}
+    keys = {a.live.api: SeriesKey(a.live.api, a.capacity.variant, a.live.signal_key, a.live.backlog) for a in apis}
     lookback = max((a.policy.lookback_seconds for a in apis), default=0)
     try:
         signals = metrics.signals(list(keys.values()), now - timedelta(seconds=lookback), now) if apis else {}
@@ -104,6 +112,7 @@ def tick(
         a.obs = Observation(
             points=tuple(signal.in_flight),
             request_points=tuple(signal.requests),
+            backlog_points=tuple(signal.backlog),
             ready=a.capacity.ready,
             requested=a.capacity.requested,
             can_change=a.capacity.can_change,

@@ -105,6 +105,19 @@ class AsyncInvocations:
             return _error(503, "ServiceUnavailable", f"The queue of endpoint {endpoint} is full ({self._limit}).")
         return accepted(request)
 
+    def backlogs(self) -> dict[str, tuple[int, int]]:
+        """Every endpoint that has a queue: its requests queued or being processed (SageMaker's
+        ``ApproximateBacklogSize``) and its live instances. Blocking (it describes the endpoints): call it from a
+        thread, as the metric publisher does; the counts are read without the event loop, a moment's snapshot."""
+        found = {}
+        for endpoint, lane in list(self._lanes.items()):
+            try:
+                instances = self._describe(endpoint).instances
+            except EndpointMissingError:
+                continue
+            found[endpoint] = (lane.queue.qsize() + lane.busy, instances)
+        return found
+
     def _lane(self, endpoint: str) -> _Lane:
         lane = self._lanes.get(endpoint)
         if lane is None:

@@ -13,6 +13,8 @@ their increase, summed over the variant's replicas. ``ServiceTime`` is a statist
 replicas answered gets no demand datum (absent, never zero). Every datum has 10-second storage resolution and the
 dimensions the autoscaler reads (``names.in_flight_dimensions``: ``Api``, ``Variant`` and the API's signal key,
 which the router has from the replicas' environment). The replicas themselves run with ``AXON_PUT_METRICS=0``.
+The same period also sends what SageMaker publishes for async endpoints, from the local queue
+(``async_queue.AsyncInvocations.backlogs``): the backlog metrics an async API is scaled on, and from zero.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -94,6 +96,7 @@ class InFlightPublisher:
         period_seconds: float = float(names.IN_FLIGHT_PERIOD_SECONDS),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         read_demand: Callable[[Replica], DemandCounters | None] = scrape_demand,
+        backlogs: Callable[[], Mapping[str, tuple[int, int]]] | None = None,
     ) -> None:
         self._router = router
         self._cloudwatch = cloudwatch
@@ -101,6 +104,7 @@ class InFlightPublisher:
         self._period = period_seconds
         self._now = now
         self._read_demand = read_demand
+        self._backlogs = backlogs
         self._seen: dict[Replica, DemandCounters] = {}  # each replica's counters at the last publish
         self._samples: dict[tuple[str, str], list[int]] = defaultdict(list)
         self._stop = threading.Event()
@@ -136,10 +140,13 @@ class InFlightPublisher:
             by_api[api].extend(self._demand(endpoint, variant, seen, common))
         self._seen = seen  # replicas gone since are forgotten
         for api, data in by_api.items():
-            for start in range(0, len(data), 1000):  # PutMetricData takes at most 1000 datums per call
-                self._cloudwatch.put_metric_data(
-                    Namespace=names.api_metric_namespace(api), MetricData=data[start : start + 1000]
-                )
+            self._put(names.api_metric_namespace(api), data)
+        if self._backlogs is not None:
+            self._put(names.ASYNC_BACKLOG_NAMESPACE, backlog_data(self._backlogs(), self._now()))
+
+    def _put(self, namespace: str, data: list[dict[str, Any]]) -> None:
+        for start in range(0, len(data), 1000):  # PutMetricData takes at most 1000 datums per call
+            self._cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start : start + 1000])
 
     def _demand(
         self, endpoint: str, variant: str, seen: dict[Replica, DemandCounters], common: dict[str, Any]
@@ -199,3 +206,18 @@ class InFlightPublisher:
 
 def _statistics(values: list[float]) -> dict[str, float]:
     return {"SampleCount": float(len(values)), "Sum": sum(values), "Minimum": min(values), "Maximum": max(values)}
+
+
+def backlog_data(backlogs: Mapping[str, tuple[int, int]], at: datetime) -> list[dict[str, Any]]:
+    """SageMaker's async endpoint metrics for each endpoint's (backlog, instances), as ``AWS/SageMaker`` has them:
+    ``ApproximateBacklogSize``, ``ApproximateBacklogSizePerInstance`` (with instances only) and
+    ``HasBacklogWithoutCapacity`` (1 while requests wait with no instance), by ``EndpointName``."""
+    data: list[dict[str, Any]] = []
+    for endpoint, (backlog, instances) in sorted(backlogs.items()):
+        common = {"Dimensions": [{"Name": "EndpointName", "Value": endpoint}], "Timestamp": at, "Unit": "Count"}
+        data.append({"MetricName": names.ASYNC_BACKLOG_METRIC, "Value": float(backlog), **common})
+        if instances:
+            data.append({"MetricName": "ApproximateBacklogSizePerInstance", "Value": backlog / instances, **common})
+        without = 1.0 if backlog and not instances else 0.0
+        data.append({"MetricName": names.ASYNC_NO_CAPACITY_METRIC, "Value": without, **common})
+    return data

@@ -286,9 +286,12 @@ class SageMakerEmulator:
                     f'The variant(s) [{", ".join(missing)}] are not present in the endpoint "{endpoint.arn}".'
                 )
             counts: dict[str, int] = {}
+            config = self._configs.get(live.config_name)
+            scales_to_zero = config is not None and "AsyncInferenceConfig" in config.request
             for desired in params["DesiredWeightsAndCapacities"]:
                 variant = live.variants[desired["VariantName"]]
-                if desired.get("DesiredInstanceCount") == 0:
+                if desired.get("DesiredInstanceCount") == 0 and not scales_to_zero:
+                    # Asynchronous inference endpoints may have no instance (requests wait in their queue).
                     raise validation_error("DesiredInstanceCount must be at least 1 for instance-based variants.")
                 if "DesiredWeight" in desired:
                     variant.desired_weight = float(desired["DesiredWeight"])

@@ -4,7 +4,7 @@ cannot load in :mod:`.logs`)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -262,7 +262,7 @@ class SageMakerPlatform(Platform):
         ready = int(variant.get("CurrentInstanceCount") or 0)
         return Capacity(
             variant=variant["VariantName"],
-            requested=int(variant.get("DesiredInstanceCount") or ready),
+            requested=_desired(variant, ready),
             ready=ready,
             can_change=endpoint["EndpointStatus"] == "InService",
             status=endpoint["EndpointStatus"],
@@ -287,7 +287,7 @@ class SageMakerPlatform(Platform):
                 continue
             label = str(config)[len(prefix) :] if str(config).startswith(prefix) else ""
             ready = int(variant.get("CurrentInstanceCount") or 0)
-            found.append(ReplicaSet(label, int(variant.get("DesiredInstanceCount") or ready), ready))
+            found.append(ReplicaSet(label, _desired(variant, ready), ready))
         return found
 
     def set_capacity(self, api: str, variant: str, replicas: int) -> None:
@@ -345,3 +345,9 @@ class SageMakerPlatform(Platform):
         except ClientError as error:
             if not _is_missing(error):
                 raise
+
+
+def _desired(variant: Mapping[str, Any], ready: int) -> int:
+    """The variant's ``DesiredInstanceCount``, 0 included (an async endpoint scaled to zero); ``ready`` without one."""
+    desired = variant.get("DesiredInstanceCount")
+    return ready if desired is None else int(desired)

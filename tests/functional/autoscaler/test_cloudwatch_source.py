@@ -22,9 +22,13 @@ from axon.autoscaler.cloudwatch import (
     CloudWatchMetricSource,
     arrivals_query,
     axon_query,
+    backlog_query,
+    no_capacity_query,
+    queue_in_flight_query,
+    queue_visible_query,
     service_time_query,
 )
-from axon.autoscaler.metrics import SeriesKey
+from axon.autoscaler.metrics import BACKLOG_SAGEMAKER, BACKLOG_SQS, SeriesKey
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 APIS = 1000
@@ -186,3 +190,48 @@ def test_demand_queries_read_the_apis_own_namespace_with_the_signal_key() -> Non
         assert stat_query["Metric"]["Namespace"] == "Axon/Api/a" and stat_query["Metric"]["MetricName"] == metric
         assert stat_query["Stat"] == stat and stat_query["Period"] == 10
         assert stat_query["Metric"]["Dimensions"][-1] == {"Name": "Key", "Value": "k" * 32}
+
+
+def _minute_datum(metric: str, dims: list[dict[str, str]], value: float) -> dict[str, Any]:
+    return {"MetricName": metric, "Dimensions": dims, "Timestamp": NOW - timedelta(seconds=90), "Value": value}
+
+
+def test_an_async_apis_backlog_is_read_and_a_real_time_apis_is_not(cloudwatch: Any) -> None:
+    """SageMaker's two backlog metrics become one point per minute (size, no-capacity flag); an ECS async API's queue
+    is its waiting plus its in-flight messages; a real-time key costs no backlog query."""
+    endpoint = [{"Name": "EndpointName", "Value": names.endpoint_name("jobs")}]
+    cloudwatch.put_metric_data(
+        Namespace=names.ASYNC_BACKLOG_NAMESPACE,
+        MetricData=[
+            _minute_datum(names.ASYNC_BACKLOG_METRIC, endpoint, 3.0),
+            _minute_datum(names.ASYNC_NO_CAPACITY_METRIC, endpoint, 1.0),
+        ],
+    )
+    queue = [{"Name": "QueueName", "Value": names.async_queue_name("batch")}]
+    visible, in_flight = names.SQS_BACKLOG_METRICS
+    cloudwatch.put_metric_data(
+        Namespace=names.SQS_NAMESPACE,
+        MetricData=[_minute_datum(visible, queue, 5.0), _minute_datum(in_flight, queue, 2.0)],
+    )
+    jobs, batch = SeriesKey("jobs", "v-1", "", BACKLOG_SAGEMAKER), SeriesKey("batch", "v-1", "", BACKLOG_SQS)
+    source = CloudWatchMetricSource(client=cloudwatch, sagemaker_fallback=False)
+    signals = source.signals([jobs, batch, SeriesKey("chat", "v-1")], NOW - timedelta(minutes=5), NOW)
+    assert [(size, flag) for _, size, flag in signals[jobs].backlog] == [(3.0, 1.0)]
+    assert [(size, flag) for _, size, flag in signals[batch].backlog] == [(7.0, 0.0)]
+    assert signals[jobs].in_flight == [] and SeriesKey("chat", "v-1") not in signals
+    assert source.calls == 3  # the replicas' signals, then one call per backlog source
+
+
+def test_backlog_queries_read_the_aws_metrics_by_minute_maximum() -> None:
+    key = SeriesKey("jobs", "v-1", "k" * 32)
+    expected = {
+        backlog_query: ("AWS/SageMaker", "ApproximateBacklogSize", "EndpointName", "axon-jobs"),
+        no_capacity_query: ("AWS/SageMaker", "HasBacklogWithoutCapacity", "EndpointName", "axon-jobs"),
+        queue_visible_query: ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "axon-jobs-async"),
+        queue_in_flight_query: ("AWS/SQS", "ApproximateNumberOfMessagesNotVisible", "QueueName", "axon-jobs-async"),
+    }
+    for build, (namespace, metric, dimension, value) in expected.items():
+        stat = build("x0", key)["MetricStat"]
+        assert (stat["Metric"]["Namespace"], stat["Metric"]["MetricName"]) == (namespace, metric)
+        assert stat["Metric"]["Dimensions"] == [{"Name": dimension, "Value": value}]
+        assert (stat["Stat"], stat["Period"]) == ("Maximum", 60)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -124,3 +125,26 @@ def test_the_api_role_of_an_async_api_reaches_only_its_own_prefixes_and_topics(p
         "arn:aws:sns:us-east-1:123456789012:axon-iris-async-error",
     ]
     assert not {"OwnAsyncInputs", "OwnAsyncResults", "OwnAsyncTopics"} & set(statements("plain"))
+
+
+def test_an_async_api_scaled_to_zero_reports_zero_requested(platform: SageMakerPlatform) -> None:
+    """DesiredInstanceCount 0 is a count, not a missing value: the autoscaler must see 0 to start one from zero."""
+    v1 = version("v1", ASYNC + "autoscaling: {min_replicas: 0}")
+    platform.deploy(v1, None)
+    settle(platform, v1, None)
+    capacity = platform.capacity("iris")
+    assert capacity is not None and capacity.requested == 1
+    platform.set_capacity("iris", capacity.variant, 0)
+    scaled = platform.capacity("iris")
+    assert scaled is not None and (scaled.requested, scaled.ready) == (0, 0)
+    # While its last instance drains, SageMaker reports Desired 0 with Current 1: requested is 0, not 1.
+    real = platform.sagemaker.describe_endpoint
+
+    def draining(**kwargs: Any) -> Any:
+        described = real(**kwargs)
+        described["ProductionVariants"][0]["CurrentInstanceCount"] = 1
+        return described
+
+    platform.sagemaker.describe_endpoint = draining  # type: ignore[method-assign]
+    assert platform.capacity("iris") == replace(scaled, ready=1)
+    assert [(s.requested, s.ready) for s in platform.replica_sets("iris") or []] == [(0, 1)]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from axon.autoscaler.metrics import RequestSeries, Series, SeriesKey, Signals
+from axon.autoscaler.metrics import BacklogSeries, RequestSeries, Series, SeriesKey, Signals
 from axon.platforms.base import Capacity, DeploymentStatus, Platform, VersionRef
 
 
@@ -58,6 +58,7 @@ class FakeMetrics:
 
     series: dict[SeriesKey, Series] = field(default_factory=dict)
     requests: dict[SeriesKey, RequestSeries] = field(default_factory=dict)
+    backlog: dict[SeriesKey, BacklogSeries] = field(default_factory=dict)
     calls: int = 0
 
     def signals(self, keys: Sequence[SeriesKey], start: datetime, end: datetime) -> dict[SeriesKey, Signals]:
@@ -67,6 +68,7 @@ class FakeMetrics:
         for key in keys:
             in_flight = [p for p in self.series.get(key, []) if lo <= p[0] <= hi]
             requests = [p for p in self.requests.get(key, []) if lo <= p[0] <= hi]
-            if key in self.series or key in self.requests:
-                found[key] = Signals(in_flight, requests)
+            backlog = [p for p in self.backlog.get(key, []) if lo <= p[0] <= hi]
+            if key in self.series or key in self.requests or key in self.backlog:
+                found[key] = Signals(in_flight, requests, backlog)
         return found

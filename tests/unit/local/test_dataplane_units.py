@@ -244,3 +244,26 @@ def test_the_publisher_reads_the_counters_the_runtime_serves() -> None:
     assert counters == DemandCounters(arrivals=3, served=2, service_seconds=2 * 0.123456789)
     assert scrape_demand(_replica("a", server.server_address[1]), timeout=0.2) is None  # gone: no counters
     assert parse_demand("axon_in_flight 1\n") is None  # a runtime from before the demand signal
+
+
+def test_the_async_backlog_is_published_as_sagemaker_publishes_it() -> None:
+    """What the autoscaler scales an async API on (and from zero): AWS/SageMaker by EndpointName."""
+    router, _ = _router()
+    cloudwatch = _CloudWatch()
+    stamp = datetime(2026, 1, 1, tzinfo=UTC)
+    backlogs = {"axon-jobs": (3, 0), "axon-idle": (0, 2), "axon-busy": (6, 2)}
+    InFlightPublisher(router, cloudwatch, now=lambda: stamp, backlogs=lambda: backlogs).publish()
+    [call] = cloudwatch.calls
+    assert call["Namespace"] == "AWS/SageMaker"
+    got = {(d["Dimensions"][0]["Value"], d["MetricName"]): d["Value"] for d in call["MetricData"]}
+    assert got == {
+        ("axon-busy", "ApproximateBacklogSize"): 6.0,
+        ("axon-busy", "ApproximateBacklogSizePerInstance"): 3.0,
+        ("axon-busy", "HasBacklogWithoutCapacity"): 0.0,
+        ("axon-idle", "ApproximateBacklogSize"): 0.0,
+        ("axon-idle", "ApproximateBacklogSizePerInstance"): 0.0,
+        ("axon-idle", "HasBacklogWithoutCapacity"): 0.0,
+        ("axon-jobs", "ApproximateBacklogSize"): 3.0,
+        ("axon-jobs", "HasBacklogWithoutCapacity"): 1.0,  # requests wait and no instance serves
+    }
+    assert {d["Timestamp"] for d in call["MetricData"]} == {stamp}

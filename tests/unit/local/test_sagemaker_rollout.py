@@ -225,3 +225,32 @@ def test_weights_and_capacities_refusals(local: Local, desired: list[dict[str, A
     with pytest.raises(ApiError, match=message):
         local.api("UpdateEndpointWeightsAndCapacities", EndpointName="axon-iris", DesiredWeightsAndCapacities=desired)
     assert local.describe()["EndpointStatus"] == "InService"
+
+
+def test_an_async_endpoint_scales_to_zero_instances_and_back(local: Local) -> None:
+    """SageMaker async endpoints may have no instance (requests wait in the queue); real-time ones may not."""
+    local.model("model-async")
+    local.api(
+        "CreateEndpointConfig",
+        EndpointConfigName="cfg-async",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "model-async",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "InitialVariantWeight": 1.0,
+            }
+        ],
+        AsyncInferenceConfig={"OutputConfig": {"S3OutputPath": "s3://axon-models/results/jobs/"}},
+    )
+    local.api("CreateEndpoint", EndpointName="axon-jobs", EndpointConfigName="cfg-async")
+    for count in (0, 1):
+        local.api(
+            "UpdateEndpointWeightsAndCapacities",
+            EndpointName="axon-jobs",
+            DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": count}],
+        )
+        [variant] = local.describe("axon-jobs")["ProductionVariants"]
+        assert (variant["CurrentInstanceCount"], variant["DesiredInstanceCount"]) == (count, count)
+    assert local.fleet.kinds("scale") == [("AllTraffic", 0), ("AllTraffic", 1)]
