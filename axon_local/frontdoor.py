@@ -3,7 +3,8 @@
 One ASGI app on uvicorn dispatches each request:
 
 * ``POST /endpoints/<name>/invocations`` -> the router (async: the fast path never touches a thread pool), and
-  ``.../invocations-response-stream`` the same, answered as an event stream as the replica's body arrives;
+  ``.../invocations-response-stream`` the same, answered as an event stream as the replica's body arrives; on an
+  endpoint whose config has ``AsyncInferenceConfig`` both are refused (``ValidationError``), as SageMaker does;
 * ``X-Amz-Target: SageMaker.<Op>`` for an emulated operation -> the local SageMaker (on a worker thread);
 * ``GET /_axon/stats[?endpoint=<name>]`` -> per-variant request statistics for ``axon get``;
 * ``/apis/<api>/...`` without a SigV4 signature -> the local ALB of ECS APIs, once one is attached
@@ -49,7 +50,13 @@ from axon_local import images, trust
 from axon_local.asgi import header_pairs, read_body, respond
 from axon_local.dataplane.async_queue import AsyncInvocations, describer
 from axon_local.dataplane.bundles import BundleCache
-from axon_local.dataplane.fleet import FleetTimeouts, LocalFleet, ServeCommand, axon_serve_command
+from axon_local.dataplane.fleet import (
+    FleetTimeouts,
+    LocalFleet,
+    ServeCommand,
+    async_config_lookup,
+    axon_serve_command,
+)
 from axon_local.dataplane.publisher import InFlightPublisher
 from axon_local.dataplane.router import Router
 from axon_local.dataplane.runtime import InvokeRequest, InvokeResponse, RuntimeService
@@ -228,7 +235,7 @@ class FrontDoorApp:
 
     async def _invoke(self, endpoint: str, headers: dict[str, str], receive: Any, send: Any) -> None:
         request = _invoke_request(endpoint, headers, await read_body(receive), accept=headers.get("accept"))
-        answer = await self._runtime.invoke(request)
+        answer = self._runtime.asynchronous_refusal(endpoint) or await self._runtime.invoke(request)
         await respond(send, answer.status, header_pairs(answer.headers), answer.body)
 
     async def _invoke_stream(self, endpoint: str, headers: dict[str, str], receive: Any, send: Any) -> None:
@@ -237,7 +244,7 @@ class FrontDoorApp:
         they come; a client that leaves stops the stream, which closes the replica's connection."""
         body = await read_body(receive)
         request = _invoke_request(endpoint, headers, body, accept=headers.get("x-amzn-sagemaker-accept"))
-        answer = await self._runtime.invoke_stream(request)
+        answer = self._runtime.asynchronous_refusal(endpoint) or await self._runtime.invoke_stream(request)
         if isinstance(answer, InvokeResponse):
             return await respond(send, answer.status, header_pairs(answer.headers), answer.body)
         await send({"type": "http.response.start", "status": 200, "headers": header_pairs(answer.headers)})
@@ -294,6 +301,7 @@ class FrontDoor:
             cache / "logs",
             command=options.serve_command,
             timeouts=options.timeouts,
+            is_async_config=async_config_lookup(lambda operation, params: self.emulator.call(operation, params)),
         )
         self.emulator = SageMakerEmulator(
             self.fleet, CloudWatchAlarms(aws.client("cloudwatch", **local)), self._clock, region=aws.region()

@@ -57,6 +57,9 @@ class Router:
     def __init__(self, stats: StatsBook, rng: random.Random | None = None) -> None:
         self._lock = threading.Lock()
         self._routes: dict[str, tuple[FleetShare, ...]] = {}
+        # Endpoints whose config has AsyncInferenceConfig: set with their routes, so the front door refuses
+        # InvokeEndpoint on them with a lookup, never a DescribeEndpoint per request.
+        self._asynchronous: set[str] = set()
         self._fleets: dict[str, _Fleet] = {}
         self._rng = rng or random.Random()
         self._picks = 0
@@ -73,12 +76,22 @@ class Router:
             fleet = self._fleets.get(fleet_id, _Fleet())
             return [r for name, reps in fleet.variants.items() if variant in (None, name) for r in reps]
 
-    def set_routes(self, endpoint: str, shares: Sequence[FleetShare]) -> None:
+    def set_routes(self, endpoint: str, shares: Sequence[FleetShare], *, asynchronous: bool = False) -> None:
+        """Route ``endpoint`` to ``shares`` (none: stop routing it); ``asynchronous``: its config is an async one."""
         with self._lock:
             if shares:
                 self._routes[endpoint] = tuple(shares)
             else:
                 self._routes.pop(endpoint, None)
+            if shares and asynchronous:
+                self._asynchronous.add(endpoint)
+            else:
+                self._asynchronous.discard(endpoint)
+
+    def is_asynchronous(self, endpoint: str) -> bool:
+        """Whether the endpoint is routed as an async one (InvokeEndpointAsync only, as on SageMaker)."""
+        with self._lock:
+            return endpoint in self._asynchronous
 
     def routed_variants(self) -> list[tuple[str, str]]:
         """Every (endpoint, variant) taking traffic now: the in-flight publisher reports each, zeros included."""

@@ -25,6 +25,11 @@ MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's documented request limit
 MODEL_TIMEOUT_SECONDS = 60.0  # SageMaker waits 60 s for a real-time container's answer
 
 
+def async_refusal_message(endpoint: str) -> str:
+    """axon's wording (SageMaker's own is not documented): the error names the API to use instead."""
+    return f"Endpoint {endpoint} is configured for asynchronous inference; use InvokeEndpointAsync."
+
+
 @dataclass(frozen=True)
 class InvokeRequest:
     endpoint: str
@@ -91,6 +96,13 @@ class RuntimeService:
             OriginalMessage=text,
             LogStreamArn=log_stream,
         )
+
+    def asynchronous_refusal(self, endpoint: str) -> InvokeResponse | None:
+        """SageMaker's 400 for InvokeEndpoint(WithResponseStream) on an async endpoint, or ``None`` for a real-time
+        one. The front door asks before :meth:`invoke`; the async queue calls :meth:`invoke` itself, unrefused."""
+        if not self._router.is_asynchronous(endpoint):
+            return None
+        return self._error(400, "ValidationError", async_refusal_message(endpoint))
 
     async def invoke(self, request: InvokeRequest) -> InvokeResponse:
         sent = await self._exchange(request, stream=False)
