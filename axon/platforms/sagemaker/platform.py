@@ -49,6 +49,11 @@ def _already_exists(error: ClientError) -> bool:
     return _error_code(error) == "ValidationException" and "already exist" in message
 
 
+def _of_api(prefix: str, name: str) -> bool:
+    """``axon-<api>-<label>`` is this API's, ``axon-<api>-2-<label>`` another's (labels hold no ``-``: ``v3``)."""
+    return name.startswith(prefix) and "-" not in name[len(prefix) :]
+
+
 class SageMakerPlatform(Platform):
     name = "sagemaker"
 
@@ -300,12 +305,12 @@ class SageMakerPlatform(Platform):
         self.delete_endpoint(api)
         prefix = f"{names.endpoint_name(api)}-"
         for config in self.sagemaker.list_endpoint_configs(NameContains=prefix, MaxResults=100)["EndpointConfigs"]:
-            if config["EndpointConfigName"].startswith(prefix):
+            if _of_api(prefix, config["EndpointConfigName"]):
                 self._ignore_missing(
                     self.sagemaker.delete_endpoint_config, EndpointConfigName=config["EndpointConfigName"]
                 )
         for model in self.sagemaker.list_models(NameContains=prefix, MaxResults=100)["Models"]:
-            if model["ModelName"].startswith(prefix):
+            if _of_api(prefix, model["ModelName"]):
                 self._ignore_missing(self.sagemaker.delete_model, ModelName=model["ModelName"])
         self.cloudwatch.delete_alarms(AlarmNames=api_alarm_names(api))
         self._delete_topics(api)

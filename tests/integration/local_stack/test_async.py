@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from boto3.dynamodb.types import TypeDeserializer
 
 from axon import names
 from axon.cli.submit import Submission
-from axon.registry import VersionStatus
+from axon.registry import VersionStatus, keys
 from tests.functional.rollout.conftest import bundle
 from tests.integration.harness import ROOT, LocalClients, running_stack
 
@@ -167,3 +168,52 @@ def test_a_rollout_of_an_async_api_under_load_loses_no_request(local: LocalClien
         versions.append(answer.get("version", 1))
     # v1 alone first, both during the canary, v2 alone once the rollout is over (v1's fleet stopped).
     assert versions[0] == 1 and 2 in versions and set(versions[after_rollout:]) == {2}
+
+
+ZERO = "async-zero"
+ZERO_SPEC = (
+    "kind: async\n"
+    "autoscaling: {min_replicas: 0, max_replicas: 2, window_seconds: 10, upscale_stabilization_seconds: 0,"
+    " downscale_stabilization_seconds: 10}\n"
+    "rollout: {strategy: all_at_once}\n"
+)
+
+
+def _requested(local: LocalClients, api: str) -> int:
+    [variant] = local.client("sagemaker").describe_endpoint(EndpointName=names.endpoint_name(api))["ProductionVariants"]
+    return int(variant["DesiredInstanceCount"])
+
+
+def test_an_idle_async_api_scales_to_zero_and_its_first_request_brings_a_replica_back(local: LocalClients) -> None:
+    """Issue 15: the real autoscaler Lambda takes an idle async API to zero instances; a request submitted then waits
+    in the queue, the backlog the local stack publishes as SageMaker does starts one replica (``from_zero``), the
+    request is answered, and once idle again the API goes back to zero."""
+    version_id = local.upload(ZERO, bundle(ZERO_SPEC, (EXAMPLE / "predictor.py").read_text()))
+    assert local.wait_final(ZERO, version_id, timeout=90).status is VersionStatus.LIVE
+    assert _requested(local, ZERO) == 1  # a rollout starts one instance, whatever min_replicas says
+    local.wait_for(lambda: local.stack.tick() and _requested(local, ZERO) == 0, "the scale-in to zero", timeout=90)
+
+    s3, key = local.client("s3"), f"inputs/{ZERO}/{uuid.uuid4().hex}"
+    s3.put_object(Bucket="axon-models", Key=key, Body=b'{"text": "from zero"}', ContentType="application/json")
+    submitted = local.client("sagemaker-runtime").invoke_endpoint_async(
+        EndpointName=names.endpoint_name(ZERO), InputLocation=f"s3://axon-models/{key}", ContentType="application/json"
+    )
+    local.wait_for(lambda: local.stack.tick() and _requested(local, ZERO) >= 1, "the scale-up from zero", timeout=60)
+    bucket, _, output = submitted["OutputLocation"].removeprefix("s3://").partition("/")
+    local.wait_for(
+        lambda: s3.list_objects_v2(Bucket=bucket, Prefix=output).get("KeyCount"), "the answer in S3", timeout=60
+    )
+    assert json.loads(s3.get_object(Bucket=bucket, Key=output)["Body"].read())["words"] == 2
+    local.wait_for(lambda: local.stack.tick() and _requested(local, ZERO) == 0, "back to zero", timeout=90)
+    applied = [(d["previous"], d["desired"], d["reason"]) for d in _decisions(local, ZERO) if d["applied"]]
+    assert applied == [(1, 0, "load"), (0, 1, "from_zero"), (1, 0, "load")]
+
+
+def _decisions(local: LocalClients, api: str) -> list[dict[str, Any]]:
+    """The autoscaler's decision records of ``api``, oldest first, as plain values."""
+    items = local.client("dynamodb").query(
+        TableName=names.REGISTRY_TABLE,
+        KeyConditionExpression=f"{keys.PARTITION_KEY} = :pk AND begins_with({keys.SORT_KEY}, :decision)",
+        ExpressionAttributeValues={":pk": {"S": keys.api_pk(api)}, ":decision": {"S": keys.DECISION_PREFIX}},
+    )["Items"]
+    return [{name: TypeDeserializer().deserialize(value) for name, value in item.items()} for item in items]
