@@ -270,3 +270,22 @@ MODEL_LOAD_FAILED_MARKER = "axon-serve: model failed to load:"
 # The rollout state machine's execution timeout ("TimeoutSeconds" in statemachines/rollout.asl.json; a test keeps
 # them equal). Step Functions ends an execution past it, so a spec whose planned rollout takes longer is refused.
 ROLLOUT_TIMEOUT_SECONDS = 28_800
+
+
+# ECS async APIs: the queue's dead-letter queue, the worker's environment (set by the ECS platform on the task
+# definition, read by ``axon-serve`` in worker mode) and the metrics the worker publishes in the API's own namespace
+# (``api_metric_namespace``), by ``Version``, which the ECS rollback alarms of an async version watch.
+ASYNC_DLQ_SUFFIX = "-dlq"
+ASYNC_QUEUE_PATTERN = f"{PROJECT}-*-async*"  # every API's queue and dead-letter queue, for the grants
+ASYNC_QUEUE_URL_ENV = "AXON_ASYNC_QUEUE_URL"  # its presence turns worker mode on
+ASYNC_SUCCESS_TOPIC_ENV = "AXON_ASYNC_SUCCESS_TOPIC"
+ASYNC_ERROR_TOPIC_ENV = "AXON_ASYNC_ERROR_TOPIC"
+ASYNC_VISIBILITY_ENV = "AXON_ASYNC_VISIBILITY_SECONDS"
+ASYNC_WORKER_ERRORS_METRIC = "AsyncModelErrors"  # requests the model failed (5xx), Sum per minute
+ASYNC_WORKER_LATENCY_METRIC = "AsyncModelLatency"  # seconds per request the model took, Average per minute
+ASYNC_WORKER_VERSION_DIMENSION = "Version"
+
+
+def async_dlq_name(api: str) -> str:
+    """``axon-<api>-async-dlq``: where a message that failed ``maxReceiveCount`` receives ends."""
+    return f"{async_queue_name(api)}{ASYNC_DLQ_SUFFIX}"

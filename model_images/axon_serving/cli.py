@@ -8,6 +8,9 @@ Defaults follow SageMaker's container contract: model dir ``/opt/ml/model``, por
 The connection limits (``limits.py``) also read ``AXON_HEADER_TIMEOUT``, ``AXON_BODY_TIMEOUT``,
 ``AXON_KEEP_ALIVE_TIMEOUT`` and ``AXON_MAX_CONNECTIONS``: SageMaker passes no flags, only environment.
 
+Worker mode (``AXON_ASYNC_QUEUE_URL`` set by the ECS platform for a ``kind: async`` API): the server listens on
+``127.0.0.1`` only and a queue poller feeds it (``worker_mode.py``, ``queue_worker.py``).
+
 Exit status: 0 after a drain; 2 when the bundle or ``axon.yaml`` cannot be read; 3 when the predictor fails to
 load. In both failure cases stderr ends with one ``axon-serve: model failed to load: ...`` line
 (``axon.names.MODEL_LOAD_FAILED_MARKER``), which the platforms look for in the replica's log.
@@ -107,6 +110,15 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> ServeOptions:
 
 
 def serve(options: ServeOptions) -> int:
+    """Serve the model; with ``AXON_ASYNC_QUEUE_URL`` (an ECS async API) also poll its queue (worker mode)."""
+    from axon_serving import worker_mode
+
+    if worker_mode.enabled(os.environ):
+        return worker_mode.serve_worker(options, serve_http)
+    return serve_http(options)
+
+
+def serve_http(options: ServeOptions) -> int:
     """Prepare the model dir, bind, and run one worker in-process or several under a supervisor."""
     from axon_serving.bundle_source import fetch_bundle
     from axon_serving.devices import WorkerPlan, plan_workers, visible_gpus

@@ -1,0 +1,49 @@
+"""The ECS async request message: SageMaker's field names, and nothing outside the API's own prefixes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from axon import names
+from axon.async_message import AsyncRequest, InvalidMessageError
+
+
+def test_a_request_round_trips_with_invoke_endpoint_async_field_names() -> None:
+    request = AsyncRequest.for_api("echo", "axon-models", "abc", content_type="application/json", accept="text/csv")
+    body = json.loads(request.to_json())
+    assert body == {
+        "InferenceId": "abc",
+        "InputLocation": "s3://axon-models/inputs/echo/abc",
+        "ContentType": "application/json",
+        "Accept": "text/csv",
+        "RequestTTLSeconds": 21600,
+        "OutputLocation": f"s3://axon-models/{names.async_output_key('echo', 'abc')}",
+        "FailureLocation": f"s3://axon-models/{names.async_failure_key('echo', 'abc')}",
+    }
+    assert AsyncRequest.from_json(request.to_json(), "echo") == request
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"InputLocation": "s3://axon-models/inputs/other/abc"}, "not under inputs/echo/"),
+        ({"OutputLocation": "s3://axon-models/results/other/abc.out"}, "not under results/echo/"),
+        ({"FailureLocation": "s3://elsewhere/results/echo/failures/abc-error.out"}, "one bucket"),
+        ({"InputLocation": "s3://axon-models/inputs/echo/../other/x"}, "not under"),
+        ({"InferenceId": "../x"}, "InferenceId"),
+        ({"RequestTTLSeconds": 59}, "RequestTTLSeconds"),
+        ({"InputLocation": "https://example.com/x"}, "s3://"),
+    ],
+)
+def test_a_message_reaching_outside_the_api_is_refused(change: dict[str, object], error: str) -> None:
+    body = {**json.loads(AsyncRequest.for_api("echo", "axon-models", "abc").to_json()), **change}
+    with pytest.raises(InvalidMessageError, match=error):
+        AsyncRequest.from_json(json.dumps(body), "echo")
+
+
+@pytest.mark.parametrize("text", ["", "[]", "{}", "not json"])
+def test_a_body_that_is_no_request_is_refused(text: str) -> None:
+    with pytest.raises(InvalidMessageError):
+        AsyncRequest.from_json(text, "echo")
