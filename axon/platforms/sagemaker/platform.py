@@ -303,17 +303,22 @@ class SageMakerPlatform(Platform):
 
     def delete_api(self, api: str) -> None:
         self.delete_endpoint(api)
-        prefix = f"{names.endpoint_name(api)}-"
-        for config in self.sagemaker.list_endpoint_configs(NameContains=prefix, MaxResults=100)["EndpointConfigs"]:
-            if _of_api(prefix, config["EndpointConfigName"]):
-                self._ignore_missing(
-                    self.sagemaker.delete_endpoint_config, EndpointConfigName=config["EndpointConfigName"]
-                )
-        for model in self.sagemaker.list_models(NameContains=prefix, MaxResults=100)["Models"]:
-            if _of_api(prefix, model["ModelName"]):
-                self._ignore_missing(self.sagemaker.delete_model, ModelName=model["ModelName"])
+        # Listed in full before deleting (a page token may skip what a delete moved), past 100 too: versions that
+        # failed before their cleanup leave configs and models behind.
+        configs = self._names_of(api, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName")
+        models = self._names_of(api, "list_models", "Models", "ModelName")
+        for config in configs:
+            self._ignore_missing(self.sagemaker.delete_endpoint_config, EndpointConfigName=config)
+        for model in models:
+            self._ignore_missing(self.sagemaker.delete_model, ModelName=model)
         self.cloudwatch.delete_alarms(AlarmNames=api_alarm_names(api))
         self._delete_topics(api)
+
+    def _names_of(self, api: str, operation: str, items: str, field: str) -> list[str]:
+        """Every ``axon-<api>-<label>`` name a List operation finds, over all its pages."""
+        prefix = f"{names.endpoint_name(api)}-"
+        pages = self.sagemaker.get_paginator(operation).paginate(NameContains=prefix)  # type: ignore[call-overload]
+        return [item[field] for page in pages for item in page[items] if _of_api(prefix, item[field])]
 
     def delete_endpoint(self, api: str) -> None:
         self._ignore_missing(self.sagemaker.delete_endpoint, EndpointName=names.endpoint_name(api))

@@ -223,3 +223,28 @@ def test_deleting_an_api_leaves_the_models_and_configs_of_an_api_named_like_it(o
     assert [m["ModelName"] for m in sagemaker.list_models()["Models"]] == [names.model_name(OTHER, "v1")]
     configs = sagemaker.list_endpoint_configs()["EndpointConfigs"]
     assert [c["EndpointConfigName"] for c in configs] == [names.endpoint_config_name(OTHER, "v1")]
+
+
+def test_deleting_an_api_removes_every_page_of_its_leftover_configs_and_models(other: Any) -> None:
+    """Versions that failed before their cleanup leave configs and models; past 100 they span pages."""
+    sagemaker = client("sagemaker")
+    for n in range(1, 106):
+        model = names.model_name("iris", f"v{n}")
+        sagemaker.create_model(
+            ModelName=model, PrimaryContainer={"Image": "1.dkr.ecr.us-east-1.amazonaws.com/s:rt"}, ExecutionRoleArn=ROLE
+        )
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=names.endpoint_config_name("iris", f"v{n}"),
+            ProductionVariants=[
+                {
+                    "VariantName": names.VARIANT_NAME,
+                    "ModelName": model,
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                }
+            ],
+        )
+    make_platform().delete_api("iris")
+    assert [m["ModelName"] for m in sagemaker.list_models()["Models"]] == [names.model_name(OTHER, "v1")]
+    configs = sagemaker.list_endpoint_configs()["EndpointConfigs"]
+    assert [c["EndpointConfigName"] for c in configs] == [names.endpoint_config_name(OTHER, "v1")]
