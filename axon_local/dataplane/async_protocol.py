@@ -26,6 +26,7 @@ from axon_local.sagemaker.validation import validate_request
 
 OPERATION = "InvokeEndpointAsync"
 DEFAULT_TTL_SECONDS = 6 * 3600  # RequestTTLSeconds' default (and maximum)
+DEFAULT_INVOCATION_TIMEOUT_SECONDS = 900  # InvocationTimeoutSeconds' default (botocore's documentation: 15 minutes)
 EVENT_VERSION = "1.0"
 
 
@@ -63,6 +64,7 @@ class AsyncRequest:
     failure_location: str
     ttl_seconds: int
     received: datetime
+    invocation_timeout_seconds: int = DEFAULT_INVOCATION_TIMEOUT_SECONDS  # how long the model may take
 
 
 def request_params(endpoint: str, headers: dict[str, str]) -> dict[str, Any]:
@@ -123,6 +125,7 @@ def parse(endpoint: str, headers: dict[str, str], body: bytes, output_config: di
         failure_location=failure,
         ttl_seconds=int(params.get("RequestTTLSeconds", DEFAULT_TTL_SECONDS)),
         received=datetime.now(UTC),
+        invocation_timeout_seconds=int(params.get("InvocationTimeoutSeconds", DEFAULT_INVOCATION_TIMEOUT_SECONDS)),
     )
 
 

@@ -173,6 +173,8 @@ class AsyncInvocations:
                     content_type=request.content_type,
                     accept=request.accept,
                     custom_attributes=request.custom_attributes,
+                    max_body_bytes=MAX_INPUT_BYTES,
+                    timeout_seconds=request.invocation_timeout_seconds,
                 )
             )
             if answer.status != 503 or time.monotonic() >= deadline:

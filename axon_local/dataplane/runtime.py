@@ -38,6 +38,10 @@ class InvokeRequest:
     accept: str | None = None
     target_variant: str | None = None
     custom_attributes: str | None = None
+    # The async queue's requests: inputs of up to 1 GB and the request's InvocationTimeoutSeconds (SageMaker's
+    # async limits) instead of InvokeEndpoint's 6 MB and 60 s.
+    max_body_bytes: int = MAX_PAYLOAD_BYTES
+    timeout_seconds: float = MODEL_TIMEOUT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -175,8 +179,9 @@ class RuntimeService:
     ) -> InvokeResponse | tuple[Replica, httpx.Response, float]:
         """Send ``request`` to a replica, retrying those it never reached; the reserved replica and its answer
         (whole, or only its status and headers when ``stream``), or the AWS-shaped error to return."""
-        if len(request.body) > MAX_PAYLOAD_BYTES:
-            return self._error(400, "ValidationError", "Request payload is too large (limit 6 MB).")
+        if len(request.body) > request.max_body_bytes:
+            limit = request.max_body_bytes / 1024**2
+            return self._error(400, "ValidationError", f"Request payload is too large (limit {limit:g} MB).")
         headers = {"Content-Type": request.content_type or "application/octet-stream"}
         if request.accept:
             headers["Accept"] = request.accept
@@ -208,7 +213,9 @@ class RuntimeService:
             started = time.monotonic()
             client = self._http()
             try:
-                outgoing = client.build_request("POST", replica.url, content=request.body, headers=headers)
+                outgoing = client.build_request(
+                    "POST", replica.url, content=request.body, headers=headers, timeout=request.timeout_seconds
+                )
                 return replica, await client.send(outgoing, stream=stream), started
             except httpx.TimeoutException:
                 self._router.release(replica, 500, time.monotonic() - started)

@@ -272,3 +272,18 @@ async def _test_a_request_waits_for_capacity_then_is_answered() -> None:
     assert len(runtime.calls) == 4 and sns.published[0][0] == "success"
     assert ("axon-models", "results/echo/w.out") in s3.objects
     await queue.aclose()
+
+
+def test_the_model_gets_the_requests_invocation_timeout_and_the_async_size_bound() -> None:
+    asyncio.run(_test_the_model_gets_the_requests_invocation_timeout_and_the_async_size_bound())
+
+
+async def _test_the_model_gets_the_requests_invocation_timeout_and_the_async_size_bound() -> None:
+    runtime = FakeRuntime()
+    queue, _, sns = _queue(runtime)
+    await queue.submit("axon-echo", {**INPUT, "x-amzn-sagemaker-invocationtimeoutseconds": "5"}, b"")
+    await queue.submit("axon-echo", INPUT, b"")
+    await _settle(sns, 2)
+    assert sorted(call.timeout_seconds for call in runtime.calls) == [5, 900]  # botocore's documented default
+    assert {call.max_body_bytes for call in runtime.calls} == {1024**3}  # SageMaker async's 1 GB, not 6 MB
+    await queue.aclose()

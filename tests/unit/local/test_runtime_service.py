@@ -126,3 +126,28 @@ def test_payloads_over_six_megabytes_are_refused() -> None:
     service, _ = _service(lambda request: httpx.Response(200), _replica(1))
     answer = _invoke(service, b"x" * (6 * 1024 * 1024 + 1))
     assert (answer.status, answer.headers["x-amzn-ErrorType"]) == (400, "ValidationError")
+
+
+def test_an_async_request_carries_its_own_size_bound_and_model_timeout() -> None:
+    """The async queue's requests may be up to 1 GB and wait InvocationTimeoutSeconds for the model (not 6 MB and
+    60 s); the timeout reaches the replica's HTTP call."""
+    seen: list[tuple[int, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((len(request.content), request.extensions["timeout"]["read"]))
+        return httpx.Response(200, json={"ok": True})
+
+    service, _ = _service(handler, _replica(1))
+    body = b"x" * (7 * 1024 * 1024)
+    request = InvokeRequest("axon-iris", body, "application/json", max_body_bytes=1024**3, timeout_seconds=900)
+
+    async def run() -> InvokeResponse:
+        try:
+            return await service.invoke(request)
+        finally:
+            await service.aclose()
+
+    assert asyncio.run(run()).status == 200
+    assert seen == [(len(body), 900)]
+    service, _ = _service(handler, _replica(1))
+    assert _invoke(service).status == 200 and seen[-1][1] == 60.0  # InvokeEndpoint keeps SageMaker's 60 s
