@@ -5,6 +5,11 @@ InvokeEndpointAsync with that ``InputLocation``, the id as ``InferenceId`` and `
 ``Filename``, so the answer's key is known from the id alone: ``results/<api>/<id>.out`` (a failure:
 ``results/<api>/failures/<id>-error.out``; ``result`` takes any failure object named after the id, since AWS does not
 document the failure's file name). The id printed is ``<api>/<id>``, which is all ``result`` needs.
+
+An async API on ECS has no InvokeEndpointAsync: it has its own SQS queue (``axon-<api>-async``, made by the ECS
+platform), and ``submit`` sends the request there as a message (:class:`axon.async_message.AsyncRequest`, with the
+same field names and the same output and failure locations), after the same upload. The queue's existence is what
+says the API is served so: it exists only for an ECS async API.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import typer
 from botocore.exceptions import ClientError
 
 from axon import names
+from axon.async_message import AsyncRequest
 from axon.cli.context import CliContext, context_of
 from axon.cli.errors import CliError, InvalidInputError
 from axon.cli.options import JSON, Output, valid_api
@@ -27,6 +33,7 @@ from axon.cli.predict import read_payload
 
 _ID = re.compile(r"^([a-z0-9-]{1,40})/([0-9a-f]{24})$")
 _MISSING = {"NoSuchKey", "404", "NotFound"}
+_NO_QUEUE = {"QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"}
 
 
 class ResultPendingError(CliError):
@@ -97,20 +104,13 @@ def submit(
     context = context_of(ctx)
     submission = Submission(name, uuid.uuid4().hex[:24])
     bucket = context.deployment.bucket
+    queue = _queue_url(context, name)
     context.client("s3").put_object(Bucket=bucket, Key=submission.input_key(), Body=body, ContentType=content_type)
-    try:
-        answer = context.client("sagemaker-runtime").invoke_endpoint_async(
-            EndpointName=names.endpoint_name(name),
-            InputLocation=f"s3://{bucket}/{submission.input_key()}",
-            ContentType=content_type,
-            InferenceId=submission.inference_id,
-            Filename=f"{submission.inference_id}.out",
-        )
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ValidationError":
-            raise
-        message = error.response.get("Error", {}).get("Message", "")
-        raise SubmitRefusedError(f"{name}: {message} (is it deployed, with kind: async?)") from None
+    answer = (
+        _send(context, queue, submission, bucket, content_type)
+        if queue is not None
+        else _invoke(context, submission, bucket, content_type)
+    )
     view = {
         "id": submission.id,
         "api": name,
@@ -125,6 +125,46 @@ def submit(
     typer.echo(f"submitted {view['id']}")
     typer.echo(f"output: {view['output_location']}")
     typer.echo(f"result: axon result {view['id']} --wait")
+
+
+def _queue_url(context: CliContext, api: str) -> str | None:
+    """The API's SQS queue when it is an async API on ECS; ``None`` otherwise (SageMaker's InvokeEndpointAsync)."""
+    try:
+        return str(context.client("sqs").get_queue_url(QueueName=names.async_queue_name(api))["QueueUrl"])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in _NO_QUEUE:
+            raise
+        return None
+
+
+def _send(context: CliContext, queue: str, submission: Submission, bucket: str, content_type: str) -> dict[str, str]:
+    """The request as a message on the API's queue; the answer has InvokeEndpointAsync's fields."""
+    request = AsyncRequest.for_api(submission.api, bucket, submission.inference_id, content_type=content_type)
+    context.client("sqs").send_message(QueueUrl=queue, MessageBody=request.to_json())
+    return {
+        "InferenceId": request.inference_id,
+        "OutputLocation": request.output_location,
+        "FailureLocation": request.failure_location,
+    }
+
+
+def _invoke(context: CliContext, submission: Submission, bucket: str, content_type: str) -> dict[str, Any]:
+    name = submission.api
+    try:
+        answer = context.client("sagemaker-runtime").invoke_endpoint_async(
+            EndpointName=names.endpoint_name(name),
+            InputLocation=f"s3://{bucket}/{submission.input_key()}",
+            ContentType=content_type,
+            InferenceId=submission.inference_id,
+            Filename=f"{submission.inference_id}.out",
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ValidationError":
+            raise
+        message = error.response.get("Error", {}).get("Message", "")
+        raise SubmitRefusedError(f"{name}: {message} (is it deployed, with kind: async?)") from None
+    found: dict[str, Any] = answer
+    return found
 
 
 def _read(context: CliContext, prefix: str) -> tuple[str, bytes, str] | None:

@@ -118,13 +118,28 @@ def async_statements(account: Account, api: str) -> list[dict[str, Any]]:
     ]
 
 
-def role_policy(account: Account, api: str, *, async_io: bool = False) -> dict[str, Any]:
+def queue_statements(account: Account, api: str) -> list[dict[str, Any]]:
+    """An ECS async API's workers take requests from the API's own queue (``names.async_queue_name``): receive,
+    keep (visibility) and delete, nothing else (no send, no purge, not its DLQ, no other API's queue)."""
+    return [
+        {
+            "Sid": "OwnAsyncQueue",
+            "Effect": "Allow",
+            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"],
+            "Resource": f"arn:{account.partition}:sqs:{account.region}:{account.account}:{names.async_queue_name(api)}",
+        }
+    ]
+
+
+def role_policy(account: Account, api: str, *, async_io: bool = False, queue: bool = False) -> dict[str, Any]:
     """The API's own keys, log group, metric namespace, and pulling the serving image; with ``async_io`` (an API
-    of ``kind: async``) also its own async inputs, results and topics."""
+    of ``kind: async``) also its own async inputs, results and topics; with ``queue`` (an async API on ECS) also
+    its own queue."""
     bucket = f"arn:{account.partition}:s3:::{account.models_bucket}"
     group = account.log_group_arn(api)
     repository = f"arn:{account.partition}:ecr:{account.region}:{account.account}:repository/{account.ecr_repository}"
     extra = async_statements(account, api) if async_io else []
+    extra += queue_statements(account, api) if queue else []
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -179,7 +194,7 @@ def boundary_policy(account: Account) -> dict[str, Any]:
     The AxonCore stack defines the deployed boundary with CDK tokens; local mode creates this document, so the
     per-API role path (create with the boundary, put the policy, delete) runs there exactly as on AWS.
     """
-    policy = role_policy(account, "*", async_io=True)
+    policy = role_policy(account, "*", async_io=True, queue=True)
     for statement in policy["Statement"]:
         if statement["Sid"] == "OwnMetricNamespace":
             statement["Condition"] = {"StringLike": {"cloudwatch:namespace": names.api_metric_namespace("*")}}
@@ -200,10 +215,11 @@ class ApiRoles:
     def role_arn(self, api: str) -> str:
         return self.account.role_arn(api)
 
-    def ensure(self, api: str, *, async_io: bool = False) -> str:
+    def ensure(self, api: str, *, async_io: bool = False, queue: bool = False) -> str:
         """The API's role, created if missing, with its policy (re)written; returns its ARN. Idempotent.
 
-        ``async_io``: the API is ``kind: async`` (its role also reads its inputs, writes its results, notifies)."""
+        ``async_io``: the API is ``kind: async`` (its role also reads its inputs, writes its results, notifies);
+        ``queue``: it runs on ECS (its workers also take requests from its own queue)."""
         name = names.api_role_name(api)
         try:
             role = self.iam.get_role(RoleName=name)["Role"]
@@ -217,7 +233,7 @@ class ApiRoles:
         self.iam.put_role_policy(
             RoleName=name,
             PolicyName=POLICY_NAME,
-            PolicyDocument=json.dumps(role_policy(self.account, api, async_io=async_io)),
+            PolicyDocument=json.dumps(role_policy(self.account, api, async_io=async_io, queue=queue)),
         )
         return str(role["Arn"])
 

@@ -50,6 +50,8 @@ def platform_factory(settings: Settings, client: Callable[[str], Any]) -> Callab
                     config,
                     logs=client("logs"),
                     lambda_client=client("lambda"),
+                    sqs=client("sqs"),  # kind: async (the API's queue)
+                    sns=client("sns"),
                 )
             else:
                 raise UnsupportedPlatformError(f"compute.platform {name!r} is not available in this deployment")

@@ -20,7 +20,8 @@ class IsolatedPlatform(Platform):
         self.name = inner.name
 
     def deploy(self, version: VersionRef, previous: VersionRef | None) -> None:
-        role_arn = self.roles.ensure(version.api, async_io=version.spec.kind == "async")
+        is_async = version.spec.kind == "async"
+        role_arn = self.roles.ensure(version.api, async_io=is_async, queue=is_async and self.name == "ecs")
         self.inner.deploy(replace(version, role_arn=role_arn), previous)
 
     def deployment_status(self, version: VersionRef, previous: VersionRef | None) -> DeploymentStatus:

@@ -232,18 +232,20 @@ def format_validation_error(error: ValidationError) -> str:
 
 
 def check_kind(spec: ApiSpec) -> ApiSpec:
-    """Refuse, with its own code, an async API that needs what axon does not build yet (docs/async.md)."""
+    """Refuse, with its own code, an async API that needs what axon does not build (docs/async.md).
+
+    Both platforms run ``kind: async`` (SageMaker's asynchronous endpoints; on ECS, an SQS queue per API drained by
+    ``axon-serve`` in worker mode). A smoke test is refused on both: a queued request cannot be aimed at the new
+    version (InvokeEndpointAsync has no TargetVariant, and both ECS versions drain one queue), and the rollout
+    cannot wait on a queued answer.
+    """
     if spec.kind != "async":
         return spec
-    if spec.compute.platform != "sagemaker":
-        raise AsyncUnsupportedError(
-            f"kind: async runs on SageMaker only for now (compute.platform is {spec.compute.platform!r}); "
-            "ECS's queue worker mode is not built yet"
-        )
     if spec.smoke_test.payload is not None:
         raise AsyncUnsupportedError(
-            "smoke_test.payload is not supported with kind: async: an async endpoint refuses InvokeEndpoint, and "
-            "the rollout cannot wait on a queued answer; remove it (the rollback alarms still guard the rollout)"
+            "smoke_test.payload is not supported with kind: async: a queued request cannot be aimed at the new "
+            "version (SageMaker's InvokeEndpointAsync has no TargetVariant; on ECS both versions drain one queue), "
+            "and the rollout cannot wait on a queued answer; remove it (the rollback alarms still guard the rollout)"
         )
     return spec
 

@@ -4,8 +4,11 @@
 ``/axon/ecs/config`` pointing at the front door, so the unchanged ``axon.platforms.ecs`` rolls ``compute.platform:
 ecs`` APIs out through the same workflow; the agent (:mod:`axon_local.ecs.agent`) runs their services as
 ``axon-serve`` processes; the front door serves ``/apis/<api>/...`` through the local ALB
-(:mod:`axon_local.ecs.alb`); and ``Axon/InFlight`` is published per API, so the real autoscaler sets
-``desiredCount``.
+(:mod:`axon_local.ecs.alb`); ``Axon/InFlight`` is published per API, so the real autoscaler sets
+``desiredCount``; and the ``AWS/SQS`` backlog of every ECS async API's queue is published as SQS would
+(:mod:`axon_local.ecs.queue_metrics`). An async API's services run ``axon-serve`` in worker mode against the local
+SQS, S3 and SNS (the task definition's environment names the queue and topics; the replicas reach moto through
+``AWS_ENDPOINT_URL``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from axon_local.dataplane.router import Router
 from axon_local.dataplane.stats import StatsBook
 from axon_local.ecs.agent import EcsAgent
 from axon_local.ecs.alb import LocalAlb
+from axon_local.ecs.queue_metrics import QueueMetricsPublisher
 from axon_local.ecs.world import provision_ecs
 
 
@@ -50,10 +54,17 @@ class EcsOptions:
 class LocalEcs:
     """The running ECS emulation; :meth:`close` drains and stops every replica it started."""
 
-    def __init__(self, config: EcsConfig, agent: EcsAgent, publisher: InFlightPublisher) -> None:
+    def __init__(
+        self,
+        config: EcsConfig,
+        agent: EcsAgent,
+        publisher: InFlightPublisher,
+        queues: QueueMetricsPublisher | None = None,
+    ) -> None:
         self.config = config
         self.agent = agent
         self._publisher = publisher
+        self._queues = queues  # AWS/SQS backlog metrics of ECS async APIs' queues (moto publishes none)
 
     @classmethod
     def start(cls, door: Door, client: Callable[..., Any], options: EcsOptions | None = None) -> LocalEcs:
@@ -84,17 +95,21 @@ class LocalEcs:
             poll_seconds=options.poll_seconds,
         )
         publisher = InFlightPublisher(router, client("cloudwatch", **local))
+        queues = QueueMetricsPublisher(client("sqs", **local), client("cloudwatch", **local))
         agent.start()
         publisher.start()
+        queues.start()
         door.attach_alb(
             LocalAlb(agent.table, agent.refresh, port=door.port, retry_window_seconds=options.retry_window_seconds)
         )
-        return cls(config, agent, publisher)
+        return cls(config, agent, publisher, queues)
 
     def pids(self, service: str) -> list[int]:
         """Process ids of an ECS service's running replicas (tests count them)."""
         return self.agent.pids(service)
 
     def close(self) -> None:
+        if self._queues is not None:
+            self._queues.close()
         self._publisher.close()
         self.agent.close()

@@ -458,3 +458,38 @@ def _sns_topic(account: Account, operation: str, params: Params) -> Iterator[Req
 
 
 RULES[("sns", "ListTopics")] = _star("sns")
+
+
+# ---- ECS async APIs (issue 15): the per-API SQS queue and its dead-letter queue -------------------------------
+
+
+def _queue_arn(account: Account, params: Params) -> str:
+    """A queue's ARN from its name or URL (``https://sqs.<region>.amazonaws.com/<account>/<name>``)."""
+    name = params.get("QueueName") or str(params["QueueUrl"]).rstrip("/").rsplit("/", 1)[-1]
+    return account.arn("sqs", name)
+
+
+@rule("sqs", "CreateQueue")
+def _sqs_create(account: Account, operation: str, params: Params) -> Iterator[Request]:
+    queue = _queue_arn(account, params)
+    yield Request("sqs:CreateQueue", queue)
+    if params.get("tags"):
+        yield Request("sqs:TagQueue", queue)  # tag-on-create needs sqs:TagQueue too
+
+
+@rule(
+    "sqs",
+    "GetQueueUrl",
+    "GetQueueAttributes",
+    "SetQueueAttributes",
+    "TagQueue",
+    "UntagQueue",
+    "ListQueueTags",
+    "DeleteQueue",
+    "SendMessage",
+    "ReceiveMessage",
+    "DeleteMessage",
+    "ChangeMessageVisibility",
+)
+def _sqs_queue(account: Account, operation: str, params: Params) -> Iterator[Request]:
+    yield Request(f"sqs:{operation}", _queue_arn(account, params))

@@ -13,9 +13,9 @@ What each command calls, and so which statement it needs:
 | ``get``, ``history`` | registry reads; ``get`` also ``cloudwatch:GetMetricData`` and each API's capacity |
 | ``predict`` | ``sagemaker:InvokeEndpoint`` of ``axon-<api>``; an ECS API: ``/axon/ecs/config``, then HTTP to the ALB |
 | ``rollback`` | ``s3:GetObjectVersion`` of the kept upload and ``CopyObject`` onto the bundle key |
-| ``delete`` | the platform's deletes (``axon.admin.delete_api``; an async API's SNS topics too), the autoscaler state, the registry marks |
+| ``delete`` | the platform's deletes (``axon.admin.delete_api``; an async API's SNS topics and, on ECS, SQS queues too), the autoscaler state, the registry marks |
 | ``delete --purge`` | ``s3:ListBucketVersions`` and ``s3:DeleteObjectVersion`` under ``apis/<api>/``, ``versions/<api>/`` |
-| ``submit`` | ``s3:PutObject`` under ``inputs/<api>/``, then ``sagemaker:InvokeEndpointAsync`` of ``axon-<api>`` |
+| ``submit`` | ``s3:PutObject`` under ``inputs/<api>/``, then ``sagemaker:InvokeEndpointAsync`` of ``axon-<api>`` (an ECS API: ``sqs:SendMessage`` to ``axon-<api>-async``) |
 | ``result`` | ``s3:ListBucket`` (prefix ``results/``) and ``s3:GetObject`` under ``results/<api>/`` |
 | ``logs`` | ``logs:FilterLogEvents`` of ``/aws/sagemaker/Endpoints/axon-<api>`` (an ECS API's task definition names it) |
 | ``info`` | ``sts:GetCallerIdentity`` (needs no permission) and discovery |
@@ -40,6 +40,7 @@ from constructs import Construct
 from axon.names import (
     API_ROLE_PATH,
     ASYNC_INPUTS_PREFIX,
+    ASYNC_QUEUE_PATTERN,
     ASYNC_RESULTS_PREFIX,
     ASYNC_TOPIC_PATTERN,
     BUNDLE_PREFIX,
@@ -52,6 +53,7 @@ from axon.names import (
     VERSIONS_PREFIX,
     alarm_name,
     api_role_name,
+    async_queue_name,
     bundle_key,
     endpoint_name,
     log_group,
@@ -105,6 +107,10 @@ WILDCARD_REASONS = {
     "ListAsyncResults": "axon result lists the one key it waits for under results/ (S3 answers 403, not 404, for a "
     "missing key the caller may not list).",
     "AsyncTopics": "axon delete removes an async API's topics axon-<api>-async-success/error, created at run time.",
+    "SubmitToAsyncQueues": "axon submit sends a request to an ECS async API's queue axon-<api>-async, created at run "
+    "time (never to its dead-letter queue).",
+    "AsyncQueues": "axon submit finds an ECS async API's queue, axon get reads which version owns it and axon delete "
+    "removes it and its dead-letter queue (axon-<api>-async[-dlq], created at run time).",
     "ListTopics": "sns:ListTopics supports no resource-level permissions; AWS requires Resource '*'. axon delete "
     "finds an async API's two topics by name.",
     "ReadMetrics": "cloudwatch:GetMetricData supports no resource-level permissions; AWS requires Resource '*'. "
@@ -200,6 +206,14 @@ def cli_statements(at: Deployment) -> list[dict[str, Any]]:
         # delete: an async API's notification topics, found by name.
         _statement("AsyncTopics", ["sns:DeleteTopic"], [at.arn("sns", ASYNC_TOPIC_PATTERN)]),
         _statement("ListTopics", ["sns:ListTopics"], ["*"]),
+        # ECS async APIs: submit sends the request to the API's queue (not its dead-letter queue); get reads which
+        # version owns it; delete removes the queue and its dead-letter queue.
+        _statement("SubmitToAsyncQueues", ["sqs:SendMessage"], [at.arn("sqs", async_queue_name("*"))]),
+        _statement(
+            "AsyncQueues",
+            ["sqs:GetQueueUrl", "sqs:ListQueueTags", "sqs:DeleteQueue"],
+            [at.arn("sqs", ASYNC_QUEUE_PATTERN)],
+        ),
         _statement(
             "EndpointConfigs", ["sagemaker:DeleteEndpointConfig"], [at.arn("sagemaker", f"endpoint-config/{AXON}")]
         ),

@@ -7,6 +7,7 @@ from aws_cdk import ArnFormat, Stack
 
 from axon.names import (
     API_ROLE_PATH,
+    ASYNC_QUEUE_PATTERN,
     ECS_CLUSTER,
     ECS_EXECUTION_ROLE,
     ECS_LOAD_BALANCER,
@@ -22,6 +23,10 @@ from cdk_app.nag import Permission, allow
 AXON_PATTERN = endpoint_name("*")  # axon-*: every per-API resource name starts so
 # axon.platforms.ecs.listener.target_group_name: "ax-<api>-<label>-<hash>" (target group names stop at 32 characters).
 TARGET_GROUP_PATTERN = f"{TARGET_GROUP_PREFIX}*"
+QUEUES_REASON = (
+    "Each ECS async API's SQS queue and dead-letter queue are named axon-<api>-async[-dlq], created at run time "
+    "(axon.platforms.ecs.queue); nothing else matches this pattern."
+)
 API_ROLES_REASON = (
     "Each API's replicas run as their own role /axon/api/axon-api-<api>, created at its first rollout "
     "(axon.platforms.api_roles); only roles under that path, always with axon's permissions boundary."
@@ -52,6 +57,14 @@ class EcsAccess:
         """The smoke test reaches a new ECS version through AxonEcs's function in the VPC, found by its name."""
         function = self._arn("lambda", "function", ECS_SMOKE_FUNCTION, ArnFormat.COLON_RESOURCE_NAME)
         return (Permission(allow(["lambda:InvokeFunction"], [function])),)
+
+    def _queues(self) -> str:
+        """``axon-*-async*``: every ECS async API's queue and its dead-letter queue, nothing else."""
+        return self._stack.format_arn(service="sqs", resource=ASYNC_QUEUE_PATTERN)
+
+    def read_queue_owner(self) -> Permission:
+        """Which version owns an async API's queue (its ``axon:live`` tag): the API's capacity on ECS."""
+        return Permission(allow(["sqs:GetQueueUrl", "sqs:ListQueueTags"], [self._queues()]), QUEUES_REASON)
 
     def _ecs_services(self) -> str:
         return self._arn("ecs", "service", f"{ECS_CLUSTER}/{AXON_PATTERN}")
@@ -111,6 +124,23 @@ class EcsAccess:
                 "ecs:ListTasks has no resource type; the condition keeps it to the axon cluster.",
             ),
             Permission(allow(["ecs:DescribeTasks"], [self._arn("ecs", "task", f"{ECS_CLUSTER}/*")]), per_version),
+            # An async API's queue: made (tagged) at its rollout, its attributes kept, its tags holding the
+            # rollout's step and the live version. Only axon delete (the CLI) deletes it.
+            Permission(
+                allow(
+                    [
+                        "sqs:CreateQueue",
+                        "sqs:GetQueueUrl",
+                        "sqs:GetQueueAttributes",
+                        "sqs:SetQueueAttributes",
+                        "sqs:TagQueue",
+                        "sqs:UntagQueue",
+                        "sqs:ListQueueTags",
+                    ],
+                    [self._queues()],
+                ),
+                QUEUES_REASON,
+            ),
             Permission(
                 allow(["ecs:DescribeTaskDefinition"], ["*"]),
                 "ecs:DescribeTaskDefinition supports no resource-level permissions; AWS requires Resource '*'. It "
@@ -176,4 +206,5 @@ class EcsAccess:
                 f"run time in cluster {ECS_CLUSTER}.",
             ),
             self._describe_listener(),
+            self.read_queue_owner(),
         )

@@ -117,6 +117,7 @@ class ControlPlaneAccess(EcsAccess):
                 f"{ECS_CLUSTER}.",
             ),
             self._describe_listener(),
+            self.read_queue_owner(),
         )
 
     def find_images(self) -> tuple[Permission, ...]:

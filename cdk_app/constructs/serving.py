@@ -196,4 +196,6 @@ _BOUNDARY_REASONS = {
     "region); which objects a role may write is the S3 statement's, per API.",
     "OwnAsyncTopics": "An async API's endpoint notifies its topics axon-<api>-async-success/error, created at run "
     "time; the per-API inline policy names the API's own two.",
+    "OwnAsyncQueue": "An ECS async API's workers take requests from its queue axon-<api>-async, created at run time; "
+    "the per-API inline policy names the API's own queue (never its dead-letter queue).",
 }

@@ -40,6 +40,7 @@ from tests.functional.rollout.conftest import bundle as rollout_bundle
 from tests.functional.rollout.conftest import put_in_flight
 
 ECS = "compute: {platform: ecs, instance_type: g5.xlarge, gpu: 1}\n"
+ASYNC = "kind: async\n"
 BAKING = "rollout: {strategy: canary, canary_percent: 10, bake_seconds: 3600}\n"
 # One scenario per platform x kind, each strategy once: the twelve of ALL_SCENARIOS make the same calls on the same
 # kinds of resources (only names and ids differ), at three times the cost.
@@ -161,9 +162,30 @@ def replica_calls(calls: list[Call]) -> Iterator[ReplicaCall]:
             (container,) = params["containerDefinitions"]
             environment = {e["name"]: e["value"] for e in container["environment"]}
             yield ReplicaCall(role, "s3", "GetObject", _s3_object(environment["AXON_BUNDLE_URI"]))
+            if names.ASYNC_QUEUE_URL_ENV in environment:
+                yield from _worker_calls(role, environment)
         else:
             continue
         yield _metric(role, environment)
+
+
+def _worker_calls(role: str, environment: dict[str, str]) -> Iterator[ReplicaCall]:
+    """What ``axon-serve`` in worker mode does as the task role (``axon_serving.queue_worker``): take a request from
+    the API's queue, read its input, write the answer and a failure, notify both topics, publish its metrics."""
+    api, queue = environment["AXON_API"], {"QueueUrl": environment[names.ASYNC_QUEUE_URL_ENV]}
+    bucket = environment["AXON_BUNDLE_URI"].removeprefix("s3://").split("/", 1)[0]
+    for operation in ("ReceiveMessage", "ChangeMessageVisibility", "DeleteMessage"):
+        yield ReplicaCall(role, "sqs", operation, queue)
+    for operation in ("HeadObject", "GetObject"):
+        yield ReplicaCall(role, "s3", operation, {"Bucket": bucket, "Key": f"{names.async_input_prefix(api)}r1"})
+    for key in (names.async_output_key(api, "r1"), names.async_failure_key(api, "r1")):
+        yield ReplicaCall(role, "s3", "PutObject", {"Bucket": bucket, "Key": key})
+    for variable in (names.ASYNC_SUCCESS_TOPIC_ENV, names.ASYNC_ERROR_TOPIC_ENV):
+        yield ReplicaCall(role, "sns", "Publish", {"TopicArn": environment[variable]})
+    metric = {"MetricName": names.ASYNC_WORKER_ERRORS_METRIC, "Value": 0.0}
+    yield ReplicaCall(
+        role, "cloudwatch", "PutMetricData", {"Namespace": names.api_metric_namespace(api), "MetricData": [metric]}
+    )
 
 
 class Paths:
@@ -271,6 +293,17 @@ def ecs_aborted_then_scaled(paths: Paths, api: str, recorder: Recorder) -> None:
         paths.settle(recorder)
 
 
+def ecs_async_canary_then_scaled(paths: Paths, api: str, recorder: Recorder) -> None:
+    """An async API on ECS (issue 15): its queue, DLQ and topics at the first rollout, a canary of task counts, the
+    autoscaler reading which version owns the queue. No smoke test: async versions take none."""
+    with recorder.active():
+        first = paths.stack.upload(api, bundle(ECS + ASYNC))
+        assert paths.stack.wait_final(api, first).status == VersionStatus.LIVE
+        second = paths.stack.upload(api, bundle(ECS + ASYNC + "rollout: {strategy: canary, canary_percent: 50}\n"))
+        assert paths.stack.wait_final(api, second).status == VersionStatus.LIVE
+        paths.settle(recorder)
+
+
 def image_build_then_scaled(paths: Paths, api: str, recorder: Recorder) -> None:
     """New requirements: an image cache miss, so ResolveImage starts a build and CheckBuild polls it."""
     with recorder.active():
@@ -298,6 +331,7 @@ PATHS: tuple[Callable[[Paths, str, Recorder], None], ...] = (
     ecs_alarm_during_bake,
     sagemaker_aborted,
     ecs_aborted_then_scaled,
+    ecs_async_canary_then_scaled,
     image_build_then_scaled,
     missed_upload,
 )

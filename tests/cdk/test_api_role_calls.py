@@ -111,3 +111,33 @@ def test_the_boundary_caps_what_a_broader_inline_policy_would_allow(world: tuple
     registry = Request("dynamodb:GetItem", account.arn("dynamodb", "table/axon-registry"))
     uploads = Request("s3:GetObject", account.s3(found.name(_bucket(found)), "inputs/x"))
     assert not any(permitted([boundary], r) for r in (shared, registry, uploads))
+
+
+def test_an_ecs_async_workers_queue_grant_is_its_own_queue_only(
+    world: tuple[Resolver, Account], recording: Recording
+) -> None:
+    """Issue 15: a worker may take requests from its own API's queue; not from its dead-letter queue, not from
+    another API's queue, never send; and an API that is not async on ECS gets no queue access at all."""
+    found, account = world
+    boundary, inline = _boundary(found), _inline_policies(recording)
+    queued = {c.role for c in replica_calls(recording.calls) if c.service == "sqs"}
+    assert queued, "an ECS async rollout was recorded"
+    role = sorted(queued)[0]
+    api = role.removeprefix(names.api_role_name(""))
+    own = [inline[role], boundary]
+
+    def allowed(action: str, queue: str, documents: list[dict[str, Any]]) -> bool:
+        request = Request(action, account.arn("sqs", queue))
+        return all(permitted([document], request) for document in documents)
+
+    assert allowed("sqs:ReceiveMessage", names.async_queue_name(api), own)
+    assert not allowed("sqs:ReceiveMessage", names.async_dlq_name(api), own)
+    assert not allowed("sqs:SendMessage", names.async_queue_name(api), own)
+    assert not allowed("sqs:ReceiveMessage", names.async_queue_name("other"), own)
+    others = [name for name in inline if name not in queued]
+    assert others and not any(
+        allowed(
+            "sqs:ReceiveMessage", names.async_queue_name(other.removeprefix(names.api_role_name(""))), [inline[other]]
+        )
+        for other in others
+    )

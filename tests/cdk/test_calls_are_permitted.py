@@ -59,8 +59,6 @@ UNUSED: dict[tuple[str, str], str] = {
     (ROLLOUT, "ecs:DescribeTasks"): NOT_REACHED + "an ECS task of the new version stopped with an error",
     (ROLLOUT, "ecs:DescribeTaskDefinition"): NOT_REACHED + "an ECS task of the new version stopped with an error",
     (ROLLOUT, "logs:GetLogEvents"): NOT_REACHED + "the log of a stopped ECS task",
-    (ROLLOUT, "sns:CreateTopic"): NOT_REACHED + "an async API's rollout (tests/functional/platforms/test_async.py)",
-    (ROLLOUT, "sns:TagResource"): NOT_REACHED + "an async API's rollout tags its topics",
     (ROLLOUT, "sns:DeleteTopic"): NOT_REACHED + "a failed first version of an async API",
     (ROLLOUT, "sns:ListTopics"): NOT_REACHED + "a failed first version of an async API",
 }

@@ -75,6 +75,9 @@ COMMANDS = (
     "predict (ECS API)",
     "logs (ECS API)",
     "delete (ECS API)",
+    "submit (ECS async API)",
+    "get (ECS async API) -o json",
+    "delete (ECS async API)",
 )
 # Statements no recorded command reaches, each with why it stays: action -> reason. Keep it small.
 UNUSED = {
@@ -291,6 +294,38 @@ def _record_ecs_commands(cli: AwsCli, registry: DynamoDBRegistry, alb: str) -> N
     assert listener.production_rule("gpu") is None and listener.target_group("gpu", "v1") is None
 
 
+def _record_ecs_async_commands(cli: AwsCli, registry: DynamoDBRegistry, alb: str) -> None:
+    """An async API on ECS (issue 15): its queue, DLQ and topics made by the platform itself; submit sends to the
+    queue, get reads which version owns it, delete removes them all."""
+    from axon.platforms.base import VersionRef
+    from axon.platforms.ecs import queue as ecs_queue
+    from axon.platforms.ecs.config import load_ecs_config
+    from axon.platforms.ecs.platform import EcsPlatform
+    from axon.spec import load_spec_text
+
+    config = load_ecs_config(client("ssm"))  # provisioned by _record_ecs_commands
+    sqs, sns = client("sqs"), client("sns")
+    platform = EcsPlatform(
+        client("ecs"), client("elbv2"), client("cloudwatch"), config, logs=client("logs"), sqs=sqs, sns=sns
+    )
+    spec = load_spec_text("kind: async\ncompute: {platform: ecs, instance_type: g5.xlarge, gpu: 1}\n")
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/axon-serving:rt-gpu"
+    bundle = f"s3://{BUCKET}/{names.immutable_bundle_key('queued', 'v1')}"
+    platform.deploy(VersionRef(api="queued", label="v1", spec=spec, image_uri=image, model_data_uri=bundle), None)
+    queue = sqs.get_queue_url(QueueName=names.async_queue_name("queued"))["QueueUrl"]
+    ecs_queue.tag(sqs, queue, {ecs_queue.TAG_LIVE: "v1"})  # as the rollout leaves a live version
+    seq = upload(registry, "queued", b"queued model")
+    registry.set_image("queued", seq, image)
+    assert registry.acquire_lease("queued", "rollout-queued", seq, lease_seconds=600)
+    registry.go_live("queued", seq, owner="rollout-queued", platform="ecs", previous_seq=None, label=f"v{seq}")
+    assert registry.release_lease("queued", "rollout-queued")
+    submitted = json.loads(cli("submit (ECS async API)", "submit", "queued", "--data", "{}", "-o", "json"))
+    assert submitted["output_location"].endswith(names.async_output_key("queued", submitted["inference_id"]))
+    assert json.loads(cli("get (ECS async API) -o json", "get", "queued", "-o", "json"))["platform"] == "ecs"
+    cli("delete (ECS async API)", "delete", "queued", "--yes")
+    assert not sqs.list_queues().get("QueueUrls") and not sns.list_topics()["Topics"]
+
+
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[CliCall]]:
     """Every call of :data:`COMMANDS`, in one fresh moto account laid out as the functional CLI tests lay it."""
@@ -315,6 +350,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[CliCall]
         _record_sagemaker_commands(AwsCli(recorder), registry, tmp_path_factory.mktemp("bundles"))
         with _load_balancer() as alb:
             _record_ecs_commands(AwsCli(recorder), registry, alb)
+            _record_ecs_async_commands(AwsCli(recorder), registry, alb)
         yield recorder.calls
 
 

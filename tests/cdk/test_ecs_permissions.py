@@ -25,11 +25,11 @@ from tests.cdk.test_core_stack import ROLLOUT_MODULES, flat, function_statements
 
 pytestmark = pytest.mark.xdist_group("cdk")
 
-PLATFORM_SOURCES = ("platform.py", "listener.py", "service.py")
-CLIENT_PREFIXES = {"ecs": "ecs", "elbv2": "elasticloadbalancing", "cloudwatch": "cloudwatch"}
+PLATFORM_SOURCES = ("platform.py", "listener.py", "service.py", "async_rollout.py", "queue.py")
+CLIENT_PREFIXES = {"ecs": "ecs", "elbv2": "elasticloadbalancing", "cloudwatch": "cloudwatch", "sqs": "sqs"}
 # ``delete_api`` runs in the CLI (``axon delete``) with the operator's credentials, never in a Lambda.
-CLI_ONLY = {"ecs:ListServices", "ecs:ListTaskDefinitionFamilies"}
-ECS_SERVICES = ("ecs:", "elasticloadbalancing:", "ssm:", "lambda:")
+CLI_ONLY = {"ecs:ListServices", "ecs:ListTaskDefinitionFamilies", "sqs:DeleteQueue"}
+ECS_SERVICES = ("ecs:", "elasticloadbalancing:", "ssm:", "lambda:", "sqs:")
 
 
 def arn(service: str, resource: str) -> str:
@@ -43,6 +43,8 @@ LISTENERS = arn("elasticloadbalancing", f"listener/app/{names.ECS_LOAD_BALANCER}
 RULES = arn("elasticloadbalancing", f"listener-rule/app/{names.ECS_LOAD_BALANCER}/*")
 CONFIG = arn("ssm", "parameter/axon/ecs/config")
 ALARMS = arn("cloudwatch", "alarm:axon-*")
+QUEUES = arn("sqs", names.ASYNC_QUEUE_PATTERN)  # an ECS async API's queue and its DLQ (issue 15)
+READ_QUEUE_OWNER = {"sqs:GetQueueUrl": {QUEUES}, "sqs:ListQueueTags": {QUEUES}}
 # What the rollout Lambdas get for ECS: action -> the resources it is granted on, across all statements.
 ROLLOUT_GRANTS = {
     "ssm:GetParameter": {CONFIG},
@@ -69,6 +71,9 @@ ROLLOUT_GRANTS = {
     "elasticloadbalancing:DescribeTags": {"*"},
     "elasticloadbalancing:DescribeTargetGroups": {"*"},
     "elasticloadbalancing:DescribeTargetHealth": {"*"},
+    # ECS async APIs: the queue is made, kept and its tags hold the rollout's state; never deleted by a Lambda.
+    **{f"sqs:{verb}": {QUEUES} for verb in ("CreateQueue", "GetQueueAttributes", "SetQueueAttributes", "TagQueue")},
+    **{f"sqs:{verb}": {QUEUES} for verb in ("UntagQueue", "GetQueueUrl", "ListQueueTags")},
 }
 AUTOSCALER_GRANTS = {
     "ssm:GetParameter": {CONFIG},
@@ -76,6 +81,7 @@ AUTOSCALER_GRANTS = {
     "ecs:UpdateService": {SERVICES},
     "elasticloadbalancing:DescribeRules": {"*"},
     "elasticloadbalancing:DescribeTags": {"*"},
+    **READ_QUEUE_OWNER,  # which version owns an async API's queue: its capacity
 }
 
 
@@ -88,6 +94,8 @@ def grants(statements: list[dict[str, Any]], prefixes: tuple[str, ...] = ECS_SER
     found: dict[str, set[str]] = {}
     for statement in statements:
         for action in _as_list(statement["Action"]):
+            if action == "sqs:SendMessage" and QUEUES not in {flat(r) for r in _as_list(statement["Resource"])}:
+                continue  # the function's own dead-letter queue (Lambda's asynchronous invocation), not an API's
             if action.startswith(prefixes):
                 found.setdefault(action, set()).update(flat(r) for r in _as_list(statement["Resource"]))
     return found
@@ -99,7 +107,7 @@ def platform_calls() -> set[str]:
     calls: set[str] = set()
     for name in PLATFORM_SOURCES:
         text = (root / name).read_text()
-        methods = re.findall(r"\b(ecs|elbv2|cloudwatch)\.(?!get_paginator)([a-z_]+)[(,]", text)
+        methods = re.findall(r"\b(ecs|elbv2|cloudwatch|sqs)\.(?!get_paginator)([a-z_]+)[(,]", text)
         methods += [("ecs", m) for m in re.findall(r'ecs\.get_paginator\("([a-z_]+)"\)', text)]
         calls |= {f"{CLIENT_PREFIXES[c]}:{''.join(p.capitalize() for p in m.split('_'))}" for c, m in methods}
     return calls
@@ -148,6 +156,7 @@ def test_validation_only_reads_the_ecs_config_and_capacity_and_other_lambdas_not
         "ecs:DescribeServices": {SERVICES},
         "elasticloadbalancing:DescribeRules": {"*"},
         "elasticloadbalancing:DescribeTags": {"*"},
+        **READ_QUEUE_OWNER,
     }
     for spec in ALL_FUNCTIONS:
         if spec.name in ROLLOUT_MODULES or spec is AUTOSCALER_FUNCTION:
@@ -159,7 +168,10 @@ def test_validation_only_reads_the_ecs_config_and_capacity_and_other_lambdas_not
 def test_every_call_of_the_ecs_platform_is_granted_to_the_rollout_lambdas(synth: Synth) -> None:
     calls = platform_calls()
     assert {"ecs:CreateService", "elasticloadbalancing:ModifyRule", "cloudwatch:SetAlarmState"} <= calls
-    granted = grants(function_statements(synth, "axon-check-deployment"), ("ecs:", "elasticloadbalancing:", "cloud"))
+    assert {"sqs:CreateQueue", "sqs:TagQueue", "sqs:DeleteQueue"} <= calls
+    granted = grants(
+        function_statements(synth, "axon-check-deployment"), ("ecs:", "elasticloadbalancing:", "cloud", "sqs:")
+    )
     assert calls - CLI_ONLY - granted.keys() == set()
 
 

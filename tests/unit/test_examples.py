@@ -22,6 +22,7 @@ BUNDLE_MARKERS = ("axon.yaml", "axon.yml", "predictor.py", "code/inference.py")
 EXPECTED = {
     "iris-numpy": ("python", 0, "cpu", []),
     "async-echo": ("python", 0, "cpu", []),
+    "async-echo-ecs": ("python", 0, "gpu", []),  # ECS runs the GPU image on its GPU hosts
     "sklearn-iris": ("python", 0, "cpu", ["scikit-learn>=1.4"]),
     "sagemaker-style": ("sagemaker", 0, "cpu", []),
     "pytorch-gpu": ("python", 1, "gpu", ["torch==2.8.0"]),

@@ -23,6 +23,7 @@ from axon.platforms.base import Capacity, DeploymentPhase, DeploymentStatus, Pla
 from axon.platforms.ecs import listener as alb
 from axon.platforms.ecs import service as ecs_service
 from axon.platforms.ecs import smoke
+from axon.platforms.ecs.async_rollout import AsyncRollout
 from axon.platforms.ecs.config import EcsConfig
 from axon.platforms.ecs.listener import Listener, heaviest, weights
 from axon.platforms.errors import CapacityUnavailableError, PlatformError, SmokeTestFailedError
@@ -118,6 +119,8 @@ class EcsPlatform(Platform):
         logs: CloudWatchLogsClient | None = None,
         clock: Callable[[], float] = time.time,
         lambda_client: LambdaClient | None = None,
+        sqs: Any = None,
+        sns: Any = None,
     ) -> None:
         self.ecs = ecs
         self.elbv2 = elbv2
@@ -126,6 +129,11 @@ class EcsPlatform(Platform):
         self.logs = logs  # reads a crashed task's log tail; without it a load failure names the task only
         self.clock = clock
         self.lambda_client = lambda_client  # invokes AxonEcs's smoke function (config.smoke_function)
+        # kind: async (queue workers, no ALB): axon.platforms.ecs.async_rollout; needs SQS and SNS clients.
+        self._async = AsyncRollout(ecs, elbv2, cloudwatch, sqs, sns, config, logs, clock) if sqs and sns else None
+
+    def _async_for(self, version: VersionRef) -> AsyncRollout | None:
+        return AsyncRollout.of(self._async, version)
 
     @property
     def _listener(self) -> Listener:
@@ -142,6 +150,9 @@ class EcsPlatform(Platform):
                 f"cluster {self.config.cluster} has no capacity provider for {instance_type} (it offers {offered}); "
                 "add the type to the AxonEcs stack (cdk context axon:gpuInstanceTypes)"
             )
+        if (worker := self._async_for(version)) is not None:
+            worker.deploy(version, previous)
+            return
         target_group = self._listener.ensure_target_group(version, self.config.vpc_id)
         for alarm in alb.alarm_requests(version, self.config.listener_arn, target_group):
             self.cloudwatch.put_metric_alarm(**alarm)
@@ -166,6 +177,8 @@ class EcsPlatform(Platform):
 
     def deployment_status(self, version: VersionRef, previous: VersionRef | None) -> DeploymentStatus:
         """Reconcile one step: wait for green's health and smoke test, then move the weights one bake at a time."""
+        if (worker := self._async_for(version)) is not None:
+            return worker.status(version, previous)
         listener = self._listener
         green = listener.target_group(version.api, version.label)
         if green is None:
@@ -260,6 +273,9 @@ class EcsPlatform(Platform):
 
     def rollback(self, version: VersionRef, previous: VersionRef | None) -> None:
         """All weight back on blue and the test rule gone; with no blue, the API's rule goes (nothing to serve)."""
+        if (worker := self._async_for(version)) is not None:
+            worker.rollback(version, previous)
+            return
         listener = self._listener
         listener.delete_test_rules(version.api)
         if previous is None:  # a first version: nothing serves, so the API's alarms go
@@ -287,6 +303,8 @@ class EcsPlatform(Platform):
         """One request through the ALB's test rule: ``X-Axon-Version: <label>`` plus the rule's secret
         ``X-Axon-Test-Token`` reach green only; without the secret a request takes the production rule. It is sent
         by AxonEcs's smoke function from inside the VPC (:mod:`axon.platforms.ecs.smoke`), for every ALB scheme."""
+        if version.spec.kind == "async":  # refused at Validate: a queued request cannot be aimed at green
+            raise SmokeTestFailedError(f"{version.api} is kind: async; its versions take no smoke test")
         green = self._target_group(version.api, version.label)
         if green is None:
             raise SmokeTestFailedError(f"{version.label} of {version.api} has no target group to test")
@@ -314,7 +332,7 @@ class EcsPlatform(Platform):
         live = self._live(api)
         if live is None:
             return None
-        service, shifting = live
+        service, shifting, _ = live
         return Capacity(
             variant=names.VARIANT_NAME,
             requested=int(service["desiredCount"]),
@@ -343,7 +361,10 @@ class EcsPlatform(Platform):
         live = self._live(api)
         if live is None:
             raise PlatformError(f"{api} has no live ECS service to scale")
-        self.ecs.update_service(cluster=self.config.cluster, service=live[0]["serviceName"], desiredCount=replicas)
+        service, _, queued = live
+        # An async API's requests wait in its queue, so it may have no task; a real-time API keeps one.
+        count = max(replicas, 0 if queued else 1)
+        self.ecs.update_service(cluster=self.config.cluster, service=service["serviceName"], desiredCount=count)
 
     def delete_api(self, api: str) -> None:
         listener = self._listener
@@ -351,6 +372,8 @@ class EcsPlatform(Platform):
         if production is not None:
             listener.delete_rule(production["RuleArn"])
         listener.delete_test_rules(api)
+        if self._async is not None:  # an async API's queue (and its owner tag), DLQ and topics, like the rule
+            self._async.delete(api)
         for label in sorted(ecs_service.labels(self.ecs, self.config.cluster, api)):
             self._remove(api, label)
         self.cloudwatch.delete_alarms(AlarmNames=api_alarm_names(api))
@@ -367,15 +390,17 @@ class EcsPlatform(Platform):
         blue = self._service(previous.api, previous.label) if previous is not None else None
         return ecs_service.initial_count(version, blue)
 
-    def _live(self, api: str) -> tuple[Any, bool] | None:
-        """The service taking (most of) the API's traffic, and whether a rollout is moving the weights now."""
+    def _live(self, api: str) -> tuple[Any, bool, bool] | None:
+        """The service taking (most of) the API's traffic or owning its queue, whether a rollout is changing that
+        now, and whether the API is async (queue-fed)."""
         listener = self._listener
         weighted = listener.production_weights(api)
         if not weighted:
-            return None
+            found = self._async.live(api) if self._async is not None else None
+            return (*found, True) if found is not None else None
         label = listener.tags(heaviest(weighted)).get(ecs_service.TAG_VERSION)
         service = self._service(api, label) if label else None
-        return (service, len(weighted) > 1) if service is not None else None
+        return (service, len(weighted) > 1, False) if service is not None else None
 
     def _remove(self, api: str, label: str) -> None:
         """Delete one version's service, target group and task definitions; refuse if it still takes traffic."""
@@ -383,6 +408,8 @@ class EcsPlatform(Platform):
         target_group = listener.target_group(api, label)
         if target_group is not None and target_group in dict(listener.production_weights(api)):
             raise PlatformError(f"{label} of {api} is still in the API's listener rule; roll traffic off it first")
+        if target_group is None and self._async is not None and self._async.owner(api) == label:
+            raise PlatformError(f"{label} of {api} owns the API's queue; roll out another version first")
         listener.delete_test_rules(api, label)
         ecs_service.delete_service(self.ecs, self.config.cluster, api, label)
         if target_group is not None:

@@ -6,8 +6,9 @@ process, or one whose task keeps dying). Both are encrypted with SQS-managed key
 visibility timeout covers one invocation (``serving.request_timeout_seconds`` plus a margin); the worker extends it
 while the model runs.
 
-CreateQueue is idempotent only for equal attributes: a queue that exists with others (the serving timeout changed)
-gets them with SetQueueAttributes, so a rerun of Deploy, or a new version, converges. A rollout of an async API has
+An existing queue is found by name and gets the wanted attributes with SetQueueAttributes (CreateQueue is idempotent
+only for equal attributes, and the serving timeout may have changed), so a rerun of Deploy, or a new version,
+converges without touching the queue's tags. A rollout of an async API has
 no listener rule or target group to hold its progress, so it lives in the queue's tags (``TAG_LIVE``,
 ``TAG_SHIFT``), read back by every poll and by ``capacity``.
 """
@@ -83,38 +84,48 @@ def ensure_queues(sqs: SQSClient, api: str, spec: ApiSpec) -> QueueRef:
 
 
 def _ensure(sqs: SQSClient, name: str, attributes: dict[str, str], api: str) -> QueueRef:
-    try:
-        url = str(sqs.create_queue(QueueName=name, Attributes=attributes, tags={TAG_API: api})["QueueUrl"])
-    except ClientError as error:
-        code = error_code(error)
-        if code in _DELETED_RECENTLY:
-            raise QueueUnavailableError(
-                f"SQS queue {name} was deleted less than 60 s ago and cannot be created again yet; upload again "
-                "in a minute"
-            ) from None
-        if code not in _EXISTS:
-            raise
-        url = str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
-        sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+    """Looked up first: CreateQueue on an existing queue is refused for other attributes, and its tags must not be
+    touched (they hold the rollout's state). A queue created meanwhile by another call is taken as found."""
+    url = _url(sqs, name)
+    if url is None:
+        try:
+            url = str(sqs.create_queue(QueueName=name, Attributes=attributes, tags={TAG_API: api})["QueueUrl"])
+        except ClientError as error:
+            code = error_code(error)
+            if code in _DELETED_RECENTLY:
+                raise QueueUnavailableError(
+                    f"SQS queue {name} was deleted less than 60 s ago and cannot be created again yet; upload "
+                    "again in a minute"
+                ) from None
+            if code not in _EXISTS:
+                raise
+    url = url or str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
+    sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return QueueRef(url, str(arn))
 
 
-def queue_url(sqs: SQSClient, api: str) -> str | None:
-    """The API's queue, or ``None`` when it has none (a real-time API, or one not yet deployed)."""
+def _url(sqs: SQSClient, name: str) -> str | None:
     try:
-        return str(sqs.get_queue_url(QueueName=names.async_queue_name(api))["QueueUrl"])
+        return str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
     except ClientError as error:
         if error_code(error) in _MISSING:
             return None
         raise
 
 
+def queue_url(sqs: SQSClient, api: str) -> str | None:
+    """The API's queue, or ``None`` when it has none (a real-time API, or one not yet deployed)."""
+    return _url(sqs, names.async_queue_name(api))
+
+
 def delete_queues(sqs: SQSClient, api: str) -> None:
     """Delete the queue and its DLQ; what is gone is success. Idempotent."""
     for name in (names.async_queue_name(api), names.async_dlq_name(api)):
+        url = _url(sqs, name)
+        if url is None:
+            continue
         try:
-            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
             sqs.delete_queue(QueueUrl=url)
         except ClientError as error:
             if error_code(error) not in _MISSING:

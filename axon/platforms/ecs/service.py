@@ -43,6 +43,9 @@ MEMORY_RESERVATION_MIB = 2048
 # Time ECS ignores failing load-balancer health checks after a task starts: the runtime downloads the bundle and
 # loads the model first (GPU models take minutes).
 HEALTH_CHECK_GRACE_SECONDS = 600
+# An async version's worker finishes the requests it holds when ECS stops its task: the most ECS waits between
+# SIGTERM and SIGKILL (task definition ``stopTimeout``, at most 120 s); the worker drains for 10 s less.
+WORKER_STOP_TIMEOUT_SECONDS = 120
 _LABEL_RE = re.compile(r"^[A-Za-z0-9_]+$")
 _DESCRIBE_LIMIT = 100  # DescribeTasks takes at most 100 tasks
 _MISSING_SERVICE = {"ServiceNotFoundException", "ServiceNotActiveException"}
@@ -80,14 +83,17 @@ def environment(version: VersionRef) -> dict[str, str]:
     return {**version.replica_environment(), "AXON_BUNDLE_URI": version.model_data_uri}
 
 
-def task_definition_request(version: VersionRef, config: EcsConfig) -> dict[str, Any]:
+def task_definition_request(
+    version: VersionRef, config: EcsConfig, worker: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """``worker``: an async version's worker-mode environment (queue, topics), which also gets the longer stop."""
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": version.image_uri,
         "essential": True,
         "memoryReservation": MEMORY_RESERVATION_MIB,
         "portMappings": [{"containerPort": CONTAINER_PORT, "protocol": "tcp"}],
-        "environment": [{"name": k, "value": v} for k, v in sorted(environment(version).items())],
+        "environment": [{"name": k, "value": v} for k, v in sorted({**environment(version), **(worker or {})}.items())],
         # The image's Docker HEALTHCHECK, which ECS ignores unless the task definition repeats it.
         "healthCheck": {
             "command": [
@@ -112,6 +118,8 @@ def task_definition_request(version: VersionRef, config: EcsConfig) -> dict[str,
             },
         },
     }
+    if worker is not None:
+        container["stopTimeout"] = WORKER_STOP_TIMEOUT_SECONDS
     if version.spec.compute.gpu > 0:
         container["resourceRequirements"] = [{"type": "GPU", "value": str(version.spec.compute.gpu)}]
     return {
@@ -127,14 +135,15 @@ def task_definition_request(version: VersionRef, config: EcsConfig) -> dict[str,
 
 
 def service_request(
-    version: VersionRef, config: EcsConfig, task_definition_arn: str, target_group_arn: str, desired: int
+    version: VersionRef, config: EcsConfig, task_definition_arn: str, target_group_arn: str | None, desired: int
 ) -> dict[str, Any]:
-    """The new version's service: on the capacity provider of ``compute.instance_type``, behind its target group.
+    """The new version's service: on the capacity provider of ``compute.instance_type``, behind its target group
+    (an async version has none: its tasks take their work from the API's queue).
 
     The circuit breaker stops a deployment whose tasks keep failing to start (``rolloutState`` FAILED) instead of
     retrying for ever; it does not roll back, because this service has no earlier revision to return to.
     """
-    return {
+    request: dict[str, Any] = {
         "cluster": config.cluster,
         "serviceName": service_name(version.api, version.label),
         "taskDefinition": task_definition_arn,
@@ -149,10 +158,6 @@ def service_request(
                 "assignPublicIp": "DISABLED",
             }
         },
-        "loadBalancers": [
-            {"targetGroupArn": target_group_arn, "containerName": CONTAINER_NAME, "containerPort": CONTAINER_PORT}
-        ],
-        "healthCheckGracePeriodSeconds": HEALTH_CHECK_GRACE_SECONDS,
         "deploymentConfiguration": {
             "deploymentCircuitBreaker": {"enable": True, "rollback": False},
             "maximumPercent": 200,
@@ -163,6 +168,12 @@ def service_request(
         "propagateTags": "SERVICE",
         "tags": [{"key": TAG_API, "value": version.api}, {"key": TAG_VERSION, "value": version.label}],
     }
+    if target_group_arn is not None:
+        request["loadBalancers"] = [
+            {"targetGroupArn": target_group_arn, "containerName": CONTAINER_NAME, "containerPort": CONTAINER_PORT}
+        ]
+        request["healthCheckGracePeriodSeconds"] = HEALTH_CHECK_GRACE_SECONDS
+    return request
 
 
 # ---- reading the fleet ----------------------------------------------------------------------------------------
@@ -213,7 +224,7 @@ def read_health(
     started = primary.get("createdAt") or service.get("createdAt")
     failed = primary.get("rolloutState") == "FAILED"
     event = next((e["message"] for e in service.get("events") or [] if "unable to place" in e["message"]), "")
-    healthy = 0
+    healthy = 0 if service.get("loadBalancers") else int(service["runningCount"])  # async: no targets, running
     for target_group in service.get("loadBalancers") or []:
         described = elbv2.describe_target_health(TargetGroupArn=target_group["targetGroupArn"])
         healthy += sum(1 for t in described["TargetHealthDescriptions"] if t["TargetHealth"]["State"] == "healthy")

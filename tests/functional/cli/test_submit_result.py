@@ -97,3 +97,28 @@ def test_result_wait_polls_until_the_answer_lands(cli: Cli) -> None:
     cli.script = Script([lambda: None] * 100)
     late = Submission("echo", "e" * 24)
     assert "after 5 s" in one_error_line(cli("result", late.id, "--wait", "--timeout", "5"))
+
+
+def test_submit_to_an_ecs_async_api_sends_the_request_to_its_queue(cli: Cli) -> None:
+    runtime = RecordingRuntime()
+    cli.overrides["sagemaker-runtime"] = runtime
+    sqs = client("sqs")
+    queue = sqs.create_queue(QueueName=names.async_queue_name("echo"))["QueueUrl"]
+    done = cli("submit", "echo", "--data", '{"text": "hi"}', "-o", "json")
+    assert done.exit_code == 0, done.output
+    view = json.loads(done.stdout)
+    submission = Submission.parse(view["id"])
+    assert runtime.calls == []  # no InvokeEndpointAsync: ECS has none
+    (message,) = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0)["Messages"]
+    input_location = f"s3://{BUCKET}/inputs/echo/{submission.inference_id}"
+    assert json.loads(message["Body"]) == {
+        "InferenceId": submission.inference_id,
+        "InputLocation": input_location,
+        "ContentType": "application/json",
+        "RequestTTLSeconds": 21600,
+        "OutputLocation": f"s3://{BUCKET}/{submission.output_key()}",
+        "FailureLocation": f"s3://{BUCKET}/{submission.failure_key()}",
+    }
+    assert view["input_location"] == input_location and view["output_location"].endswith(submission.output_key())
+    stored = client("s3").get_object(Bucket=BUCKET, Key=submission.input_key())["Body"].read()
+    assert stored == b'{"text": "hi"}'

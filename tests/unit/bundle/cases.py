@@ -85,8 +85,10 @@ CASES: dict[str, Case] = {
         "spec.rollout_too_long",
         member_level=False,
     ),
-    "async on ecs": Case(
-        lambda: valid(spec="kind: async\ncompute: {platform: ecs, instance_type: g5.xlarge}").build(),
+    "async smoke test on ecs": Case(
+        lambda: valid(
+            spec="kind: async\ncompute: {platform: ecs, instance_type: g5.xlarge}\nsmoke_test: {payload: {x: 1}}"
+        ).build(),
         "spec.async_unsupported",
         member_level=False,
     ),

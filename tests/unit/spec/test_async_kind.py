@@ -46,14 +46,19 @@ def test_min_replicas_zero_is_accepted_for_both_kinds() -> None:
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("kind: async\ncompute: {platform: ecs, instance_type: g5.xlarge}", "SageMaker only"),
         ("kind: async\nsmoke_test: {payload: {x: 1}}", "smoke_test.payload"),
+        ("kind: async\ncompute: {platform: ecs, instance_type: g5.xlarge}\nsmoke_test: {payload: {}}", "one queue"),
     ],
 )
 def test_what_async_apis_cannot_do_yet_has_its_own_code(text: str, match: str) -> None:
     with pytest.raises(AsyncUnsupportedError, match=match) as caught:
         load_spec_text(text)
     assert caught.value.code == "spec.async_unsupported"
+
+
+def test_async_runs_on_both_platforms() -> None:
+    spec = load_spec_text("kind: async\ncompute: {platform: ecs, instance_type: g5.xlarge}")
+    assert (spec.kind, spec.compute.platform) == ("async", "ecs")
 
 
 def test_the_registrys_json_dump_reads_back_for_both_kinds() -> None:

@@ -1,0 +1,99 @@
+"""An async API on ECS end to end on a real local stack: the workflow rolls it out as a worker-mode service, `axon
+submit` puts the request on the API's SQS queue, a real ``axon-serve`` task answers it into S3, the notification
+reaches a queue subscribed to the API's topic, and SQS's backlog metric is published for the autoscaler."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from axon import names
+from axon.cli.submit import Submission
+from axon.registry import VersionStatus
+from tests.functional.rollout.conftest import bundle
+from tests.integration.harness import ROOT, running_stack
+from tests.integration.local_ecs.conftest import Local
+
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("local-ecs-async")]
+
+API = "async-echo-ecs"
+EXAMPLE = ROOT / "examples" / API
+SERVICES = ("s3", "dynamodb", "ecs", "elbv2", "events", "stepfunctions", "sqs", "sns", "iam", "cloudwatch")
+SPEC = (EXAMPLE / "axon.yaml").read_text().replace("bake_seconds: 60", "bake_seconds: 0")
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
+    with running_stack(Local, tmp_path_factory.mktemp("axon-cache"), SERVICES) as local:
+        yield local
+
+
+def axon(local: Local, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **local.stack.environment()}
+    done = subprocess.run(
+        [sys.executable, "-m", "axon.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert (done.returncode == 0) == ok, done.stdout + done.stderr
+    return done
+
+
+def _watch(local: Local, outcome: str) -> str:
+    """An SQS queue subscribed to the API's ``outcome`` topic, as a user would wire one."""
+    sqs, sns = local.client("sqs"), local.client("sns")
+    url = sqs.create_queue(QueueName=f"watch-{outcome}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = f"arn:aws:sns:us-east-1:123456789012:{names.async_topic_name(API, outcome)}"
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    return str(url)
+
+
+def _notification(local: Local, url: str) -> dict[str, Any]:
+    messages = local.wait_for(
+        lambda: local.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages"),
+        "the notification",
+        timeout=20,
+    )
+    found: dict[str, Any] = json.loads(messages[0]["Body"])
+    return found
+
+
+def test_submit_answer_in_s3_and_notification_on_ecs(local: Local) -> None:
+    version_id = local.upload(API, bundle(SPEC, (EXAMPLE / "predictor.py").read_text()))
+    record = local.wait_final(API, version_id, timeout=90)
+    assert record.status is VersionStatus.LIVE, record.reason
+    assert local.counts(API, "v1") == (1, 1)  # init = min_replicas 0, but a rollout starts one task
+    policy = local.client("iam").get_role_policy(RoleName=names.api_role_name(API), PolicyName="axon-api")
+    assert "OwnAsyncQueue" in {s["Sid"] for s in policy["PolicyDocument"]["Statement"]}
+    success, error = _watch(local, "success"), _watch(local, "error")
+
+    submitted = json.loads(axon(local, "submit", API, "--data", '{"text": "hello from ecs"}', "-o", "json").stdout)
+    submission = Submission.parse(submitted["id"])
+    assert submitted["output_location"] == f"s3://axon-models/{submission.output_key()}"
+    answer = json.loads(axon(local, "result", submitted["id"], "--wait", "--timeout", "30").stdout)
+    assert answer == {"echo": {"text": "hello from ecs"}, "words": 3}
+    note = _notification(local, success)
+    assert note["invocationStatus"] == "Completed" and note["inferenceId"] == submission.inference_id
+    assert note["responseParameters"]["outputLocation"] == submitted["output_location"]
+    assert note["requestParameters"]["endpointName"] == f"axon-{API}"
+
+    failed = json.loads(axon(local, "submit", API, "--data", '{"fail": true}', "-o", "json").stdout)
+    assert "result.failed" in axon(local, "result", failed["id"], "--wait", "--timeout", "30", ok=False).stderr
+    note = _notification(local, error)
+    assert note["invocationStatus"] == "Failed" and "ModelError" in note["failureReason"]
+
+    # The queue is drained, and its backlog is in AWS/SQS by QueueName, as the autoscaler reads it.
+    queue = names.async_queue_name(API)
+    metrics = local.wait_for(
+        lambda: local.client("cloudwatch").list_metrics(
+            Namespace=names.SQS_NAMESPACE, Dimensions=[{"Name": "QueueName", "Value": queue}]
+        )["Metrics"],
+        "the SQS backlog metrics",
+        timeout=20,
+    )
+    assert {m["MetricName"] for m in metrics} == set(names.SQS_BACKLOG_METRICS)
