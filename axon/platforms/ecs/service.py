@@ -43,8 +43,9 @@ MEMORY_RESERVATION_MIB = 2048
 # Time ECS ignores failing load-balancer health checks after a task starts: the runtime downloads the bundle and
 # loads the model first (GPU models take minutes).
 HEALTH_CHECK_GRACE_SECONDS = 600
-# An async version's worker finishes the requests it holds when ECS stops its task: the most ECS waits between
-# SIGTERM and SIGKILL (task definition ``stopTimeout``, at most 120 s); the worker drains for 10 s less.
+# An async version's worker finishes the requests it holds when ECS stops its task: ECS waits ``stopTimeout`` between
+# SIGTERM and SIGKILL (120 s is Fargate's maximum and is accepted on EC2 hosts too, where the agent's 30 s default
+# would otherwise apply); the worker drains for 10 s less.
 WORKER_STOP_TIMEOUT_SECONDS = 120
 _LABEL_RE = re.compile(r"^[A-Za-z0-9_]+$")
 _DESCRIBE_LIMIT = 100  # DescribeTasks takes at most 100 tasks
