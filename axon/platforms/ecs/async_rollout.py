@@ -164,7 +164,7 @@ class AsyncRollout:
         steps = version.spec.rollout.traffic_steps
         percent = shift.percent if shift is not None else steps[0]
         health = ecs_service.read_health(self.ecs, self.elbv2, self.config.cluster, version, self.clock)
-        if health is not None and health.running == 0:
+        if health is not None and not health.ready:  # a task of green that exited with an error fails it at once
             crashed = ecs_service.load_failure(self.ecs, self.logs, self.config.cluster, version)
             if crashed is not None:
                 self.rollback(version, previous)

@@ -191,3 +191,16 @@ def test_a_real_time_api_keeps_at_least_one_task(queued: World) -> None:
     v1 = queued.live("v1")
     queued.platform.set_capacity(v1.api, names.VARIANT_NAME, 0)
     assert int(queued.service(v1.api, "v1")["desiredCount"]) == 1
+
+
+def test_a_green_that_cannot_load_fails_at_once_and_blue_keeps_consuming(queued: World) -> None:
+    v1 = version("v1", "autoscaling: {init_replicas: 2}\n")
+    queued.platform.deploy(v1, None)
+    go_live(queued, v1)
+    v2 = version("v2", "rollout: {strategy: canary, canary_percent: 50, bake_seconds: 600}\n")
+    queued.platform.deploy(v2, v1)
+    queued.ecs.crash("axon-echo-v2", 3, [f"{names.MODEL_LOAD_FAILED_MARKER} Predictor.__init__ failed"])
+    status = queued.platform.deployment_status(v2, v1)
+    assert (status.phase, status.reason_code) == (DeploymentPhase.FAILED, "platform.model_load_failed")
+    assert counts(queued, "v1", "v2") == [2, 0]  # green stops consuming; blue was never touched
+    assert queue_tags()[ecs_queue.TAG_LIVE] == "v1"
