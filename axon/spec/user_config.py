@@ -247,6 +247,11 @@ def check_kind(spec: ApiSpec) -> ApiSpec:
             "version (SageMaker's InvokeEndpointAsync has no TargetVariant; on ECS both versions drain one queue), "
             "and the rollout cannot wait on a queued answer; remove it (the rollback alarms still guard the rollout)"
         )
+    if spec.compute.platform == "ecs" and spec.async_.include_response_in_notification:
+        raise AsyncUnsupportedError(
+            "async.include_response_in_notification is not supported on compute.platform: ecs yet: the ECS worker "
+            "notifies without the answer; read it from S3 (axon result) or run the API on SageMaker"
+        )
     return spec
 
 

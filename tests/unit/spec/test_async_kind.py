@@ -48,6 +48,11 @@ def test_min_replicas_zero_is_accepted_for_both_kinds() -> None:
     [
         ("kind: async\nsmoke_test: {payload: {x: 1}}", "smoke_test.payload"),
         ("kind: async\ncompute: {platform: ecs, instance_type: g5.xlarge}\nsmoke_test: {payload: {}}", "one queue"),
+        (
+            "kind: async\ncompute: {platform: ecs, instance_type: g5.xlarge}\n"
+            "async: {include_response_in_notification: true}",
+            "not supported on compute.platform: ecs",
+        ),
     ],
 )
 def test_what_async_apis_cannot_do_yet_has_its_own_code(text: str, match: str) -> None:
