@@ -1,7 +1,8 @@
 """The ECS platform: per-version ECS services behind weighted ALB target groups (docs/ecs.md), split by resource.
 
-- :mod:`~axon.platforms.ecs.platform`: :class:`EcsPlatform`, the rollout's decisions (health, smoke test, alarms,
-  the pure weight-walking :func:`~axon.platforms.ecs.platform.next_move`) and the autoscaler's replica counts;
+- :mod:`~axon.platforms.ecs.platform`: :class:`EcsPlatform`, the rollout's decisions (health, smoke test, alarms)
+  and the autoscaler's replica counts; an async API's versions are walked by :mod:`~axon.platforms.ecs.async_rollout`;
+- :mod:`~axon.platforms.ecs.shift`: the pure weight walk (:func:`~axon.platforms.ecs.shift.next_move`);
 - :mod:`~axon.platforms.ecs.listener`: the ALB side of a version: target groups, their tags, the API's listener
   rules (production and test) and the rollback alarms on the target group's metrics;
 - :mod:`~axon.platforms.ecs.service`: the ECS side of a version: names, task definition, service, whether its

@@ -5,16 +5,14 @@ production rule forwards to the live version's target group; during a rollout it
 weights, which every CheckDeployment poll moves one step along ``rollout.traffic_steps``. The rollout's progress
 lives in AWS (the rule's weights, tags on green's target group), never in the Lambda, so any invocation can pick
 it up. docs/ecs.md explains the design. This module holds the rollout's decisions (:class:`EcsPlatform` and the
-pure :func:`next_move`); :mod:`axon.platforms.ecs.listener` and :mod:`axon.platforms.ecs.service` hold the ALB's
+pure :func:`~axon.platforms.ecs.shift.next_move`); :mod:`axon.platforms.ecs.listener` and :mod:`axon.platforms.ecs.service` hold the ALB's
 and ECS's side of one version.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from axon import names
@@ -26,8 +24,8 @@ from axon.platforms.ecs import smoke
 from axon.platforms.ecs.async_rollout import AsyncRollout
 from axon.platforms.ecs.config import EcsConfig
 from axon.platforms.ecs.listener import Listener, heaviest, weights
+from axon.platforms.ecs.shift import MoveKind, next_move, shift_tag
 from axon.platforms.errors import CapacityUnavailableError, PlatformError, SmokeTestFailedError
-from axon.spec import RolloutSpec
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -41,58 +39,6 @@ _SMOKE_TIMEOUT_CAP = smoke.MAX_TIMEOUT_SECONDS  # seconds: VerifyVersion's Lambd
 TAG_SHIFT = "axon:shift"  # "<percent>@<epoch seconds>": the weight last set, and when (the bake clock)
 TAG_SMOKE = "axon:smoke-passed"  # "true" once the smoke test passed: traffic moves only after that
 _DESCRIBE_SERVICES_LIMIT = 10  # DescribeServices takes at most 10 services
-
-
-# ---- the traffic shift (pure) ---------------------------------------------------------------------------------
-
-
-def shift_tag(percent: int, at: float) -> str:
-    return f"{percent}@{int(at)}"
-
-
-def parse_shift_tag(value: str | None) -> tuple[int, int] | None:
-    """``"25@1700000000"`` -> ``(25, 1700000000)``; ``None`` for a missing or foreign value."""
-    percent, sep, at = (value or "").partition("@")
-    if not sep or not percent.isdigit() or not at.isdigit():
-        return None
-    return int(percent), int(at)
-
-
-def next_percent(steps: Sequence[int], current: int) -> int | None:
-    """The step after ``current`` percent on the new version; ``None`` once it holds the last (100)."""
-    later = [step for step in steps if step > current]
-    return later[0] if later else None
-
-
-class MoveKind(StrEnum):
-    RESTART_BAKE = "restart_bake"  # the weights moved but the tag did not follow (an interrupted poll): re-tag
-    BAKE = "bake"  # keep baking at the current weight
-    SHIFT = "shift"  # move the weights to the next step and start its bake
-    GO_LIVE = "go_live"  # the last step baked: all traffic to green
-
-
-@dataclass(frozen=True)
-class Move:
-    kind: MoveKind
-    percent: int  # green's weight once the move is made
-    message: str = ""
-
-
-def next_move(rollout: RolloutSpec, percent: int, tag: str | None, now: float, label: str) -> Move:
-    """What one poll does with green at ``percent``, given its ``axon:shift`` tag value and the time ``now``."""
-    if percent > 0:
-        shift = parse_shift_tag(tag)
-        if shift is None or shift[0] != percent:
-            # The weights moved but the tag did not follow (an interrupted poll): restart this step's bake.
-            return Move(MoveKind.RESTART_BAKE, percent, f"baking {percent}% for {rollout.bake_seconds} s")
-        waited = now - shift[1]
-        if waited < rollout.bake_seconds:
-            remaining = int(rollout.bake_seconds - waited)
-            return Move(MoveKind.BAKE, percent, f"baking {percent}% ({remaining} s left)")
-    target = next_percent(rollout.traffic_steps, percent)
-    if target is None:
-        return Move(MoveKind.GO_LIVE, 100)
-    return Move(MoveKind.SHIFT, target, f"{target}% of traffic on {label}")
 
 
 def _label_order(label: str) -> tuple[int, str]:

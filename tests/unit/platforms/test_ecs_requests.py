@@ -7,8 +7,8 @@ import pytest
 from axon import names
 from axon.platforms.base import VersionRef
 from axon.platforms.ecs import listener as ecs_listener
-from axon.platforms.ecs import platform as ecs_platform
 from axon.platforms.ecs import service as ecs_service
+from axon.platforms.ecs import shift as ecs_shift
 from axon.platforms.ecs.config import EcsConfig, JwtAuth
 from axon.spec import load_spec_text
 
@@ -309,7 +309,7 @@ def test_label_of_tells_an_apis_names_from_a_longer_apis(name: str, label: str |
     [([10, 100], 0, 10), ([10, 100], 10, 100), ([10, 100], 100, None), ([30, 60, 90, 100], 45, 60), ([100], 0, 100)],
 )
 def test_next_percent(steps: list[int], current: int, expected: int | None) -> None:
-    assert ecs_platform.next_percent(steps, current) == expected
+    assert ecs_shift.next_percent(steps, current) == expected
 
 
 @pytest.mark.parametrize(
@@ -317,8 +317,8 @@ def test_next_percent(steps: list[int], current: int, expected: int | None) -> N
     [("25@1700000000", (25, 1700000000)), (None, None), ("", None), ("x@1", None), ("25@", None), ("25", None)],
 )
 def test_shift_tag_round_trip_and_foreign_values(value: str | None, parsed: tuple[int, int] | None) -> None:
-    assert ecs_platform.parse_shift_tag(value) == parsed
-    assert ecs_platform.parse_shift_tag(ecs_platform.shift_tag(25, 1700000000.9)) == (25, 1700000000)
+    assert ecs_shift.parse_shift_tag(value) == parsed
+    assert ecs_shift.parse_shift_tag(ecs_shift.shift_tag(25, 1700000000.9)) == (25, 1700000000)
 
 
 def test_priority_slots_pair_the_test_rule_before_the_production_rule() -> None:
