@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import boto3
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 
-from axon.registry import DynamoDBRegistry, VersionRecord
+from axon import names
+from axon.registry import DynamoDBRegistry, VersionRecord, keys
 from axon_local.stack import LocalOptions, LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +53,15 @@ class LocalClients:
             timeout,
         )
         return record
+
+    def decisions(self, api: str) -> list[dict[str, Any]]:
+        """The autoscaler's decision records of ``api`` in the registry, oldest first, as plain values."""
+        items = self.client("dynamodb").query(
+            TableName=names.REGISTRY_TABLE,
+            KeyConditionExpression=f"{keys.PARTITION_KEY} = :pk AND begins_with({keys.SORT_KEY}, :decision)",
+            ExpressionAttributeValues={":pk": {"S": keys.api_pk(api)}, ":decision": {"S": keys.DECISION_PREFIX}},
+        )["Items"]
+        return [{name: TypeDeserializer().deserialize(value) for name, value in item.items()} for item in items]
 
     def wait_for(self, check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
         deadline = time.monotonic() + timeout

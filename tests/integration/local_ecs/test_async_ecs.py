@@ -25,7 +25,16 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("local-ecs-async"
 API = "async-echo-ecs"
 EXAMPLE = ROOT / "examples" / API
 SERVICES = ("s3", "dynamodb", "ecs", "elbv2", "events", "stepfunctions", "sqs", "sns", "iam", "cloudwatch")
-SPEC = (EXAMPLE / "axon.yaml").read_text().replace("bake_seconds: 60", "bake_seconds: 0")
+SPEC = (
+    (EXAMPLE / "axon.yaml")
+    .read_text()
+    .replace("bake_seconds: 60", "bake_seconds: 0")
+    .replace(
+        "autoscaling: {min_replicas: 0, max_replicas: 2}",
+        "autoscaling: {min_replicas: 0, max_replicas: 2, window_seconds: 10, upscale_stabilization_seconds: 0,"
+        " downscale_stabilization_seconds: 10}",
+    )
+)
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +106,13 @@ def test_submit_answer_in_s3_and_notification_on_ecs(local: Local) -> None:
         timeout=20,
     )
     assert {m["MetricName"] for m in metrics} == set(names.SQS_BACKLOG_METRICS)
+
+    # Idle, the real autoscaler takes the service to zero tasks; a request then waits in the queue, its depth
+    # (AWS/SQS) starts a task (from_zero), the task answers, and idle again the service goes back to zero.
+    local.wait_for(lambda: local.stack.tick() and local.counts(API, "v1")[0] == 0, "the scale-in to zero", timeout=90)
+    late = json.loads(axon(local, "submit", API, "--data", '{"text": "from zero"}', "-o", "json").stdout)
+    local.wait_for(lambda: local.stack.tick() and local.counts(API, "v1")[0] >= 1, "the scale-up from zero", timeout=60)
+    assert json.loads(axon(local, "result", late["id"], "--wait", "--timeout", "60").stdout)["words"] == 2
+    local.wait_for(lambda: local.stack.tick() and local.counts(API, "v1")[0] == 0, "back to zero", timeout=90)
+    applied = [(d["previous"], d["desired"], d["reason"]) for d in local.decisions(API) if d["applied"]]
+    assert applied == [(1, 0, "load"), (0, 1, "from_zero"), (1, 0, "load")]

@@ -15,11 +15,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from boto3.dynamodb.types import TypeDeserializer
 
 from axon import names
 from axon.cli.submit import Submission
-from axon.registry import VersionStatus, keys
+from axon.registry import VersionStatus
 from tests.functional.rollout.conftest import bundle
 from tests.integration.harness import ROOT, LocalClients, running_stack
 
@@ -205,15 +204,5 @@ def test_an_idle_async_api_scales_to_zero_and_its_first_request_brings_a_replica
     )
     assert json.loads(s3.get_object(Bucket=bucket, Key=output)["Body"].read())["words"] == 2
     local.wait_for(lambda: local.stack.tick() and _requested(local, ZERO) == 0, "back to zero", timeout=90)
-    applied = [(d["previous"], d["desired"], d["reason"]) for d in _decisions(local, ZERO) if d["applied"]]
+    applied = [(d["previous"], d["desired"], d["reason"]) for d in local.decisions(ZERO) if d["applied"]]
     assert applied == [(1, 0, "load"), (0, 1, "from_zero"), (1, 0, "load")]
-
-
-def _decisions(local: LocalClients, api: str) -> list[dict[str, Any]]:
-    """The autoscaler's decision records of ``api``, oldest first, as plain values."""
-    items = local.client("dynamodb").query(
-        TableName=names.REGISTRY_TABLE,
-        KeyConditionExpression=f"{keys.PARTITION_KEY} = :pk AND begins_with({keys.SORT_KEY}, :decision)",
-        ExpressionAttributeValues={":pk": {"S": keys.api_pk(api)}, ":decision": {"S": keys.DECISION_PREFIX}},
-    )["Items"]
-    return [{name: TypeDeserializer().deserialize(value) for name, value in item.items()} for item in items]
