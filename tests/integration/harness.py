@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -53,6 +56,38 @@ class LocalClients:
             timeout,
         )
         return record
+
+    def axon(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run the real CLI against this stack; asserts it exits 0 (or not, with ``ok=False``)."""
+        env = {**os.environ, **self.stack.environment()}
+        done = subprocess.run(
+            [sys.executable, "-m", "axon.cli", *args], capture_output=True, text=True, env=env, timeout=120
+        )
+        assert (done.returncode == 0) == ok, done.stdout + done.stderr
+        return done
+
+    def watch_outcomes(self, api: str, outcome: str) -> str:
+        """An SQS queue subscribed to the async API's ``outcome`` topic, as a user would wire one; its URL."""
+        sqs, sns = self.client("sqs"), self.client("sns")
+        url = sqs.create_queue(QueueName=f"watch-{api}-{outcome}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        topic = next(
+            t["TopicArn"]
+            for t in sns.list_topics()["Topics"]
+            if t["TopicArn"].endswith(f":{names.async_topic_name(api, outcome)}")
+        )
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+        return str(url)
+
+    def notification(self, url: str) -> dict[str, Any]:
+        """The next notification on a :meth:`watch_outcomes` queue."""
+        messages = self.wait_for(
+            lambda: self.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages"),
+            "the notification",
+            timeout=20,
+        )
+        found: dict[str, Any] = json.loads(messages[0]["Body"])
+        return found
 
     def decisions(self, api: str) -> list[dict[str, Any]]:
         """The autoscaler's decision records of ``api`` in the registry, oldest first, as plain values."""

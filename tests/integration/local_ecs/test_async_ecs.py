@@ -5,11 +5,7 @@ reaches a queue subscribed to the API's topic, and SQS's backlog metric is publi
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -43,35 +39,6 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
         yield local
 
 
-def axon(local: Local, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **local.stack.environment()}
-    done = subprocess.run(
-        [sys.executable, "-m", "axon.cli", *args], capture_output=True, text=True, env=env, timeout=120
-    )
-    assert (done.returncode == 0) == ok, done.stdout + done.stderr
-    return done
-
-
-def _watch(local: Local, outcome: str) -> str:
-    """An SQS queue subscribed to the API's ``outcome`` topic, as a user would wire one."""
-    sqs, sns = local.client("sqs"), local.client("sns")
-    url = sqs.create_queue(QueueName=f"watch-{outcome}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    topic = f"arn:aws:sns:us-east-1:123456789012:{names.async_topic_name(API, outcome)}"
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
-    return str(url)
-
-
-def _notification(local: Local, url: str) -> dict[str, Any]:
-    messages = local.wait_for(
-        lambda: local.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages"),
-        "the notification",
-        timeout=20,
-    )
-    found: dict[str, Any] = json.loads(messages[0]["Body"])
-    return found
-
-
 def test_submit_answer_in_s3_and_notification_on_ecs(local: Local) -> None:
     version_id = local.upload(API, bundle(SPEC, (EXAMPLE / "predictor.py").read_text()))
     record = local.wait_final(API, version_id, timeout=90)
@@ -79,21 +46,21 @@ def test_submit_answer_in_s3_and_notification_on_ecs(local: Local) -> None:
     assert local.counts(API, "v1") == (1, 1)  # init = min_replicas 0, but a rollout starts one task
     policy = local.client("iam").get_role_policy(RoleName=names.api_role_name(API), PolicyName="axon-api")
     assert "OwnAsyncQueue" in {s["Sid"] for s in policy["PolicyDocument"]["Statement"]}
-    success, error = _watch(local, "success"), _watch(local, "error")
+    success, error = local.watch_outcomes(API, "success"), local.watch_outcomes(API, "error")
 
-    submitted = json.loads(axon(local, "submit", API, "--data", '{"text": "hello from ecs"}', "-o", "json").stdout)
+    submitted = json.loads(local.axon("submit", API, "--data", '{"text": "hello from ecs"}', "-o", "json").stdout)
     submission = Submission.parse(submitted["id"])
     assert submitted["output_location"] == f"s3://axon-models/{submission.output_key()}"
-    answer = json.loads(axon(local, "result", submitted["id"], "--wait", "--timeout", "30").stdout)
+    answer = json.loads(local.axon("result", submitted["id"], "--wait", "--timeout", "30").stdout)
     assert answer == {"echo": {"text": "hello from ecs"}, "words": 3}
-    note = _notification(local, success)
+    note = local.notification(success)
     assert note["invocationStatus"] == "Completed" and note["inferenceId"] == submission.inference_id
     assert note["responseParameters"]["outputLocation"] == submitted["output_location"]
     assert note["requestParameters"]["endpointName"] == f"axon-{API}"
 
-    failed = json.loads(axon(local, "submit", API, "--data", '{"fail": true}', "-o", "json").stdout)
-    assert "result.failed" in axon(local, "result", failed["id"], "--wait", "--timeout", "30", ok=False).stderr
-    note = _notification(local, error)
+    failed = json.loads(local.axon("submit", API, "--data", '{"fail": true}', "-o", "json").stdout)
+    assert "result.failed" in local.axon("result", failed["id"], "--wait", "--timeout", "30", ok=False).stderr
+    note = local.notification(error)
     assert note["invocationStatus"] == "Failed" and "ModelError" in note["failureReason"]
 
     # The queue is drained, and its backlog is in AWS/SQS by QueueName, as the autoscaler reads it.
@@ -110,9 +77,9 @@ def test_submit_answer_in_s3_and_notification_on_ecs(local: Local) -> None:
     # Idle, the real autoscaler takes the service to zero tasks; a request then waits in the queue, its depth
     # (AWS/SQS) starts a task (from_zero), the task answers, and idle again the service goes back to zero.
     local.wait_for(lambda: local.stack.tick() and local.counts(API, "v1")[0] == 0, "the scale-in to zero", timeout=90)
-    late = json.loads(axon(local, "submit", API, "--data", '{"text": "from zero"}', "-o", "json").stdout)
+    late = json.loads(local.axon("submit", API, "--data", '{"text": "from zero"}', "-o", "json").stdout)
     local.wait_for(lambda: local.stack.tick() and local.counts(API, "v1")[0] >= 1, "the scale-up from zero", timeout=60)
-    assert json.loads(axon(local, "result", late["id"], "--wait", "--timeout", "60").stdout)["words"] == 2
+    assert json.loads(local.axon("result", late["id"], "--wait", "--timeout", "60").stdout)["words"] == 2
     local.wait_for(lambda: local.stack.tick() and local.counts(API, "v1")[0] == 0, "back to zero", timeout=90)
     applied = [(d["previous"], d["desired"], d["reason"]) for d in local.decisions(API) if d["applied"]]
     assert applied == [(1, 0, "load"), (0, 1, "from_zero"), (1, 0, "load")]

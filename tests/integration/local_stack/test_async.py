@@ -5,14 +5,10 @@ notification reaches an SQS queue subscribed to the API's topic, and ``axon resu
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -35,39 +31,6 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalClients]:
         yield local
 
 
-def axon(local: LocalClients, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **local.stack.environment()}
-    done = subprocess.run(
-        [sys.executable, "-m", "axon.cli", *args], capture_output=True, text=True, env=env, timeout=120
-    )
-    assert (done.returncode == 0) == ok, done.stdout + done.stderr
-    return done
-
-
-def _queue_on(local: LocalClients, topic: str) -> str:
-    """An SQS queue subscribed to the API's ``topic`` outcome, as a user would wire one."""
-    sqs, sns = local.client("sqs"), local.client("sns")
-    url = sqs.create_queue(QueueName=f"watch-{topic}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    topic_arn = next(
-        t["TopicArn"]
-        for t in sns.list_topics()["Topics"]
-        if t["TopicArn"].endswith(f":{names.async_topic_name(API, topic)}")
-    )
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
-    return str(url)
-
-
-def _notification(local: LocalClients, url: str) -> dict[str, Any]:
-    messages = local.wait_for(
-        lambda: local.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages"),
-        "the notification",
-        timeout=20,
-    )
-    found: dict[str, Any] = json.loads(messages[0]["Body"])
-    return found
-
-
 def test_submit_result_and_notification_on_the_local_stack(local: LocalClients) -> None:
     version_id = local.upload(API, bundle((EXAMPLE / "axon.yaml").read_text(), (EXAMPLE / "predictor.py").read_text()))
     assert local.wait_final(API, version_id, timeout=90).status is VersionStatus.LIVE
@@ -77,16 +40,16 @@ def test_submit_result_and_notification_on_the_local_stack(local: LocalClients) 
     policy = local.client("iam").get_role_policy(RoleName=names.api_role_name(API), PolicyName="axon-api")
     sids = {s["Sid"] for s in policy["PolicyDocument"]["Statement"]}
     assert {"OwnAsyncInputs", "OwnAsyncResults", "OwnAsyncTopics"} <= sids
-    success, error = _queue_on(local, "success"), _queue_on(local, "error")
+    success, error = local.watch_outcomes(API, "success"), local.watch_outcomes(API, "error")
 
-    submitted = json.loads(axon(local, "submit", API, "--data", '{"text": "hello async world"}', "-o", "json").stdout)
+    submitted = json.loads(local.axon("submit", API, "--data", '{"text": "hello async world"}', "-o", "json").stdout)
     submission = Submission.parse(submitted["id"])
     assert submitted["output_location"] == f"s3://axon-models/{submission.output_key()}"
-    answer = json.loads(axon(local, "result", submitted["id"], "--wait", "--timeout", "30").stdout)
+    answer = json.loads(local.axon("result", submitted["id"], "--wait", "--timeout", "30").stdout)
     assert answer == {"echo": {"text": "hello async world"}, "words": 3}
     stored = local.client("s3").get_object(Bucket="axon-models", Key=submission.output_key())
     assert json.loads(stored["Body"].read()) == answer
-    note = _notification(local, success)
+    note = local.notification(success)
     assert note["invocationStatus"] == "Completed" and note["inferenceId"] == submission.inference_id
     assert note["responseParameters"]["outputLocation"] == submitted["output_location"]
     assert note["requestParameters"] == {
@@ -96,10 +59,10 @@ def test_submit_result_and_notification_on_the_local_stack(local: LocalClients) 
     }
 
     # A request the model fails: the failure object and the error topic, and `axon result` exits 1 with the code.
-    failed = json.loads(axon(local, "submit", API, "--data", '{"fail": true}', "-o", "json").stdout)
-    refused = axon(local, "result", failed["id"], "--wait", "--timeout", "30", ok=False)
+    failed = json.loads(local.axon("submit", API, "--data", '{"fail": true}', "-o", "json").stdout)
+    refused = local.axon("result", failed["id"], "--wait", "--timeout", "30", ok=False)
     assert "result.failed" in refused.stderr
-    note = _notification(local, error)
+    note = local.notification(error)
     assert note["invocationStatus"] == "Failed" and note["inferenceId"] == Submission.parse(failed["id"]).inference_id
     assert note["responseParameters"]["failureLocation"] == failed["failure_location"]
     assert "ModelError" in note["failureReason"]
