@@ -50,13 +50,7 @@ from axon_local import images, trust
 from axon_local.asgi import header_pairs, read_body, respond
 from axon_local.dataplane.async_queue import AsyncInvocations, describer
 from axon_local.dataplane.bundles import BundleCache
-from axon_local.dataplane.fleet import (
-    FleetTimeouts,
-    LocalFleet,
-    ServeCommand,
-    async_config_lookup,
-    axon_serve_command,
-)
+from axon_local.dataplane.fleet import FleetTimeouts, LocalFleet, ServeCommand, axon_serve_command
 from axon_local.dataplane.publisher import InFlightPublisher
 from axon_local.dataplane.router import Router
 from axon_local.dataplane.runtime import InvokeRequest, InvokeResponse, RuntimeService
@@ -301,7 +295,6 @@ class FrontDoor:
             cache / "logs",
             command=options.serve_command,
             timeouts=options.timeouts,
-            is_async_config=async_config_lookup(lambda operation, params: self.emulator.call(operation, params)),
         )
         self.emulator = SageMakerEmulator(
             self.fleet, CloudWatchAlarms(aws.client("cloudwatch", **local)), self._clock, region=aws.region()

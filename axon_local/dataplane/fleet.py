@@ -8,14 +8,11 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from axon import names
 from axon_local.dataplane.bundles import BundleCache
 from axon_local.dataplane.process import ReplicaProcess, free_port
 from axon_local.dataplane.router import Replica, ReplicaState, Router
-from axon_local.sagemaker.errors import SageMakerApiError
-from axon_local.sagemaker.memory import config_of
 from axon_local.sagemaker.ports import FleetError, FleetShare, VariantSpec
 
 # argv for one replica: (python, model_dir, port) -> command line
@@ -43,20 +40,6 @@ def api_of(endpoint: str) -> str:
     return endpoint[len(prefix) :] if endpoint.startswith(prefix) else endpoint
 
 
-def async_config_lookup(call: Callable[[str, dict[str, Any]], dict[str, Any]]) -> Callable[[str], bool]:
-    """``is_async_config`` over the local SageMaker's API (``SageMakerEmulator.call``). A config deleted before its
-    fleet launched counts as real-time (SageMaker would keep the endpoint's kind; the window is a moment)."""
-
-    def is_async_config(config: str) -> bool:
-        try:
-            described = call("DescribeEndpointConfig", {"EndpointConfigName": config})
-        except SageMakerApiError:
-            return False
-        return described.get("AsyncInferenceConfig") is not None
-
-    return is_async_config
-
-
 @dataclass(frozen=True)
 class FleetTimeouts:
     ping_seconds: float = 120.0  # how long a new replica may take to pass /ping (model load included)
@@ -75,10 +58,7 @@ class LocalFleet:
         command: ServeCommand = axon_serve_command,
         timeouts: FleetTimeouts | None = None,
         base_env: Mapping[str, str] | None = None,
-        is_async_config: Callable[[str], bool] | None = None,
     ) -> None:
-        """``is_async_config(config_name)``: whether an endpoint config has ``AsyncInferenceConfig`` (the local
-        SageMaker answers it); asked once per launched fleet, so routing knows each endpoint's kind."""
         self._router = router
         self._bundles = bundles
         self._python_for_image = python_for_image
@@ -88,8 +68,7 @@ class LocalFleet:
         self._base_env = dict(os.environ if base_env is None else base_env)
         self._endpoints: dict[str, str] = {}  # fleet id -> endpoint
         self._specs: dict[tuple[str, str], VariantSpec] = {}
-        self._is_async_config = is_async_config or (lambda _config: False)
-        self._asynchronous: set[str] = set()  # fleet ids whose endpoint config is an async one
+        self._asynchronous: set[str] = set()  # fleet ids whose endpoint config is an async one (VariantSpec)
         self._lock = threading.Lock()
         self._serial = 0
         self._closing = threading.Event()
@@ -146,17 +125,16 @@ class LocalFleet:
             replica.process.wait_stopped(self._timeouts.stop_grace_seconds)
 
     def launch(self, endpoint: str, fleet_id: str, variants: Sequence[VariantSpec]) -> None:
-        asynchronous = self._is_async_config(config_of(fleet_id))  # before the replicas: the config is fresh
         with self._lock:
             self._endpoints[fleet_id] = endpoint
-            if asynchronous:
+            if any(spec.asynchronous for spec in variants):
                 self._asynchronous.add(fleet_id)
             for spec in variants:
                 self._specs[(fleet_id, spec.name)] = spec
         launched: list[Replica] = []
         try:
             for spec in variants:
-                replicas = self._start_healthy(endpoint, spec, spec.instance_count)
+                replicas = self._start_healthy(endpoint, spec, spec.instance_count) if spec.instance_count else []
                 launched.extend(replicas)
                 self._router.add_replicas(fleet_id, spec.name, replicas)
         except BaseException:

@@ -12,6 +12,7 @@ import copy
 import itertools
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from axon_local.sagemaker.clock import Clock
@@ -201,6 +202,7 @@ class SageMakerEmulator:
                 model_data_url=container.get("ModelDataUrl"),
                 environment=dict(container.get("Environment", {})),
                 instance_count=count,
+                asynchronous="AsyncInferenceConfig" in config.request,
             )
             variants[spec.name] = VariantState(spec, variant.get("InstanceType"), weight, weight, count)
         return FleetRecord(f"{config_name}#{next(self._fleet_ids)}", config_name, variants, self._clock.now())
@@ -248,13 +250,7 @@ class SageMakerEmulator:
                         continue
                     if "DesiredInstanceCount" not in excluded:
                         variant.desired_count = old.current_count
-                        variant.spec = VariantSpec(
-                            variant.spec.name,
-                            variant.spec.image,
-                            variant.spec.model_data_url,
-                            variant.spec.environment,
-                            old.current_count,
-                        )
+                        variant.spec = replace(variant.spec, instance_count=old.current_count)
                     if "DesiredWeight" not in excluded:
                         variant.current_weight = variant.desired_weight = old.current_weight
             deployment = params.get("DeploymentConfig")
@@ -286,11 +282,9 @@ class SageMakerEmulator:
                     f'The variant(s) [{", ".join(missing)}] are not present in the endpoint "{endpoint.arn}".'
                 )
             counts: dict[str, int] = {}
-            config = self._configs.get(live.config_name)
-            scales_to_zero = config is not None and "AsyncInferenceConfig" in config.request
             for desired in params["DesiredWeightsAndCapacities"]:
                 variant = live.variants[desired["VariantName"]]
-                if desired.get("DesiredInstanceCount") == 0 and not scales_to_zero:
+                if desired.get("DesiredInstanceCount") == 0 and not variant.spec.asynchronous:
                     # Asynchronous inference endpoints may have no instance (requests wait in their queue).
                     raise validation_error("DesiredInstanceCount must be at least 1 for instance-based variants.")
                 if "DesiredWeight" in desired:

@@ -30,6 +30,7 @@ class VariantSpec:
     model_data_url: str | None
     environment: Mapping[str, str] = field(default_factory=dict)
     instance_count: int = 1
+    asynchronous: bool = False  # its endpoint config has AsyncInferenceConfig: InvokeEndpoint is refused on it
 
 
 @dataclass(frozen=True)

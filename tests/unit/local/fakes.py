@@ -17,8 +17,10 @@ class FakeFleet(MemoryFleet):
         self.unhealthy_from: dict[str, float] = {}  # config -> time its fleet turns unhealthy
         self.scale_failures: dict[tuple[str, int], str] = {}  # (variant, count) -> reason
         self.on_route: Callable[[], None] | None = None
+        self.specs: dict[str, list[VariantSpec]] = {}  # config -> the variants its last fleet was launched with
 
     def launch(self, endpoint: str, fleet_id: str, variants: Sequence[VariantSpec]) -> None:
+        self.specs[config_of(fleet_id)] = list(variants)
         self.clock.sleep(self.launch_seconds.get(config_of(fleet_id), 0.0))
         super().launch(endpoint, fleet_id, variants)
 

@@ -1,6 +1,6 @@
-"""The route table knows each endpoint's kind: the fleet asks the endpoint config once, at launch, and the runtime
-refuses InvokeEndpoint on an async endpoint with a lookup, while its ``invoke`` (the async queue's path) still
-serves it. No processes: fleets are launched with no variants."""
+"""The route table knows each endpoint's kind: the local SageMaker marks an async config's variants when it resolves
+the config, the fleet keeps the mark per fleet, and the runtime refuses InvokeEndpoint on an async endpoint with a
+lookup, while its ``invoke`` (the async queue's path) still serves it. No processes: fleets have no instances."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import httpx
 
 from axon_local.dataplane import Router, StatsBook
 from axon_local.dataplane.bundles import BundleCache
-from axon_local.dataplane.fleet import LocalFleet, async_config_lookup
+from axon_local.dataplane.fleet import LocalFleet
 from axon_local.dataplane.router import Replica
 from axon_local.dataplane.runtime import InvokeRequest, RuntimeService
-from axon_local.sagemaker import FleetShare
-from axon_local.sagemaker.errors import SageMakerApiError
+from axon_local.sagemaker import FleetShare, VariantSpec
+from tests.unit.local.conftest import Local
 
 
 class _Process:
@@ -27,61 +27,57 @@ class _Process:
         return None
 
 
-def _fleet(tmp_path: Path, asked: list[str]) -> tuple[LocalFleet, Router]:
+def _fleet(tmp_path: Path) -> tuple[LocalFleet, Router]:
     router = Router(StatsBook())
-
-    def is_async_config(config: str) -> bool:
-        asked.append(config)
-        return config.startswith("async")
-
-    fleet = LocalFleet(
-        router, BundleCache(None, tmp_path), lambda _image: Path("python"), tmp_path, is_async_config=is_async_config
-    )
-    return fleet, router
+    return LocalFleet(router, BundleCache(None, tmp_path), lambda _image: Path("python"), tmp_path), router
 
 
-def test_the_kind_is_set_with_the_route_from_the_config_asked_once_per_fleet(tmp_path: Path) -> None:
-    asked: list[str] = []
-    fleet, router = _fleet(tmp_path, asked)
-    fleet.launch("axon-queued", "async-v1#1", [])
-    fleet.launch("axon-demo", "rt-v1#2", [])
+def _spec(asynchronous: bool) -> list[VariantSpec]:
+    return [VariantSpec("AllTraffic", "image", None, instance_count=0, asynchronous=asynchronous)]
+
+
+def test_the_kind_is_set_with_the_route_from_the_fleets_variants(tmp_path: Path) -> None:
+    fleet, router = _fleet(tmp_path)
+    fleet.launch("axon-queued", "async-v1#1", _spec(True))
+    fleet.launch("axon-demo", "rt-v1#2", _spec(False))
     assert not router.is_asynchronous("axon-queued")  # not routed yet
     fleet.route("axon-queued", [FleetShare("async-v1#1", 1.0, {"AllTraffic": 1.0})])
     fleet.route("axon-demo", [FleetShare("rt-v1#2", 1.0, {"AllTraffic": 1.0})])
-    for _ in range(3):
-        assert router.is_asynchronous("axon-queued")
-        assert not router.is_asynchronous("axon-demo")
-    assert asked == ["async-v1", "rt-v1"]  # at launch only: never per request or per route
+    assert router.is_asynchronous("axon-queued") and not router.is_asynchronous("axon-demo")
 
     fleet.route("axon-queued", [])  # DeleteEndpoint stops routing: the kind goes with the route
     assert not router.is_asynchronous("axon-queued")
     fleet.terminate("async-v1#1")
-    fleet.launch("axon-queued", "rt-v2#3", [])
+    fleet.launch("axon-queued", "rt-v2#3", _spec(False))  # the name reused for a real-time config
     fleet.route("axon-queued", [FleetShare("rt-v2#3", 1.0, {"AllTraffic": 1.0})])
     assert not router.is_asynchronous("axon-queued")
 
 
 def test_an_endpoint_is_async_while_an_async_fleet_takes_its_traffic(tmp_path: Path) -> None:
-    fleet, router = _fleet(tmp_path, [])
-    fleet.launch("axon-x", "rt-v1#1", [])
-    fleet.launch("axon-x", "async-v2#2", [])
+    fleet, router = _fleet(tmp_path)
+    fleet.launch("axon-x", "rt-v1#1", _spec(False))
+    fleet.launch("axon-x", "async-v2#2", _spec(True))
     fleet.route("axon-x", [FleetShare("rt-v1#1", 0.9, {"a": 1.0}), FleetShare("async-v2#2", 0.1, {"a": 1.0})])
     assert router.is_asynchronous("axon-x")
     fleet.route("axon-x", [FleetShare("rt-v1#1", 1.0, {"a": 1.0})])  # rolled back
     assert not router.is_asynchronous("axon-x")
 
 
-def test_the_lookup_reads_the_local_sagemaker_and_a_missing_config_is_real_time() -> None:
-    configs: dict[str, dict[str, Any]] = {"async-v1": {"AsyncInferenceConfig": {"OutputConfig": {}}}, "rt-v1": {}}
-
-    def call(operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        assert operation == "DescribeEndpointConfig"
-        if params["EndpointConfigName"] not in configs:
-            raise SageMakerApiError("ValidationException", "Could not find endpoint configuration.")
-        return configs[params["EndpointConfigName"]]
-
-    lookup = async_config_lookup(call)
-    assert (lookup("async-v1"), lookup("rt-v1"), lookup("gone")) == (True, False, False)
+def test_the_local_sagemaker_marks_the_variants_of_an_async_config(local: Local) -> None:
+    local.model("m")
+    local.config("rt", "m")
+    local.api(
+        "CreateEndpointConfig",
+        EndpointConfigName="queued",
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+        ],
+        AsyncInferenceConfig={"OutputConfig": {"S3OutputPath": "s3://axon-models/results/q/"}},
+    )
+    local.api("CreateEndpoint", EndpointName="axon-rt", EndpointConfigName="rt")
+    local.api("CreateEndpoint", EndpointName="axon-q", EndpointConfigName="queued")
+    assert [spec.asynchronous for spec in local.fleet.specs["rt"]] == [False]
+    assert [spec.asynchronous for spec in local.fleet.specs["queued"]] == [True]
 
 
 def test_the_runtime_refuses_only_the_public_path(tmp_path: Path) -> None:
