@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from axon import names
@@ -24,6 +25,8 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 # The id becomes part of S3 keys (``results/<api>/<id>.out``): a safe subset of SageMaker's InferenceId (<= 64).
 _INFERENCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _MAX_HEADER_VALUE = 1024  # ContentType and Accept are at most 1024 characters in InvokeEndpointAsync
+# What SQS answers GetQueueUrl for a queue that does not exist (the JSON protocol's code, then the query one's).
+QUEUE_MISSING_CODES = frozenset({"QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"})
 
 
 class InvalidMessageError(ValueError):
@@ -135,6 +138,44 @@ class AsyncRequest:
             buckets.add(bucket)
         if len(buckets) != 1:
             raise InvalidMessageError("the input and outcome locations must be in one bucket")
+
+
+def notification(
+    *,
+    region: str,
+    endpoint: str,
+    inference_id: str,
+    content_type: str,
+    input_location: str,
+    received: float,
+    now: float,
+    response: dict[str, str],
+    failure_reason: str | None = None,
+) -> dict[str, Any]:
+    """The message SageMaker publishes to an async endpoint's success (``Completed``) or error (``Failed``) topic,
+    with its field names (docs/async.md); ``response`` is the output's ``contentType`` and ``outputLocation``, or
+    the ``failureLocation``. One shape for every producer: the local stack's queue and the ECS worker."""
+    body: dict[str, Any] = {
+        "awsRegion": region,
+        "eventTime": _timestamp(now),
+        "receivedTime": _timestamp(received),
+        "invocationStatus": "Failed" if failure_reason is not None else "Completed",
+        "requestParameters": {"contentType": content_type, "endpointName": endpoint, "inputLocation": input_location},
+        "responseParameters": response,
+        "inferenceId": inference_id,
+        "eventVersion": "1.0",
+        "eventSource": "aws:sagemaker",
+        "eventName": "InferenceResult",
+    }
+    if failure_reason is not None:
+        body["failureReason"] = failure_reason
+    return body
+
+
+def _timestamp(epoch: float) -> str:
+    """``2022-01-25T22:46:00.608Z``: milliseconds, UTC, as in SageMaker's notifications."""
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _text(body: dict[str, Any], field: str, default: str | None = None) -> str:

@@ -281,6 +281,10 @@ ASYNC_QUEUE_URL_ENV = "AXON_ASYNC_QUEUE_URL"  # its presence turns worker mode o
 ASYNC_SUCCESS_TOPIC_ENV = "AXON_ASYNC_SUCCESS_TOPIC"
 ASYNC_ERROR_TOPIC_ENV = "AXON_ASYNC_ERROR_TOPIC"
 ASYNC_VISIBILITY_ENV = "AXON_ASYNC_VISIBILITY_SECONDS"
+ASYNC_DRAIN_ENV = "AXON_ASYNC_DRAIN_SECONDS"  # how long a stopping worker finishes what it holds
+# Receives of one message before SQS moves it to the dead-letter queue (the queue's redrive policy); the worker
+# writes a failure outcome on the last one rather than let a request it could not run vanish into the DLQ.
+ASYNC_MAX_RECEIVES = 5
 ASYNC_WORKER_ERRORS_METRIC = "AsyncModelErrors"  # requests the model failed (5xx), Sum per minute
 ASYNC_WORKER_LATENCY_METRIC = "AsyncModelLatency"  # seconds per request the model took, Average per minute
 ASYNC_WORKER_VERSION_DIMENSION = "Version"

@@ -25,7 +25,7 @@ import typer
 from botocore.exceptions import ClientError
 
 from axon import names
-from axon.async_message import AsyncRequest
+from axon.async_message import QUEUE_MISSING_CODES, AsyncRequest
 from axon.cli.context import CliContext, context_of
 from axon.cli.errors import CliError, InvalidInputError
 from axon.cli.options import JSON, Output, valid_api
@@ -33,7 +33,6 @@ from axon.cli.predict import read_payload
 
 _ID = re.compile(r"^([a-z0-9-]{1,40})/([0-9a-f]{24})$")
 _MISSING = {"NoSuchKey", "404", "NotFound"}
-_NO_QUEUE = {"QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"}
 
 
 class ResultPendingError(CliError):
@@ -132,7 +131,7 @@ def _queue_url(context: CliContext, api: str) -> str | None:
     try:
         return str(context.client("sqs").get_queue_url(QueueName=names.async_queue_name(api))["QueueUrl"])
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in _NO_QUEUE:
+        if error.response.get("Error", {}).get("Code") not in QUEUE_MISSING_CODES:
             raise
         return None
 

@@ -12,6 +12,7 @@ every parameter an ``X-Amzn-SageMaker-*`` header (``InputLocation``, ``Inference
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,13 +22,12 @@ from typing import Any
 import botocore.session
 from botocore.model import OperationModel, StructureShape
 
+from axon import async_message
 from axon_local.sagemaker.errors import SageMakerApiError
 from axon_local.sagemaker.validation import validate_request
 
 OPERATION = "InvokeEndpointAsync"
-DEFAULT_TTL_SECONDS = 6 * 3600  # RequestTTLSeconds' default (and maximum)
 DEFAULT_INVOCATION_TIMEOUT_SECONDS = 900  # InvocationTimeoutSeconds' default (botocore's documentation: 15 minutes)
-EVENT_VERSION = "1.0"
 
 
 class AsyncRequestError(Exception):
@@ -123,7 +123,7 @@ def parse(endpoint: str, headers: dict[str, str], body: bytes, output_config: di
         custom_attributes=params.get("CustomAttributes"),
         output_location=output,
         failure_location=failure,
-        ttl_seconds=int(params.get("RequestTTLSeconds", DEFAULT_TTL_SECONDS)),
+        ttl_seconds=int(params.get("RequestTTLSeconds", async_message.DEFAULT_TTL_SECONDS)),
         received=datetime.now(UTC),
         invocation_timeout_seconds=int(params.get("InvocationTimeoutSeconds", DEFAULT_INVOCATION_TIMEOUT_SECONDS)),
     )
@@ -142,41 +142,34 @@ def accepted(request: AsyncRequest) -> tuple[int, dict[str, str], bytes]:
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
     """``s3://bucket/key`` -> (bucket, key); other forms are refused (the local stack has no virtual hosts)."""
-    if not uri.startswith("s3://") or "/" not in uri[5:]:
-        raise AsyncRequestError("ValidationError", f"InputLocation must be an s3://bucket/key URI, not {uri!r}.")
-    bucket, key = uri[5:].split("/", 1)
-    return bucket, key
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    try:
+        return async_message.split_s3_uri(uri)
+    except async_message.InvalidMessageError:
+        raise AsyncRequestError(
+            "ValidationError", f"InputLocation must be an s3://bucket/key URI, not {uri!r}."
+        ) from None
 
 
 def notification(
     request: AsyncRequest, region: str, *, content_type: str | None = None, failure_reason: str | None = None
 ) -> dict[str, Any]:
     """The message SageMaker publishes to the success (``Completed``) or error (``Failed``) topic."""
-    body: dict[str, Any] = {
-        "awsRegion": region,
-        "eventTime": _timestamp(datetime.now(UTC)),
-        "receivedTime": _timestamp(request.received),
-        "invocationStatus": "Failed" if failure_reason is not None else "Completed",
-        "requestParameters": {
-            "contentType": request.content_type or "application/octet-stream",
-            "endpointName": request.endpoint,
-            "inputLocation": request.input_location or "",
-        },
-        "inferenceId": request.inference_id,
-        "eventVersion": EVENT_VERSION,
-        "eventSource": "aws:sagemaker",
-        "eventName": "InferenceResult",
-    }
-    if failure_reason is not None:
-        body["failureReason"] = failure_reason
-        body["responseParameters"] = {"failureLocation": request.failure_location}
-    else:
-        body["responseParameters"] = {
-            "contentType": content_type or "application/octet-stream",
+    response = (
+        {"failureLocation": request.failure_location}
+        if failure_reason is not None
+        else {
+            "contentType": content_type or async_message.DEFAULT_CONTENT_TYPE,
             "outputLocation": request.output_location,
         }
-    return body
+    )
+    return async_message.notification(
+        region=region,
+        endpoint=request.endpoint,
+        inference_id=request.inference_id,
+        content_type=request.content_type or async_message.DEFAULT_CONTENT_TYPE,
+        input_location=request.input_location or "",
+        received=request.received.timestamp(),
+        now=time.time(),
+        response=response,
+        failure_reason=failure_reason,
+    )

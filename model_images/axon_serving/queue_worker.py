@@ -28,12 +28,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from axon import names
-from axon.async_message import AsyncRequest, InvalidMessageError, split_s3_uri
+from axon.async_message import AsyncRequest, InvalidMessageError, notification, split_s3_uri
 
 logger = logging.getLogger("axon_serving")
 RECEIVE_WAIT_SECONDS = 20  # SQS's longest long poll
 _RECEIVE_BATCH = 10  # ReceiveMessage returns at most 10 messages
-_RETRY_LATER_SECONDS = 5  # a message the model server could not take now is visible again after this
+_RETRY_LATER_SECONDS = 5  # a message the model server could not take is visible again after this, doubled per receive
 _METRICS_PERIOD_SECONDS = 60
 _JSON = "application/json"
 
@@ -108,11 +108,6 @@ class _Minute:
     latencies: list[float] = field(default_factory=list)
 
 
-def _timestamp(moment: float) -> str:
-    stamp = datetime.fromtimestamp(moment, UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
-
-
 def _model_failure(answer: Answer) -> str:
     """SageMaker's wording for a model's non-2xx answer (``ModelError``), with the model's own message."""
     try:
@@ -121,6 +116,21 @@ def _model_failure(answer: Answer) -> str:
         message = answer.body[:1000].decode("utf-8", "replace")
     kind = "server" if answer.status >= 500 else "client"
     return f'ModelError: Received {kind} error ({answer.status}) from the model with message "{message}"'
+
+
+def _receives(message: dict[str, Any]) -> int:
+    """How many times SQS has delivered ``message`` (1 on the first), from its ``ApproximateReceiveCount``."""
+    return int((message.get("Attributes") or {}).get("ApproximateReceiveCount", 1))
+
+
+def retry_delay(receives: int, visibility_seconds: int) -> int:
+    """When a message the model server could not take is visible again: 5 s, doubled per delivery, at most one
+    visibility timeout, so a server that is down for a minute or two does not spend the request's deliveries.
+
+    >>> [retry_delay(n, 90) for n in range(1, 6)]
+    [5, 10, 20, 40, 80]
+    """
+    return int(min(visibility_seconds, _RETRY_LATER_SECONDS * 2 ** (max(receives, 1) - 1)))
 
 
 class QueueWorker:
@@ -210,7 +220,7 @@ class QueueWorker:
             self.handle(message)
         except ServerUnavailableError as error:
             logger.warning("message %s goes back to the queue: %s", message.get("MessageId"), error)
-            self._release(message["ReceiptHandle"], _RETRY_LATER_SECONDS)
+            self._release(message["ReceiptHandle"], retry_delay(_receives(message), self.settings.visibility_seconds))
         except Exception:  # S3 or SNS failed: the message stays, and SQS delivers it again
             logger.exception("message %s is left for another delivery", message.get("MessageId"))
         finally:
@@ -253,7 +263,14 @@ class QueueWorker:
             reason = f"RequestExpired: the request waited over its RequestTTLSeconds ({request.ttl_seconds} s)"
             self._fail(request, sent, reason, reason.encode())
         else:
-            self._process(request, sent)
+            try:
+                self._process(request, sent)
+            except ServerUnavailableError as error:
+                if _receives(message) < names.ASYNC_MAX_RECEIVES:
+                    raise  # handed back: another delivery (here or in another task) tries again
+                # The last delivery: after it SQS would move the request to the DLQ with no outcome at all.
+                reason = f"ServiceUnavailable: the model server could not take the request in {_receives(message)} deliveries ({error})"
+                self._fail(request, sent, reason, reason.encode())
         self._sqs.delete_message(QueueUrl=self.settings.queue_url, ReceiptHandle=receipt)
 
     def _process(self, request: AsyncRequest, sent: float) -> None:
@@ -301,24 +318,17 @@ class QueueWorker:
         """SageMaker's notification body (docs/async.md), published after the outcome is in S3."""
         if not topic:
             return
-        body: dict[str, Any] = {
-            "awsRegion": self.settings.region,
-            "eventTime": _timestamp(self._clock()),
-            "receivedTime": _timestamp(sent),
-            "invocationStatus": "Failed" if failure is not None else "Completed",
-            "requestParameters": {
-                "contentType": request.content_type,
-                "endpointName": names.endpoint_name(self.settings.api),
-                "inputLocation": request.input_location,
-            },
-            "responseParameters": response,
-            "inferenceId": request.inference_id,
-            "eventVersion": "1.0",
-            "eventSource": "aws:sagemaker",
-            "eventName": "InferenceResult",
-        }
-        if failure is not None:
-            body["failureReason"] = failure
+        body = notification(
+            region=self.settings.region,
+            endpoint=names.endpoint_name(self.settings.api),
+            inference_id=request.inference_id,
+            content_type=request.content_type,
+            input_location=request.input_location,
+            received=sent,
+            now=self._clock(),
+            response=response,
+            failure_reason=failure,
+        )
         self._sns.publish(TopicArn=topic, Message=json.dumps(body))
 
     def _release(self, receipt: str, seconds: int) -> None:

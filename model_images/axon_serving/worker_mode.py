@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from axon_serving.queue_worker import QueueWorker
 
 logger = logging.getLogger("axon_serving")
-DRAIN_ENV = "AXON_ASYNC_DRAIN_SECONDS"
 _LOCALHOST = "127.0.0.1"
 _INVOKE_MARGIN_SECONDS = 30.0  # beyond serving.request_timeout_seconds, after which the server answers 504 itself
 
@@ -113,7 +112,7 @@ def _poll_until_stopped(options: ServeOptions, child: int, stop: threading.Event
     if stop.is_set():
         return None
     worker = _build_worker(options)
-    drain = float(os.environ.get(DRAIN_ENV, options.drain_seconds))
+    drain = float(os.environ.get(names.ASYNC_DRAIN_ENV, options.drain_seconds))
     thread = threading.Thread(target=worker.run, args=(stop, drain), name="axon-queue-poller")
     thread.start()
     logger.info("worker mode: polling %s, %d at a time", worker.settings.queue_url, worker.settings.max_concurrency)

@@ -33,6 +33,7 @@ from axon.platforms.ecs import queue as ecs_queue
 from axon.platforms.ecs import service as ecs_service
 from axon.platforms.ecs.config import EcsConfig
 from axon.platforms.ecs.queue import TAG_LIVE, TAG_SHIFT, QueueRef, Shift
+from axon.platforms.ecs.shift import next_percent
 from axon.platforms.errors import PlatformError
 from axon.platforms.sagemaker import topics as async_topics
 from axon.platforms.sagemaker.specs import AsyncTopics
@@ -59,11 +60,6 @@ def step_count(full: int, percent: int) -> int:
     return max(1, math.ceil(full * percent / 100))
 
 
-def next_step(steps: list[int], percent: int) -> int | None:
-    later = [step for step in steps if step > percent]
-    return later[0] if later else None
-
-
 def worker_environment(version: VersionRef, queue: QueueRef, topics: AsyncTopics, region: str) -> dict[str, str]:
     """What turns ``axon-serve`` into a queue worker (``axon_serving.worker_mode``)."""
     return {
@@ -71,7 +67,7 @@ def worker_environment(version: VersionRef, queue: QueueRef, topics: AsyncTopics
         names.ASYNC_SUCCESS_TOPIC_ENV: topics.success,
         names.ASYNC_ERROR_TOPIC_ENV: topics.error,
         names.ASYNC_VISIBILITY_ENV: str(ecs_queue.visibility_seconds(version.spec)),
-        "AXON_ASYNC_DRAIN_SECONDS": str(WORKER_DRAIN_SECONDS),
+        names.ASYNC_DRAIN_ENV: str(WORKER_DRAIN_SECONDS),
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
     }
@@ -197,7 +193,7 @@ class AsyncRollout:
         remaining = version.spec.rollout.bake_seconds - (now - shift.since)
         if remaining > 0:
             return self._baking(version, percent, int(remaining), health.running)
-        target = next_step(steps, percent)
+        target = next_percent(steps, percent)
         if target is None:  # the last step baked: green owns the queue
             ecs_queue.tag(self.sqs, url, {TAG_LIVE: version.label})
             ecs_queue.untag(self.sqs, url, [TAG_SHIFT])

@@ -23,12 +23,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from axon import names
+from axon.async_message import QUEUE_MISSING_CODES
 from axon.platforms.errors import PlatformError
 from axon.spec import ApiSpec
 
 SQSClient = Any  # boto3's SQS client (mypy_boto3_sqs is not installed here)
 
-MAX_RECEIVE_COUNT = 5  # receives before SQS moves a message to the DLQ (503s and crashes count too)
+MAX_RECEIVE_COUNT = names.ASYNC_MAX_RECEIVES  # receives before SQS moves a message to the DLQ (crashes count too)
 QUEUE_RETENTION_SECONDS = 345_600  # 4 days (SQS's default), well over RequestTTLSeconds' 6 h maximum
 DLQ_RETENTION_SECONDS = 1_209_600  # 14 days (SQS's maximum): a standard queue keeps a message's first enqueue time
 RECEIVE_WAIT_SECONDS = 20
@@ -38,7 +39,6 @@ TAG_API = "axon:api"
 TAG_LIVE = "axon:live"  # the label of the version that owns the queue (its service is the API's capacity)
 TAG_SHIFT = "axon:shift"  # "<label>:<percent>@<epoch>": the rollout's step, and when its bake began
 _EXISTS = {"QueueAlreadyExists", "QueueNameExists", "AWS.SimpleQueueService.QueueNameExists"}
-_MISSING = {"QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"}
 _DELETED_RECENTLY = {"QueueDeletedRecently", "AWS.SimpleQueueService.QueueDeletedRecently"}
 
 
@@ -109,7 +109,7 @@ def _url(sqs: SQSClient, name: str) -> str | None:
     try:
         return str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
     except ClientError as error:
-        if error_code(error) in _MISSING:
+        if error_code(error) in QUEUE_MISSING_CODES:
             return None
         raise
 
@@ -128,7 +128,7 @@ def delete_queues(sqs: SQSClient, api: str) -> None:
         try:
             sqs.delete_queue(QueueUrl=url)
         except ClientError as error:
-            if error_code(error) not in _MISSING:
+            if error_code(error) not in QUEUE_MISSING_CODES:
                 raise
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from axon.platforms.base import VersionRef
-from axon.platforms.ecs.async_rollout import full_count, next_step, step_count
+from axon.platforms.ecs.async_rollout import full_count, step_count
 from axon.spec import load_spec_text
 
 ECS = "kind: async\ncompute: {platform: ecs, instance_type: g5.xlarge}\n"
@@ -38,7 +38,3 @@ def test_the_full_count_is_blues_within_greens_bounds_and_never_zero() -> None:
     idle = version("autoscaling: {min_replicas: 0, max_replicas: 3}\n")
     assert full_count(idle, {"desiredCount": 0}) == 1  # blue scaled to zero: green still starts one task
     assert full_count(version("autoscaling: {init_replicas: 2}\n"), None) == 2  # a first version
-
-
-def test_the_steps_end_at_the_last() -> None:
-    assert next_step([10, 100], 10) == 100 and next_step([10, 100], 100) is None

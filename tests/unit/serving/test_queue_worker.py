@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
-from axon_serving.queue_worker import Answer, QueueWorker, ServerUnavailableError, WorkerSettings
+from axon_serving.queue_worker import Answer, QueueWorker, ServerUnavailableError, WorkerSettings, retry_delay
 from moto import mock_aws
 
 from axon import names
@@ -262,3 +262,31 @@ def test_run_holds_at_most_max_concurrency_and_a_stop_drains_what_it_holds(world
     assert world.calls.count("delete_message") == 2
     assert "change_message_visibility" in world.calls
     assert world.count(world.queue.url) == 3  # the rest wait for another task
+
+
+def test_the_last_delivery_of_a_request_the_server_cannot_take_is_a_failure_outcome(world: World) -> None:
+    """After ``ASYNC_MAX_RECEIVES`` deliveries SQS would move the request to the DLQ with no answer and no failure:
+    the last delivery writes the failure and notifies instead; earlier ones hand it back, later each time."""
+
+    def unavailable(body: bytes, content_type: str, accept: str | None) -> Answer:
+        raise ServerUnavailableError("the model server answered 503")
+
+    world.submit(b"{}", "u1")
+    worker = world.worker(unavailable)
+    for delivery in range(1, names.ASYNC_MAX_RECEIVES):
+        [message] = world.receive(visibility=0)
+        assert message["Attributes"]["ApproximateReceiveCount"] == str(delivery)
+        with pytest.raises(ServerUnavailableError):
+            worker.handle(message)
+    [last] = world.receive()
+    worker.handle(last)
+    assert world.object(names.async_failure_key(API, "u1")) is not None
+    [notice] = world.notifications()
+    assert notice["invocationStatus"] == "Failed" and notice["failureReason"].startswith("ServiceUnavailable")
+    assert world.count(world.queue.url) == 0  # deleted, not left to the dead-letter queue
+    dlq = world.sqs.get_queue_url(QueueName=names.async_dlq_name(API))["QueueUrl"]
+    assert world.count(dlq) == 0
+
+
+def test_a_message_handed_back_waits_longer_each_delivery() -> None:
+    assert [retry_delay(n, 90) for n in range(1, 7)] == [5, 10, 20, 40, 80, 90]  # capped at the visibility timeout
