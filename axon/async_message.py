@@ -4,8 +4,8 @@ ECS has no InvokeEndpointAsync, so ``axon submit`` puts the input in S3 as it do
 message to the API's queue instead; ``axon-serve`` in worker mode (:mod:`axon_serving.queue_worker`) receives it.
 Field names are InvokeEndpointAsync's where one applies (``InferenceId``, ``InputLocation``, ``ContentType``,
 ``Accept``, ``RequestTTLSeconds``), plus where the outcome goes (``OutputLocation``, ``FailureLocation``: S3 URIs
-that SageMaker derives from the endpoint config and returns in its answer). Pure: no AWS calls, so the CLI, the
-platform and the serving runtime share it.
+that SageMaker derives from the endpoint config and returns in its answer). No AWS client of its own (the one
+S3 read takes the caller's), so the CLI, the platform, the serving runtime and the local stack share it.
 """
 
 from __future__ import annotations
@@ -138,6 +138,24 @@ class AsyncRequest:
             buckets.add(bucket)
         if len(buckets) != 1:
             raise InvalidMessageError("the input and outcome locations must be in one bucket")
+
+
+class InputTooLargeError(InvalidMessageError):
+    """The request's input is larger than the consumer takes: failed from its size, never read."""
+
+
+def read_input(s3: Any, uri: str, limit: int) -> bytes:
+    """An async request's input from S3, sized first: one over ``limit`` bytes is refused without being read, and
+    no more than ``limit`` is read should the object grow between the two calls (an empty one needs no read, and
+    S3 refuses a range on it)."""
+    bucket, key = split_s3_uri(uri)
+    size = int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
+    if size > limit:
+        raise InputTooLargeError(f"the input is {size} bytes; the limit is {limit}")
+    if size == 0:
+        return b""
+    data: bytes = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{limit - 1}")["Body"].read()
+    return data
 
 
 def notification(

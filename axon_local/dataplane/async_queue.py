@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from axon import names
+from axon import async_message, names
 from axon_local.dataplane.async_protocol import (
     AsyncRequest,
     AsyncRequestError,
@@ -191,12 +191,10 @@ class AsyncInvocations:
         """The request's input, sized first: a larger one than SageMaker takes is failed, never read into memory."""
         if request.input_location is None:
             return request.body
-        bucket, key = split_s3_uri(request.input_location)
-        size = int(self._s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
-        if size > MAX_INPUT_BYTES:
-            raise AsyncRequestError("ValidationError", f"the input is {size} bytes; the limit is {MAX_INPUT_BYTES}")
-        data: bytes = self._s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{MAX_INPUT_BYTES - 1}")["Body"].read()
-        return data
+        try:
+            return async_message.read_input(self._s3, request.input_location, MAX_INPUT_BYTES)
+        except async_message.InvalidMessageError as error:
+            raise AsyncRequestError("ValidationError", str(error)) from None
 
     def _write(self, location: str, body: bytes, content_type: str | None) -> None:
         bucket, key = split_s3_uri(location)

@@ -28,7 +28,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from axon import names
-from axon.async_message import AsyncRequest, InvalidMessageError, notification, split_s3_uri
+from axon.async_message import AsyncRequest, InvalidMessageError, notification, read_input, split_s3_uri
 
 logger = logging.getLogger("axon_serving")
 RECEIVE_WAIT_SECONDS = 20  # SQS's longest long poll
@@ -62,9 +62,12 @@ class WorkerSettings:
     max_concurrency: int
     visibility_seconds: int
     region: str
+    # The largest input worth reading: the model server refuses (413) a body over serving.max_request_bytes, so a
+    # larger one is failed from its size alone, never read into this process's memory. At most SageMaker's 1 GB.
+    max_input_bytes: int = names.ASYNC_MAX_INPUT_BYTES
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], max_concurrency: int) -> WorkerSettings:
+    def from_env(cls, env: Mapping[str, str], max_concurrency: int, max_input_bytes: int) -> WorkerSettings:
         """What the ECS platform put on the task definition (``names.ASYNC_*_ENV``)."""
         queue_url = env[names.ASYNC_QUEUE_URL_ENV]
         return cls(
@@ -76,6 +79,7 @@ class WorkerSettings:
             max_concurrency=max(1, max_concurrency),
             visibility_seconds=int(env.get(names.ASYNC_VISIBILITY_ENV, "90")),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or names.DEFAULT_REGION,
+            max_input_bytes=min(max_input_bytes, names.ASYNC_MAX_INPUT_BYTES),
         )
 
 
@@ -275,7 +279,7 @@ class QueueWorker:
 
     def _process(self, request: AsyncRequest, sent: float) -> None:
         try:
-            body = self._read_input(request.input_location)
+            body = read_input(self._s3, request.input_location, self.settings.max_input_bytes)
         except InvalidMessageError as error:
             self._fail(request, sent, f"ValidationError: {error}", str(error).encode())
             return
@@ -294,15 +298,6 @@ class QueueWorker:
             self._notify(self.settings.success_topic, request, sent, outcome)
             return
         self._fail(request, sent, _model_failure(answer), answer.body)
-
-    def _read_input(self, location: str) -> bytes:
-        """The input, sized first: one over the limit is failed, never read into memory."""
-        bucket, key = split_s3_uri(location)
-        size = int(self._s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
-        if size > names.ASYNC_MAX_INPUT_BYTES:
-            raise InvalidMessageError(f"the input is {size} bytes; the limit is {names.ASYNC_MAX_INPUT_BYTES}")
-        data: bytes = self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        return data
 
     def _write(self, location: str, body: bytes, content_type: str) -> None:
         bucket, key = split_s3_uri(location)

@@ -133,7 +133,9 @@ def _build_worker(options: ServeOptions) -> QueueWorker:
     from axon_serving.queue_worker import QueueWorker, WorkerSettings, http_invoker
 
     spec = read_spec(options.model_dir)  # the child fetched the bundle before it answered /ping
-    settings = WorkerSettings.from_env(os.environ, spec.max_concurrent_invocations_per_instance)
+    settings = WorkerSettings.from_env(
+        os.environ, spec.max_concurrent_invocations_per_instance, spec.serving.max_request_bytes
+    )
     session = boto3.session.Session(region_name=settings.region)
     return QueueWorker(
         settings,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from axon import names
-from axon.async_message import AsyncRequest, InvalidMessageError
+from axon.async_message import AsyncRequest, InputTooLargeError, InvalidMessageError, read_input
 
 
 def test_a_request_round_trips_with_invoke_endpoint_async_field_names() -> None:
@@ -47,3 +50,26 @@ def test_a_message_reaching_outside_the_api_is_refused(change: dict[str, object]
 def test_a_body_that_is_no_request_is_refused(text: str) -> None:
     with pytest.raises(InvalidMessageError):
         AsyncRequest.from_json(text, "echo")
+
+
+def test_an_input_is_sized_before_it_is_read_and_an_empty_one_is_read_too() -> None:
+    """One read for the local queue and the ECS worker: too large is refused unread; empty is b"" (S3 refuses a
+    range on an empty object: InvalidRange); a ranged read never takes more than the limit."""
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="axon-models")
+        for key, body in (("empty", b""), ("small", b"abc"), ("large", b"x" * 10)):
+            s3.put_object(Bucket="axon-models", Key=f"inputs/echo/{key}", Body=body)
+        reads: list[str] = []
+        real_get = s3.get_object
+
+        def get_object(**kwargs: Any) -> Any:
+            reads.append(kwargs["Key"])
+            return real_get(**kwargs)
+
+        s3.get_object = get_object
+        assert read_input(s3, "s3://axon-models/inputs/echo/empty", 4) == b""
+        assert read_input(s3, "s3://axon-models/inputs/echo/small", 4) == b"abc"
+        with pytest.raises(InputTooLargeError, match="10 bytes; the limit is 4"):
+            read_input(s3, "s3://axon-models/inputs/echo/large", 4)
+        assert reads == ["inputs/echo/small"]  # neither the empty nor the large one was fetched

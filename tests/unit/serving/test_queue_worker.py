@@ -290,3 +290,15 @@ def test_the_last_delivery_of_a_request_the_server_cannot_take_is_a_failure_outc
 
 def test_a_message_handed_back_waits_longer_each_delivery() -> None:
     assert [retry_delay(n, 90) for n in range(1, 7)] == [5, 10, 20, 40, 80, 90]  # capped at the visibility timeout
+
+
+def test_an_input_over_the_servers_body_limit_is_a_failure_unread_and_an_empty_one_is_answered(world: World) -> None:
+    world.submit(b"x" * 100, "big")
+    world.submit(b"", "empty")
+    worker = world.worker(echo, max_input_bytes=64)  # serving.max_request_bytes: the server would answer 413
+    for message in world.receive():
+        worker.handle(message)
+    assert "get_object" not in world.calls  # the empty input needs no read; the large one is refused by its size
+    failure = world.object(names.async_failure_key(API, "big"))
+    assert failure is not None and b"100 bytes; the limit is 64" in failure
+    assert world.object(names.async_output_key(API, "empty")) == b'{"echo":}'
