@@ -85,6 +85,28 @@ class ReplicaCapError(AxonError):
     code = "rollout.replica_cap"
 
 
+class ServingChangeError(AxonError):
+    """The new version would serve on another platform or as another kind than the live one."""
+
+    code = "rollout.serving_change"
+
+
+def check_same_serving(api: str, spec: ApiSpec, live: ApiSpec | None) -> None:
+    """Refuse (``rollout.serving_change``) a version whose ``compute.platform`` or ``kind`` differs from the live
+    version's: a blue-green rollout moves traffic between two fleets of one endpoint or one service; it cannot move
+    it from a SageMaker endpoint to an ECS service, nor from requests to a queue (SageMaker's async endpoints take no
+    InvokeEndpoint; an ECS async version has no target group), and a half-done switch would strand the live version.
+    Refused at Validate, before anything is built or created: the live version keeps serving."""
+    if live is None:
+        return
+    before, after = (live.compute.platform, live.kind), (spec.compute.platform, spec.kind)
+    if before != after:
+        raise ServingChangeError(
+            f"{api} is live as kind: {before[1]} on {before[0]}; the new version is kind: {after[1]} on {after[0]}, "
+            f"which a rollout cannot switch to: `axon delete {api}` first, or deploy it under another name"
+        )
+
+
 def starting_replicas(spec: ApiSpec, current: int) -> int:
     """Replicas the new version starts with: the live count (blue-green keeps it), else ``init_replicas``,
     within the spec's bounds; as both platforms size a new variant or service."""
@@ -125,6 +147,13 @@ _COPY_CONFIG = TransferConfig(
 _BUILD_FAILED = {"FAILED", "FAULT", "TIMED_OUT", "STOPPED"}
 
 
+def _live_spec(deps: Deps, api: str) -> ApiSpec | None:
+    record = deps.registry.get_api(api)
+    if record is None or record.live_seq is None:
+        return None
+    return spec_of(deps.registry.get_version(api, record.live_seq))
+
+
 def _check_lease(deps: Deps, state: RolloutState) -> None:
     api = deps.registry.get_api(state.api)
     if api is None or api.lease_owner != state.execution:
@@ -144,6 +173,7 @@ def validate(deps: Deps, state: RolloutState) -> RolloutState:
     spec = report.spec
     deps.platform_for(spec.compute.platform)  # refuse a platform this deployment cannot serve before any build
     check_policy(spec, deps.settings.deploy_policy)  # instance types and max_replicas this deployment admits
+    check_same_serving(state.api, spec, _live_spec(deps, state.api))
     check_replica_cap(
         state.api, spec, registry=deps.registry, platform_for=deps.platform_for, cap=deps.settings.max_total_replicas
     )

@@ -143,3 +143,34 @@ def test_validation_refuses_before_copying_anything(
     clients.bundle = valid(spec="autoscaling: {min_replicas: 1, max_replicas: 4}").build()
     prepare.validate(w.deps, state)  # within every bound: validated and copied
     assert len(clients.copies) == 1
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "kind: async",  # realtime -> async on SageMaker: the endpoint would stop taking InvokeEndpoint
+        "compute: {platform: ecs, instance_type: g5.xlarge}",  # SageMaker -> ECS: the endpoint would be stranded
+    ],
+)
+def test_a_version_of_another_kind_or_platform_is_refused_before_anything_is_copied(
+    fleet: tuple[World, CountingPlatform], spec: str
+) -> None:
+    w, _ = fleet
+    clients = BundleClients(valid(spec=spec).build())
+    w.deps.client = clients
+    live_before = w.registry.get_api("small")
+    assert live_before is not None
+    outcome = accept_upload(w.deps, "axon-models", "apis/small/bundle.tar.gz", "small-v2", "etag", 2)
+    assert outcome.version is not None
+    seq = int(outcome.version.removeprefix("v"))
+    state = RolloutState(api="small", seq=seq, execution=execution_for(w.registry.get_version("small", seq)))
+    with pytest.raises(AxonError) as caught:
+        prepare.validate(w.deps, state)
+    assert caught.value.code == "rollout.serving_change"
+    assert "axon delete small" in caught.value.message
+    assert clients.copies == []
+    live_after = w.registry.get_api("small")
+    assert live_after is not None and live_after.live_seq == live_before.live_seq
+    clients.bundle = valid(spec="autoscaling: {max_replicas: 4}").build()
+    prepare.validate(w.deps, state)  # the same kind on the same platform: validated
+    assert len(clients.copies) == 1
