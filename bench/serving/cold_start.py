@@ -195,11 +195,13 @@ def render(results: dict[str, Any]) -> str:
     for name, seconds in PROVISIONING.items():
         model = aws_model(seconds)
         lines.append(f"| {name} ({seconds:.0f} s) | {model['mean']:.0f} | {model['worst']:.0f} |")
+    shares = [seconds / aws_model(seconds)["mean"] for seconds in PROVISIONING.values()]
+    waiting = aws_model(0.0)
     lines += [
         "",
-        "Provisioning is 70-90% of it: detection and the schedule add one minute on average, two at worst. The "
-        "one way to cut it is to not start from zero: `min_replicas: 1`, at the price of an instance that never "
-        "stops.",
+        f"Provisioning is {min(shares):.0%}-{max(shares):.0%} of the mean: detection and the schedule add "
+        f"{waiting['mean']:.0f} s on average, {waiting['worst']:.0f} s at worst. The one way to cut it is to not start "
+        "from zero: `min_replicas: 1`, at the price of an instance that never stops.",
     ]
     return "\n".join(lines) + "\n"
 
